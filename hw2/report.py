@@ -1,0 +1,85 @@
+"""What an example page says about its numbers: provenance banners and 'answers at a glance'.
+
+Examples call :func:`banner` once per stored result they render, and :func:`answer` once per
+homework part with a sentence built from the measured numbers. During a docs build
+(``HW2_ANSWERS_DIR`` set by ``docs/conf.py``) each answer is recorded and collected into the
+landing page; run on its own, an example just prints it.
+
+Example:
+    >>> answer("1.1", "hinge 97.0 % vs perceptron 95.1 %", page=None)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from hw2 import profiles
+from hw2.atomic import atomic_write_bytes
+from hw2.provenance import describe
+from hw2.store import StoredResult
+
+
+def is_reduced(result: StoredResult) -> bool:
+    """True unless the numbers come from the full homework specification."""
+    return result.profile != "full"
+
+
+def reduced_note(result: StoredResult) -> str:
+    """Plain words to put next to an answer computed at a reduced profile ('' for full spec)."""
+    if not is_reduced(result):
+        return ""
+    why = profiles.PROFILE_DESCRIPTIONS.get(result.profile, "")
+    fallback = " (no full-spec result is stored and no GPU is here)" if result.provenance.get(
+        "reduced_from") == "full" else ""
+    return f"[reduced run: profile '{result.profile}' — {why}{fallback}]"
+
+
+def banner(result: StoredResult, title: str | None = None) -> str:
+    """Print (and return) where the numbers of ``result`` come from."""
+    source = f"read from the results store ({result.path.name})" if result.from_store else "computed in this run"
+    lines = [f"{title or result.experiment}: {source}", "  " + describe(result.provenance)]
+    note = reduced_note(result)
+    if note:
+        lines.append("  " + note)
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+def _caller_file() -> str | None:
+    import inspect
+
+    for frame in inspect.stack()[2:]:
+        filename = frame.frame.f_globals.get("__file__")
+        if filename and "examples" in Path(filename).parts:
+            return filename
+    return None
+
+
+def answer(part: str, text: str, result: StoredResult | None = None, page: str | None = "auto") -> str:
+    """Record the one-line answer to homework ``part`` (e.g. '1.3') and print it.
+
+    ``page`` is the example file the answer links to ('auto': the calling example). A reduced
+    result's note is appended so the landing page never presents a reduced run as the answer.
+    """
+    if result is not None and is_reduced(result):
+        text = f"{text} {reduced_note(result)}"
+    print(f"Answer {part}: {text}")
+    folder = os.environ.get("HW2_ANSWERS_DIR")
+    if folder:
+        page = _caller_file() if page == "auto" else page
+        record = {"part": part, "text": text, "page": str(Path(page).resolve()) if page else None}
+        atomic_write_bytes(Path(folder) / f"{part}.json", json.dumps(record).encode())
+    return text
+
+
+def collected_answers(folder: str | os.PathLike) -> list[dict]:
+    """All answers recorded in ``folder``, ordered by part number."""
+    records = [json.loads(p.read_text()) for p in Path(folder).glob("*.json")]
+
+    def order(record):
+        return tuple(int(piece) if piece.isdigit() else piece for piece in record["part"].split("."))
+
+    return sorted(records, key=order)

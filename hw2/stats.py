@@ -1,0 +1,75 @@
+"""Small statistics used to phrase verdicts: Wilson intervals, mean confidence intervals, paired
+differences. numpy only; the normal quantile 1.96 gives 95 %.
+
+Example:
+    >>> lo, hi = wilson_interval(90, 100)
+    >>> round(lo, 3), round(hi, 3)
+    (0.826, 0.945)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (well behaved near 0 and 1)."""
+    if n <= 0:
+        raise ValueError(f"Argument `n` must be > 0. Received: n={n}")
+    if not 0 <= successes <= n:
+        raise ValueError(f"Argument `successes` must be in [0, n={n}]. Received: successes={successes}")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mean_ci(values, z: float = Z95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: normal-approximation 95 % interval of the mean."""
+    values = np.asarray(values, dtype=np.float64)
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, float("nan"), float("nan")
+    half = z * float(values.std(ddof=1)) / math.sqrt(values.size)
+    return mean, mean - half, mean + half
+
+
+def paired_difference(a, b) -> dict:
+    """Compare paired samples ``a`` and ``b`` (same seeds / training sets).
+
+    Returns the mean difference ``a - b`` with its 95 % interval, the sd of the differences,
+    the fraction of pairs where a > b, a == b and a < b, and whether the interval excludes 0.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired samples need equal shapes, got {a.shape} and {b.shape}")
+    diff = a - b
+    mean, low, high = mean_ci(diff)
+    return {
+        "mean_diff": mean, "ci_low": low, "ci_high": high,
+        "sd_diff": float(diff.std(ddof=1)) if diff.size > 1 else float("nan"),
+        "frac_a_better": float(np.mean(diff > 0)), "frac_tie": float(np.mean(diff == 0)),
+        "frac_b_better": float(np.mean(diff < 0)),
+        "significant": bool(np.isfinite(low) and (low > 0 or high < 0)),
+        "n": int(diff.size),
+    }
+
+
+def mean_pairwise_disagreement(predictions) -> float:
+    """Mean over all pairs of runs of the fraction of points on which two runs disagree.
+
+    ``predictions`` has shape (runs, points) with values in {-1, +1} (or {0, 1}). Computed exactly
+    in O(runs x points) from the per-point vote fractions.
+    """
+    predictions = np.asarray(predictions)
+    runs = predictions.shape[0]
+    if runs < 2:
+        raise ValueError("need at least two runs to measure disagreement")
+    positive = (predictions > 0).sum(axis=0).astype(np.float64)
+    disagreeing_pairs = positive * (runs - positive)
+    return float(disagreeing_pairs.sum() / (runs * (runs - 1) / 2) / predictions.shape[1])
