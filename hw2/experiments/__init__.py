@@ -36,6 +36,9 @@ class Experiment:
         summarize: ``summarize(data) -> dict`` of headline numbers (printed by the CLI).
         description: one line for ``python -m hw2 list``.
         gpu_recommended: the full profile is impractical on a CPU.
+        prepare: optional ``prepare(config, profile) -> config`` that fills fields derived from
+            upstream experiments (e.g. lr_min from the LR sweep) by running them at the same profile.
+            It runs before the store key is computed, so the key records the concrete values.
     """
 
     name: str
@@ -45,6 +48,7 @@ class Experiment:
     summarize: Callable[[dict], dict]
     description: str
     gpu_recommended: bool = False
+    prepare: Callable[[Any, str], Any] | None = None
 
     def config(self, profile: str | None = None, **changes):
         return profiles.config_for(self.name, self.config_cls, profile, **changes)
@@ -55,12 +59,13 @@ _DISCOVERED = False
 
 
 def register(name: str, *, version: str, config_cls: type, summarize: Callable[[dict], dict],
-             description: str, gpu_recommended: bool = False):
+             description: str, gpu_recommended: bool = False,
+             prepare: Callable[[Any, str], Any] | None = None):
     """Decorator registering ``compute(config) -> dict`` as experiment ``name``."""
 
     def decorate(compute):
         _REGISTRY[name] = Experiment(name, str(version), config_cls, compute, summarize, description,
-                                     gpu_recommended)
+                                     gpu_recommended, prepare)
         return compute
 
     return decorate
@@ -112,6 +117,8 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     if seed is None or int(seed) < 0:
         raise ValueError(f"Argument `seed` must be an integer >= 0. Received: seed={seed!r}")
     config = experiment.config(profile, seed=int(seed), **changes)
+    if experiment.prepare is not None:
+        config = experiment.prepare(config, profile)
     store = store or store_for(profile)
     if not force:
         cached = store.load(name, config, experiment.version)
@@ -154,6 +161,8 @@ def verify_store(profile: str = "full", store: ResultStore | None = None) -> lis
             continue
         seed = meta.get("config", {}).get("seed", 0)
         config = experiment.config(profile, seed=seed)
+        if experiment.prepare is not None:
+            config = experiment.prepare(config, profile)
         if meta.get("version") != experiment.version:
             problems.append(f"{path.name}: {name} version {meta.get('version')} != current {experiment.version}")
         elif store.load(name, config, experiment.version) is None:
