@@ -36,8 +36,9 @@ class Experiment:
         summarize: ``summarize(data) -> dict`` of headline numbers (printed by the CLI).
         description: one line for ``python -m hw2 list``.
         gpu_recommended: the full profile is impractical on a CPU.
-        prepare: optional ``prepare(config, profile) -> config`` that fills fields derived from
-            upstream experiments (e.g. lr_min from the LR sweep) by running them at the same profile.
+        prepare: optional ``prepare(config, profile, fallback) -> config`` that fills fields derived
+            from upstream experiments (e.g. lr_min from the LR sweep) by running them (cache-first) at
+            the same profile, passing ``fallback`` on to :func:`run`.
             It runs before the store key is computed, so the key records the concrete values.
     """
 
@@ -48,7 +49,7 @@ class Experiment:
     summarize: Callable[[dict], dict]
     description: str
     gpu_recommended: bool = False
-    prepare: Callable[[Any, str], Any] | None = None
+    prepare: Callable[[Any, str, bool], Any] | None = None
 
     def config(self, profile: str | None = None, **changes):
         return profiles.config_for(self.name, self.config_cls, profile, **changes)
@@ -60,7 +61,7 @@ _DISCOVERED = False
 
 def register(name: str, *, version: str, config_cls: type, summarize: Callable[[dict], dict],
              description: str, gpu_recommended: bool = False,
-             prepare: Callable[[Any, str], Any] | None = None):
+             prepare: Callable[[Any, str, bool], Any] | None = None):
     """Decorator registering ``compute(config) -> dict`` as experiment ``name``."""
 
     def decorate(compute):
@@ -118,7 +119,7 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
         raise ValueError(f"Argument `seed` must be an integer >= 0. Received: seed={seed!r}")
     config = experiment.config(profile, seed=int(seed), **changes)
     if experiment.prepare is not None:
-        config = experiment.prepare(config, profile)
+        config = experiment.prepare(config, profile, fallback)
     store = store or store_for(profile)
     if not force:
         cached = store.load(name, config, experiment.version)
@@ -162,7 +163,7 @@ def verify_store(profile: str = "full", store: ResultStore | None = None) -> lis
         seed = meta.get("config", {}).get("seed", 0)
         config = experiment.config(profile, seed=seed)
         if experiment.prepare is not None:
-            config = experiment.prepare(config, profile)
+            config = experiment.prepare(config, profile, False)
         if meta.get("version") != experiment.version:
             problems.append(f"{path.name}: {name} version {meta.get('version')} != current {experiment.version}")
         elif store.load(name, config, experiment.version) is None:
