@@ -1,0 +1,152 @@
+"""Sphinx configuration: the hw2 report, built by Sphinx-Gallery from examples/.
+
+The profile comes from HW2_PROFILE (default full: stored full-spec results are rendered, missing
+ones computed). Examples are re-executed whenever the profile changes, and every example records its
+one-line answers, which are collected into the landing page's "answers at a glance".
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+sys.path.insert(0, str(ROOT))
+
+# Keep the build from oversubscribing the CPU (and from hanging on thread pools in workers).
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTEROP_THREADS"):
+    os.environ.setdefault(var, str(max(1, os.cpu_count() or 1)))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from hw2 import profiles, report  # noqa: E402
+
+PROFILE = profiles.resolve_profile()
+ANSWERS_DIR = DOCS / "_answers" / PROFILE
+os.environ["HW2_ANSWERS_DIR"] = str(ANSWERS_DIR)
+os.environ["HW2_PROFILE"] = PROFILE
+
+# Sphinx-Gallery re-runs only examples whose source changed; results depend on the profile too.
+_GALLERY = DOCS / "auto_examples"
+_marker = _GALLERY / ".hw2-profile"
+if _GALLERY.exists() and (not _marker.exists() or _marker.read_text() != PROFILE):
+    shutil.rmtree(_GALLERY)
+    shutil.rmtree(ANSWERS_DIR, ignore_errors=True)
+
+project = "hw2"
+author = "hw2 authors"
+copyright = "2026, hw2 authors"
+release = version = "0.1.0"
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "sphinx.ext.graphviz",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = False
+autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": True}
+autodoc_member_order = "bysource"
+autodoc_mock_imports = []
+napoleon_google_docstring = True
+graphviz_output_format = "svg"
+exclude_patterns = ["_build", "_answers", "auto_examples/*.ipynb", "**/sg_execution_times.rst"]
+suppress_warnings = ["config.cache"]
+
+
+def reset_keras(gallery_conf, fname):
+    """Between examples: a fresh Keras session, closed figures, the report's plot style."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    try:
+        import keras
+
+        keras.backend.clear_session()
+    except Exception:
+        pass
+    from hw2 import plotting
+
+    plotting.use_report_style()
+
+
+sphinx_gallery_conf = {
+    "examples_dirs": [str(ROOT / "examples")],
+    "gallery_dirs": ["auto_examples"],
+    "subsection_order": "sphinx_gallery.sorting.ExplicitOrder",
+    "within_subsection_order": "FileNameSortKey",
+    "filename_pattern": r"/plot_",
+    "plot_gallery": "True",
+    "reset_modules": (reset_keras,),
+    "doc_module": ("hw2",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"hw2": None},
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+    "capture_repr": ("_repr_html_",),
+    "matplotlib_animations": False,
+    "show_signature": False,
+    "download_all_examples": False,
+    "min_reported_time": 5,
+}
+sphinx_gallery_conf["subsection_order"] = __import__(
+    "sphinx_gallery.sorting", fromlist=["ExplicitOrder"]).ExplicitOrder(
+    [str(ROOT / "examples" / d) for d in
+     ("p1_perceptron", "p2_initialization", "p3_batchnorm_dropout", "p4_cyclical_policies")])
+
+html_theme = "pydata_sphinx_theme"
+html_title = "hw2 — a reproducible report"
+html_static_path = ["_static"]
+html_css_files = ["hw2.css"]
+html_theme_options = {
+    "navigation_depth": 2,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": [],
+}
+html_context = {"default_mode": "light"}
+html_show_sourcelink = False
+
+
+def _label_for(page: str | None) -> str | None:
+    if not page:
+        return None
+    path = Path(page)
+    try:
+        rel = path.resolve().relative_to((ROOT / "examples").resolve())
+    except ValueError:
+        return None
+    return "sphx_glr_auto_examples_" + "_".join(rel.with_suffix("").parts) + ".py"
+
+
+def write_answers(app):
+    """Collect the answers the examples recorded into _answers/answers.rst (included by index.rst)."""
+    records = report.collected_answers(ANSWERS_DIR) if ANSWERS_DIR.exists() else []
+    lines = []
+    note = ""
+    if PROFILE != "full":
+        note = (f".. note::\n   This report was built with the **{PROFILE}** profile "
+                f"({profiles.PROFILE_DESCRIPTIONS[PROFILE]}). Its numbers are not the homework's answers.\n\n")
+    for record in records:
+        label = _label_for(record.get("page"))
+        link = f":ref:`{record['part']} <{label}>`" if label else f"**{record['part']}**"
+        lines.append(f"* {link} — {record['text']}")
+    if not lines:
+        lines = ["* (no answers recorded yet: the examples did not run in this build)"]
+    text = note + "\n".join(lines) + "\n"
+    target = DOCS / "_answers" / "answers.rst"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+    if _GALLERY.exists():
+        _marker.write_text(PROFILE)
+
+
+def setup(app):
+    # Sphinx-Gallery executes the examples in its builder-inited handler (priority 500); collect after.
+    app.connect("builder-inited", write_answers, priority=900)
