@@ -1,0 +1,271 @@
+"""Cyclical policies: a cyclical learning rate and a cyclical batch size.
+
+:class:`CyclicalLearningRate` is a Keras ``LearningRateSchedule`` (Smith 2017, "Cyclical Learning
+Rates for Training Neural Networks"); pass it as an optimizer's ``learning_rate``.
+:class:`CyclicalBatchSize` is its batch-size counterpart: a policy mapping an epoch (or any integer
+time) to a power-of-two batch size, consumed by :func:`hw2.training.fit_with_batch_policy`.
+
+Both share Smith's triangle wave. With ``t`` the time and ``s`` the half-cycle length (step size)::
+
+    cycle = floor(1 + t / (2 * s))           # 1, 1, ..., 2, 2, ...
+    x = abs(t / s - 2 * cycle + 1)           # 1 -> 0 -> 1 within each cycle
+    u = max(0, 1 - x) * scale                # 0 -> 1 -> 0: how far towards the "hot" end
+
+The learning rate rises with ``u``; the batch size falls with ``u`` (see :class:`CyclicalBatchSize`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+LR_MODES = ("triangular", "triangular2", "exp_range")
+SCALE_MODES = ("cycle", "iterations")
+BATCH_MODES = ("triangular", "triangular2", "exp_range", "exponential")
+
+
+def _check_step_size(step_size):
+    if not isinstance(step_size, (int, float, np.integer, np.floating)) or not step_size > 0:
+        raise ValueError(f"Argument `step_size` must be > 0. Received: step_size={step_size!r}")
+    return float(step_size) if not float(step_size).is_integer() else int(step_size)
+
+
+def _check_gamma(gamma):
+    if not isinstance(gamma, (int, float, np.integer, np.floating)) or not 0 < gamma <= 1:
+        raise ValueError(f"Argument `gamma` must be in (0, 1]. Received: gamma={gamma!r}")
+    return float(gamma)
+
+
+def _check_mode(mode, allowed):
+    if mode not in allowed:
+        raise ValueError(f"Argument `mode` must be one of {', '.join(map(repr, allowed))}. "
+                         f"Received: mode={mode!r}")
+    return mode
+
+
+def triangle_position(t, step_size, mode="triangular", gamma=1.0):
+    """Smith's position ``u`` in [0, 1] at time(s) ``t`` (numpy; the reference for both policies).
+
+    ``u`` is 0 at the start of every cycle, 1 in its middle; ``triangular2`` halves it every
+    cycle, ``exp_range`` multiplies it by ``gamma ** t``.
+
+    Example:
+        >>> triangle_position([0, 2, 4, 6, 8], step_size=4).tolist()
+        [0.0, 0.5, 1.0, 0.5, 0.0]
+        >>> triangle_position([4, 12], step_size=4, mode="triangular2").tolist()
+        [1.0, 0.5]
+    """
+    t = np.asarray(t, dtype=np.float64)
+    cycle = np.floor(1 + t / (2 * step_size))
+    x = np.abs(t / step_size - 2 * cycle + 1)
+    u = np.maximum(0.0, 1.0 - x)
+    if mode == "triangular2":
+        u = u / 2.0 ** (cycle - 1)
+    elif mode == "exp_range":
+        u = u * gamma ** t
+    return u
+
+
+@keras.saving.register_keras_serializable(package="hw2")
+class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
+    """A ``LearningRateSchedule`` that cycles between ``lr_min`` and ``lr_max`` (Smith 2017).
+
+    The learning rate at optimizer step ``step`` is::
+
+        def cyclical_learning_rate(step):
+            cycle = floor(1 + step / (2 * step_size))
+            x = abs(step / step_size - 2 * cycle + 1)
+            return lr_min + (lr_max - lr_min) * max(0, 1 - x) * scale
+
+    with ``scale = 1`` (``mode="triangular"``), ``1 / 2 ** (cycle - 1)`` (``"triangular2"``: the
+    amplitude halves every cycle) or ``gamma ** step`` (``"exp_range"``). A custom
+    ``scale_fn(z)`` (written with ``keras.ops``) replaces the mode's scale; it is evaluated at
+    ``z = cycle`` or ``z = step`` according to ``scale_mode``.
+
+    A cycle lasts ``2 * step_size`` optimizer steps; Smith recommends ``step_size`` of 2-10 epochs'
+    worth of steps. Under gradient accumulation Keras passes the micro-step count, so count
+    ``step_size`` in micro-batches there.
+
+    Example:
+        >>> import keras
+        >>> clr = CyclicalLearningRate(lr_min=1e-3, lr_max=1e-2, step_size=4)
+        >>> [round(float(clr(s)), 5) for s in (0, 2, 4, 6, 8)]
+        [0.001, 0.0055, 0.01, 0.0055, 0.001]
+        >>> optimizer = keras.optimizers.SGD(learning_rate=clr, momentum=0.9)
+        >>> CyclicalLearningRate(1e-2, 1e-3, step_size=4)
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `lr_max` must be > `lr_min`. Received: lr_min=0.01, lr_max=0.001
+
+    It survives ``model.save`` / ``keras.saving.load_model`` (registered as ``hw2>CyclicalLearningRate``;
+    a custom ``scale_fn`` must itself be a registered or importable function).
+
+    Args:
+        lr_min: the lower bound (>= 0), reached at the start and end of every cycle.
+        lr_max: the upper bound (> ``lr_min``), reached in the middle of the first cycle.
+        step_size: half a cycle, in optimizer steps (> 0).
+        mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+        gamma: decay per step of the ``exp_range`` amplitude, in (0, 1].
+        scale_fn: optional ``scale_fn(z) -> scale``; takes precedence over ``mode``.
+        scale_mode: ``"cycle"`` or ``"iterations"``: what ``scale_fn`` receives.
+        name: name of the schedule.
+
+    Returns:
+        A 1-arg callable ``schedule(step)`` returning a float32 scalar tensor.
+    """
+
+    def __init__(self, lr_min, lr_max, step_size, mode="triangular", gamma=1.0, scale_fn=None,
+                 scale_mode="cycle", name="CyclicalLearningRate"):
+        super().__init__()
+        if not isinstance(lr_min, (int, float, np.integer, np.floating)) or not lr_min >= 0:
+            raise ValueError(f"Argument `lr_min` must be >= 0. Received: lr_min={lr_min!r}")
+        if not isinstance(lr_max, (int, float, np.integer, np.floating)) or not lr_max > lr_min:
+            raise ValueError(f"Argument `lr_max` must be > `lr_min`. Received: lr_min={lr_min!r}, "
+                             f"lr_max={lr_max!r}")
+        if not math.isfinite(lr_max):
+            raise ValueError(f"Argument `lr_max` must be finite. Received: lr_max={lr_max!r}")
+        self.lr_min = float(lr_min)
+        self.lr_max = float(lr_max)
+        self.step_size = _check_step_size(step_size)
+        self.mode = _check_mode(mode, LR_MODES)
+        self.gamma = _check_gamma(gamma)
+        if scale_fn is not None and not callable(scale_fn):
+            raise ValueError(f"Argument `scale_fn` must be callable or None. Received: scale_fn={scale_fn!r}")
+        self.scale_fn = scale_fn
+        if scale_mode not in SCALE_MODES:
+            raise ValueError(f"Argument `scale_mode` must be one of {', '.join(map(repr, SCALE_MODES))}. "
+                             f"Received: scale_mode={scale_mode!r}")
+        self.scale_mode = scale_mode
+        self.name = name
+
+    def __call__(self, step):
+        dtype = "float32"
+        step = ops.cast(step, dtype)
+        step_size = ops.cast(self.step_size, dtype)
+        cycle = ops.floor(1.0 + step / (2.0 * step_size))
+        x = ops.abs(step / step_size - 2.0 * cycle + 1.0)
+        wave = ops.maximum(0.0, 1.0 - x)
+        if self.scale_fn is not None:
+            scale = ops.cast(self.scale_fn(cycle if self.scale_mode == "cycle" else step), dtype)
+        elif self.mode == "triangular2":
+            scale = ops.power(2.0, 1.0 - cycle)
+        elif self.mode == "exp_range":
+            scale = ops.power(ops.cast(self.gamma, dtype), step)
+        else:
+            scale = 1.0
+        return ops.cast(self.lr_min, dtype) + (self.lr_max - self.lr_min) * wave * scale
+
+    def get_config(self):
+        scale_fn = self.scale_fn
+        if scale_fn is not None:
+            scale_fn = keras.saving.serialize_keras_object(scale_fn)
+        return {"lr_min": self.lr_min, "lr_max": self.lr_max, "step_size": self.step_size,
+                "mode": self.mode, "gamma": self.gamma, "scale_fn": scale_fn,
+                "scale_mode": self.scale_mode, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("scale_fn"), dict):
+            config["scale_fn"] = keras.saving.deserialize_keras_object(config["scale_fn"])
+        return cls(**config)
+
+
+class CyclicalBatchSize:
+    """A policy mapping time (an epoch, usually) to a power-of-two batch size in [b_min, b_max].
+
+    The batch size moves in log2 space opposite to the learning rate of the same mode: SGD's
+    gradient-noise scale is ``g ~ lr * N / B`` (Smith & Le 2018; Smith, Kindermans, Ying & Le 2018,
+    "Don't decay the learning rate, increase the batch size"), so the high-noise end of a batch-size
+    cycle is ``b_min``, as it is ``lr_max`` for a learning-rate cycle. With Smith's position ``u``
+    (see :func:`triangle_position`)::
+
+        log2_b = log2(b_max) - u * (log2(b_max) - log2(b_min))
+        batch_size = 2 ** round(log2_b)
+
+    so every cycle starts at ``b_max``, reaches ``b_min`` halfway and returns. ``"triangular2"`` halves
+    the excursion every cycle and ``"exp_range"`` shrinks it by ``gamma ** t``: the batch size settles
+    at ``b_max`` over training, as the learning rate settles at ``lr_min``. ``"exponential"`` is the
+    monotone schedule of Smith et al. 2018: start at ``b_min`` and double every ``step_size`` units
+    until ``b_max`` (``batch_size = min(b_max, b_min * 2 ** floor(t / step_size))``).
+
+    Rounding in log2 space keeps every batch size a power of two, so a model compiled for XLA sees
+    at most ``log2(b_max / b_min) + 1`` distinct shapes (:attr:`batch_sizes`).
+
+    Example:
+        >>> policy = CyclicalBatchSize(64, 1024, step_size=4)
+        >>> policy.trajectory(9).tolist()
+        [1024, 512, 256, 128, 64, 128, 256, 512, 1024]
+        >>> CyclicalBatchSize(64, 1024, step_size=2, mode="exponential").trajectory(10).tolist()
+        [64, 64, 128, 128, 256, 256, 512, 512, 1024, 1024]
+        >>> policy.batch_sizes
+        (64, 128, 256, 512, 1024)
+
+    Args:
+        b_min: the smallest batch size, a power of two >= 1.
+        b_max: the largest batch size, a power of two > ``b_min``.
+        step_size: half a cycle (cyclic modes) or the doubling period (``"exponential"``), in the
+            caller's time unit (epochs for :func:`hw2.training.fit_with_batch_policy`), > 0.
+        mode: ``"triangular"``, ``"triangular2"``, ``"exp_range"`` or ``"exponential"``.
+        gamma: per-unit decay of the ``exp_range`` excursion, in (0, 1].
+    """
+
+    def __init__(self, b_min, b_max, step_size, mode="triangular", gamma=1.0):
+        for arg, value in (("b_min", b_min), ("b_max", b_max)):
+            if not _is_power_of_two(value):
+                raise ValueError(f"Argument `{arg}` must be a power of two >= 1. Received: {arg}={value!r}")
+        if not b_max > b_min:
+            raise ValueError(f"Argument `b_max` must be > `b_min`. "
+                             f"Received: b_min={b_min!r}, b_max={b_max!r}")
+        self.b_min = int(b_min)
+        self.b_max = int(b_max)
+        self.step_size = _check_step_size(step_size)
+        self.mode = _check_mode(mode, BATCH_MODES)
+        self.gamma = _check_gamma(gamma)
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        """Every batch size the policy can return (the XLA shape buckets), ascending."""
+        lo, hi = int(math.log2(self.b_min)), int(math.log2(self.b_max))
+        return tuple(2**k for k in range(lo, hi + 1))
+
+    def __call__(self, t) -> int:
+        """The batch size at time ``t`` (an integer >= 0)."""
+        if t < 0:
+            raise ValueError(f"Argument `t` must be >= 0. Received: t={t!r}")
+        return int(self._sizes(np.asarray([t]))[0])
+
+    def trajectory(self, n: int) -> np.ndarray:
+        """Batch sizes at ``t = 0, 1, ..., n - 1`` (int64 array)."""
+        if n < 0:
+            raise ValueError(f"Argument `n` must be >= 0. Received: n={n!r}")
+        return self._sizes(np.arange(n))
+
+    def _sizes(self, t):
+        lo, hi = math.log2(self.b_min), math.log2(self.b_max)
+        if self.mode == "exponential":
+            log2_b = np.minimum(hi, lo + np.floor(np.asarray(t, dtype=np.float64) / self.step_size))
+        else:
+            u = triangle_position(t, self.step_size, self.mode, self.gamma)
+            log2_b = np.floor(hi - u * (hi - lo) + 0.5)  # round half up: deterministic buckets
+        return (2 ** np.clip(log2_b, lo, hi).astype(np.int64)).astype(np.int64)
+
+    def get_config(self) -> dict:
+        return {"b_min": self.b_min, "b_max": self.b_max, "step_size": self.step_size,
+                "mode": self.mode, "gamma": self.gamma}
+
+    @classmethod
+    def from_config(cls, config: dict) -> CyclicalBatchSize:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"CyclicalBatchSize({args})"
+
+
+def _is_power_of_two(value) -> bool:
+    return (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+            and (int(value) & (int(value) - 1)) == 0)
