@@ -41,6 +41,12 @@ SIZES: dict[str, dict[str, dict]] = {
         "laptop": {},
         "full": {},
     },
+    "p3.lenet": {
+        "smoke": {"n_seeds": 2, "epochs": 1, "n_train": 1024, "n_validation": 500, "n_test": 500,
+                  "probe_size": 250, "n_probe_steps": 8},
+        "laptop": {"n_seeds": 3, "epochs": 2},
+        "full": {},
+    },
 }
 
 

@@ -1,0 +1,397 @@
+"""Problem 3 experiment ``p3.lenet``: LeNet-5 on MNIST with batch normalization, dropout and both.
+
+Five variants of :func:`hw2.models.lenet5` train under identical conditions: the same optimizer,
+batch size, epochs, validation split and, for a given seed, the same data order. Each seed gives
+one run of every variant, so variants are compared by paired differences over seeds.
+
+=================  ========================  ==========  =============  =====
+variant            input                     hidden BN   dropout        part
+=================  ========================  ==========  =============  =====
+baseline           standardized              no          none           ref.
+bn_hidden          standardized              yes         none           3.2
+bn_input_hidden    BatchNormalization        yes         none           3.3
+dropout            standardized              no          0.2 / 0.5      3.4
+bn_dropout         standardized              yes         0.2 / 0.5      3.5
+=================  ========================  ==========  =============  =====
+
+Per run it stores the per-epoch curves (training-mode running averages from ``fit``, plus
+inference-mode loss/accuracy on a fixed training subset and on the validation split), the final
+test loss/accuracy, every BN layer's learned gamma and beta, and the drift of the inputs to the
+``fc2`` nonlinearity over training steps (:mod:`hw2.covariate_shift`, part 3.1).
+
+Each (variant, seed) run is cached on its own (``results/runs/``), so an interrupted long run
+resumes where it stopped.
+
+Example:
+    >>> from hw2 import experiments
+    >>> result = experiments.run("p3.lenet", profile="smoke")          # doctest: +SKIP
+    >>> result.data["summary"]["bn_hidden"]["test_accuracy_mean"]      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+
+import keras
+import numpy as np
+
+from hw2 import covariate_shift, stats
+from hw2.datasets import load_mnist
+from hw2.experiments import register
+from hw2.models import lenet5
+from hw2.store import ResultStore, results_root
+
+VERSION = "1"  # of the summary built from the runs
+RUN_VERSION = "1"  # of one (variant, seed) run: bump when training or what it records changes
+VARIANTS = {
+    "baseline": {"part": "reference", "input_treatment": "standardize", "hidden_batchnorm": False,
+                 "dropout": False, "label": "baseline (no BN, no dropout)"},
+    "bn_hidden": {"part": "3.2", "input_treatment": "standardize", "hidden_batchnorm": True,
+                  "dropout": False, "label": "3.2 BN hidden"},
+    "bn_input_hidden": {"part": "3.3", "input_treatment": "batchnorm", "hidden_batchnorm": True,
+                        "dropout": False, "label": "3.3 BN input + hidden"},
+    "dropout": {"part": "3.4", "input_treatment": "standardize", "hidden_batchnorm": False,
+                "dropout": True, "label": "3.4 dropout"},
+    "bn_dropout": {"part": "3.5", "input_treatment": "standardize", "hidden_batchnorm": True,
+                   "dropout": True, "label": "3.5 BN hidden + dropout"},
+}
+# (a, b, question): paired comparisons a - b reported by ``comparisons``.
+COMPARISONS = (
+    ("bn_hidden", "baseline", "does BN in the hidden layers help?"),
+    ("bn_input_hidden", "bn_hidden", "does BN on the input help on top of hidden BN?"),
+    ("bn_input_hidden", "baseline", "BN input + hidden vs the baseline"),
+    ("dropout", "baseline", "does dropout help?"),
+    ("dropout", "bn_hidden", "dropout vs BN in the hidden layers"),
+    ("dropout", "bn_input_hidden", "dropout vs BN on input and hidden layers"),
+    ("bn_dropout", "dropout", "BN + dropout vs dropout alone"),
+    ("bn_dropout", "bn_hidden", "BN + dropout vs BN alone"),
+    ("bn_dropout", "baseline", "BN + dropout vs the baseline"),
+)
+DRIFT_LAYER = "fc2"
+HISTORY_KEYS = ("loss", "accuracy", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_time_s")
+EVAL_BATCH = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class LeNetConfig:
+    """Full specification of Problem 3 (defaults).
+
+    Attributes:
+        n_seeds: runs per variant; seeds ``seed, seed + 1, ...``.
+        epochs, batch_size, learning_rate: shared by every variant (Adam, sparse cross-entropy).
+        n_validation: images carved once (fixed permutation, independent of ``seed``) from the
+            60k training set for the curves; the rest train.
+        n_train, n_test: ``None`` = all; smaller values take the first images (smoke profile).
+        input_dropout, hidden_dropout: rates of the dropout variants (3.4, 3.5).
+        probe_size, n_probe_steps: the 3.1 drift probe (validation images, log-spaced steps).
+    """
+
+    seed: int = 0
+    n_seeds: int = 5
+    epochs: int = 8
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    n_validation: int = 6000
+    n_train: int | None = None
+    n_test: int | None = None
+    variants: tuple[str, ...] = tuple(VARIANTS)
+    input_dropout: float = 0.2
+    hidden_dropout: float = 0.5
+    probe_size: int = 1000
+    n_probe_steps: int = 40
+
+    def __post_init__(self):
+        for name in ("n_seeds", "epochs", "batch_size", "n_validation", "probe_size", "n_probe_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        for name in ("n_train", "n_test"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"Argument `{name}` must be >= 1 or None. Received: {name}={value}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"Argument `learning_rate` must be > 0. Received: learning_rate={self.learning_rate}")
+        unknown = [v for v in self.variants if v not in VARIANTS]
+        if unknown or not self.variants:
+            raise ValueError(f"Argument `variants` must be a non-empty subset of {tuple(VARIANTS)}. "
+                             f"Received: variants={self.variants}")
+        for name in ("input_dropout", "hidden_dropout"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"Argument `{name}` must be in (0, 1). Received: {name}={getattr(self, name)}")
+
+
+# ------------------------------------------------------------------------------------------ data
+class ShuffledBatches(keras.utils.PyDataset):
+    """Full batches of ``(x, y)`` in an order fixed by ``seed``, reshuffled every epoch.
+
+    The last partial batch is dropped so every step has the same shape. Epoch ``e`` uses the
+    permutation drawn ``e``-th from ``np.random.default_rng(seed)``, so two models trained with the
+    same seed see exactly the same batches in the same order.
+
+    Example:
+        >>> data = ShuffledBatches(np.zeros((10, 2)), np.arange(10), batch_size=4, seed=0)
+        >>> len(data), data[0][0].shape
+        (2, (4, 2))
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
+        super().__init__()
+        if not 1 <= batch_size <= len(x):
+            raise ValueError(f"Argument `batch_size` must be in [1, {len(x)}]. Received: batch_size={batch_size}")
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self._rng = np.random.default_rng(seed)
+        self._order = self._rng.permutation(len(x))
+
+    def __len__(self) -> int:
+        return len(self.x) // self.batch_size
+
+    def __getitem__(self, index: int):
+        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+        return self.x[rows], self.y[rows]
+
+    def on_epoch_end(self):
+        self._order = self._rng.permutation(len(self.x))
+
+
+@dataclasses.dataclass
+class MnistSplits:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    mean: float
+    variance: float
+
+
+def mnist_splits(n_validation: int = 6000, n_train: int | None = None, n_test: int | None = None) -> MnistSplits:
+    """MNIST as float32 images in [0, 1] of shape (n, 28, 28, 1) with a fixed validation split.
+
+    The split is one permutation with a fixed seed (independent of any run's seed). ``mean`` and
+    ``variance`` come from a :class:`keras.layers.Normalization` adapted once on the training images.
+    """
+    (x, y), (x_test, y_test) = load_mnist()
+    if n_validation >= len(x):
+        raise ValueError(f"Argument `n_validation` must be < {len(x)}. Received: n_validation={n_validation}")
+    order = np.random.default_rng(20260401).permutation(len(x))
+    val, train = order[:n_validation], np.sort(order[n_validation:])
+    if n_train is not None:
+        train = train[:n_train]
+    n_test = len(x_test) if n_test is None else min(n_test, len(x_test))
+
+    def images(a):
+        return (a.astype(np.float32) / 255.0)[..., None]
+
+    x_train = images(x[train])
+    norm = keras.layers.Normalization(axis=None)
+    norm.adapt(x_train)
+    mean = float(keras.ops.convert_to_numpy(norm.mean).reshape(()))
+    variance = float(keras.ops.convert_to_numpy(norm.variance).reshape(()))
+    return MnistSplits(x_train, y[train].astype(np.int32), images(x[val]), y[val].astype(np.int32),
+                       images(x_test[:n_test]), y_test[:n_test].astype(np.int32), mean, variance)
+
+
+def evaluate_arrays(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH):
+    """``(loss, accuracy)`` of ``model`` in inference mode over all of ``x``.
+
+    Every batch has ``batch_size`` rows (the last one is padded, and the padding ignored) so the
+    compiled predict function sees one shape only.
+    """
+    batch_size = min(batch_size, len(x))
+    losses, hits = [], []
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        n = len(xb)
+        if n < batch_size:
+            xb = np.concatenate([xb, np.zeros((batch_size - n,) + xb.shape[1:], xb.dtype)])
+        p = np.asarray(model.predict_on_batch(xb))[:n].astype(np.float64)
+        yb = y[start:start + n]
+        losses.append(-np.log(np.clip(p[np.arange(n), yb], 1e-7, 1.0)))
+        hits.append(p.argmax(axis=1) == yb)
+    return float(np.concatenate(losses).mean()), float(np.concatenate(hits).mean())
+
+
+class EpochEvaluation(keras.callbacks.Callback):
+    """At each epoch end: inference-mode loss/accuracy on a training subset and the validation split,
+    wall time of the epoch, and one concise progress line on stderr."""
+
+    def __init__(self, train_xy, val_xy, label: str, epochs: int, verbose: bool = True):
+        super().__init__()
+        self.train_xy, self.val_xy, self.label, self.epochs, self.verbose = train_xy, val_xy, label, epochs, verbose
+        self.history = {key: [] for key in HISTORY_KEYS}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self._start
+        train_loss, train_acc = evaluate_arrays(self.model, *self.train_xy)
+        val_loss, val_acc = evaluate_arrays(self.model, *self.val_xy)
+        logs = logs or {}
+        for key, value in (("loss", logs.get("loss")), ("accuracy", logs.get("accuracy")),
+                           ("train_loss", train_loss), ("train_accuracy", train_acc), ("val_loss", val_loss),
+                           ("val_accuracy", val_acc), ("epoch_time_s", elapsed)):
+            self.history[key].append(float(value))
+        if self.verbose:
+            print(f"[p3] {self.label} epoch {epoch + 1}/{self.epochs}: loss {logs.get('loss', float('nan')):.4f} "
+                  f"val_acc {val_acc:.4f} ({elapsed:.1f} s)", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------ runs
+def build_variant(variant: str, config: LeNetConfig, mean: float, variance: float) -> keras.Model:
+    """The compiled LeNet-5 of one variant (Adam, sparse categorical cross-entropy, accuracy)."""
+    spec = VARIANTS[variant]
+    model = lenet5(input_treatment=spec["input_treatment"], hidden_batchnorm=spec["hidden_batchnorm"],
+                   input_dropout=config.input_dropout if spec["dropout"] else 0.0,
+                   hidden_dropout=config.hidden_dropout if spec["dropout"] else 0.0,
+                   input_mean=mean, input_variance=variance, name=f"lenet5_{variant}")
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def bn_parameters(model: keras.Model) -> dict:
+    """``{layer name: {'gamma': ..., 'beta': ...}}`` for every BatchNormalization layer."""
+    return {layer.name: {"gamma": keras.ops.convert_to_numpy(layer.gamma).astype(np.float32),
+                         "beta": keras.ops.convert_to_numpy(layer.beta).astype(np.float32)}
+            for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
+
+
+def train_variant(variant: str, run_seed: int, config: LeNetConfig, data: MnistSplits,
+                  verbose: bool = True) -> dict:
+    """Train one variant with one seed; return its curves, test numbers, BN parameters and drift."""
+    keras.utils.set_random_seed(run_seed)
+    model = build_variant(variant, config, data.mean, data.variance)
+    batches = ShuffledBatches(data.x_train, data.y_train, config.batch_size, seed=run_seed)
+    n_eval = min(len(data.x_val), len(data.x_train))
+    evaluation = EpochEvaluation((data.x_train[:n_eval], data.y_train[:n_eval]), (data.x_val, data.y_val),
+                                 f"{variant} seed {run_seed}", config.epochs, verbose)
+    steps = covariate_shift.checkpoint_steps(config.epochs * len(batches), config.n_probe_steps)
+    probe = covariate_shift.DriftProbe(DRIFT_LAYER, data.x_val[:config.probe_size], steps)
+    start = time.perf_counter()
+    model.fit(batches, epochs=config.epochs, verbose=0, callbacks=[evaluation, probe])
+    train_time = time.perf_counter() - start
+    test_loss, test_accuracy = evaluate_arrays(model, data.x_test, data.y_test)
+    return {"variant": variant, "seed": run_seed, "test_loss": test_loss, "test_accuracy": test_accuracy,
+            "history": {key: np.asarray(values, np.float32) for key, values in evaluation.history.items()},
+            "bn": bn_parameters(model), "drift": probe.result(), "train_time_s": train_time,
+            "steps_per_epoch": len(batches), "n_params": int(model.count_params())}
+
+
+def _run_store() -> ResultStore:
+    return ResultStore(results_root() / "runs")
+
+
+def _run_key(config: LeNetConfig, variant: str, run_seed: int) -> dict:
+    fields = dataclasses.asdict(config)
+    for name in ("seed", "n_seeds", "variants"):
+        fields.pop(name)
+    return dict(fields, variant=variant, run_seed=run_seed)
+
+
+def cached_run(variant: str, run_seed: int, config: LeNetConfig, data_fn, store: ResultStore | None = None,
+               verbose: bool = True) -> dict:
+    """:func:`train_variant`, served from / saved to the per-run cache (resumable long runs)."""
+    store = store or _run_store()
+    key = _run_key(config, variant, run_seed)
+    cached = store.load("p3.lenet.run", key, RUN_VERSION)
+    if cached is not None:
+        return cached.data
+    result = train_variant(variant, run_seed, config, data_fn(), verbose)
+    store.save("p3.lenet.run", key, RUN_VERSION, result, {"seed": run_seed})
+    return result
+
+
+def _stack(runs: list[dict]) -> dict:
+    """Per-seed runs of one variant -> arrays with a leading seed axis."""
+    first = runs[0]
+    return {
+        "seeds": np.asarray([r["seed"] for r in runs], np.int64),
+        "test_accuracy": np.asarray([r["test_accuracy"] for r in runs], np.float64),
+        "test_loss": np.asarray([r["test_loss"] for r in runs], np.float64),
+        "train_time_s": np.asarray([r["train_time_s"] for r in runs], np.float64),
+        "history": {k: np.stack([r["history"][k] for r in runs]) for k in first["history"]},
+        "bn": {layer: {p: np.stack([r["bn"][layer][p] for r in runs]) for p in ("gamma", "beta")}
+               for layer in first["bn"]},
+        "drift": {k: (np.asarray(first["drift"]["steps"]) if k == "steps"
+                      else np.stack([r["drift"][k] for r in runs])) for k in first["drift"]},
+        "steps_per_epoch": int(first["steps_per_epoch"]), "n_params": int(first["n_params"]),
+    }
+
+
+# ------------------------------------------------------------------------------------------ analysis
+def variant_summary(runs: dict) -> dict:
+    acc = np.asarray(runs["test_accuracy"])
+    mean, low, high = stats.mean_ci(acc)
+    drift = covariate_shift.drift_summary
+    per_seed_drift = [drift(m, s) for m, s in zip(runs["drift"]["mean"], runs["drift"]["std"])]
+    return {
+        "test_accuracy_mean": mean, "test_accuracy_sd": float(acc.std(ddof=1)) if acc.size > 1 else float("nan"),
+        "test_accuracy_ci95": [low, high], "test_accuracy_per_seed": acc.tolist(),
+        "test_loss_mean": float(np.mean(runs["test_loss"])),
+        "final_val_accuracy_mean": float(np.mean(runs["history"]["val_accuracy"][:, -1])),
+        "seconds_per_epoch": float(np.mean(runs["history"]["epoch_time_s"])),
+        "drift_mean_range_over_std": float(np.mean([d["mean_range_over_std"] for d in per_seed_drift])),
+        "drift_std_ratio": float(np.mean([d["std_ratio"] for d in per_seed_drift])),
+    }
+
+
+def comparisons(variants: dict) -> list[dict]:
+    """Paired test-accuracy differences (same seeds) for the questions in ``COMPARISONS``."""
+    out = []
+    for a, b, question in COMPARISONS:
+        if a in variants and b in variants:
+            diff = stats.paired_difference(variants[a]["test_accuracy"], variants[b]["test_accuracy"])
+            spread = float(np.mean([np.std(variants[v]["test_accuracy"], ddof=1) for v in (a, b)]))
+            out.append(dict(diff, a=a, b=b, question=question, seed_sd=spread))
+    return out
+
+
+def bn_table(bn: dict) -> list[dict]:
+    """Summary statistics of gamma and beta per BN layer (pooled over seeds and channels)."""
+    rows = []
+    for layer, params in bn.items():
+        row = {"layer": layer, "channels": int(params["gamma"].shape[-1])}
+        for name in ("gamma", "beta"):
+            v = np.asarray(params[name], np.float64).ravel()
+            row.update({f"{name}_mean": float(v.mean()), f"{name}_sd": float(v.std()),
+                        f"{name}_min": float(v.min()), f"{name}_max": float(v.max())})
+        rows.append(row)
+    return rows
+
+
+def _summarize(data: dict) -> dict:
+    return data["summary"]
+
+
+@register("p3.lenet", version=VERSION, config_cls=LeNetConfig, summarize=_summarize,
+          description="P3: LeNet-5 on MNIST — baseline, BN hidden, BN input+hidden, dropout, BN+dropout")
+def lenet_study(config: LeNetConfig) -> dict:
+    """Train every variant over ``n_seeds`` seeds (seed-major, each run cached) and summarize."""
+    splits: list[MnistSplits] = []
+
+    def data_fn():
+        if not splits:
+            splits.append(mnist_splits(config.n_validation, config.n_train, config.n_test))
+        return splits[0]
+
+    seeds = [config.seed + i for i in range(config.n_seeds)]
+    runs = {v: [] for v in config.variants}
+    for run_seed in seeds:
+        for variant in config.variants:
+            runs[variant].append(cached_run(variant, run_seed, config, data_fn))
+    variants = {v: _stack(r) for v, r in runs.items()}
+    data = data_fn()
+    summary = {v: variant_summary(variants[v]) for v in variants}
+    return {
+        "variants": variants,
+        "comparisons": comparisons(variants),
+        "summary": summary,
+        "setup": {"n_train": len(data.x_train), "n_validation": len(data.x_val), "n_test": len(data.x_test),
+                  "input_mean": data.mean, "input_sd": float(np.sqrt(data.variance)),
+                  "optimizer": f"Adam(learning_rate={config.learning_rate})", "batch_size": config.batch_size,
+                  "epochs": config.epochs, "seeds": seeds, "activation": "tanh",
+                  "drift_layer": DRIFT_LAYER},
+    }
