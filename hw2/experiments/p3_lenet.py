@@ -90,7 +90,7 @@ class LeNetConfig:
 
     seed: int = 0
     n_seeds: int = 5
-    epochs: int = 8
+    epochs: int = 12
     batch_size: int = 128
     learning_rate: float = 1e-3
     n_validation: int = 6000
