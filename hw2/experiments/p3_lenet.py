@@ -44,7 +44,7 @@ from hw2.models import lenet5
 from hw2.store import ResultStore, results_root
 
 VERSION = "1"  # of the summary built from the runs
-RUN_VERSION = "1"  # of one (variant, seed) run: bump when training or what it records changes
+RUN_VERSION = "2"  # of one (variant, seed) run: bump when training or what it records changes
 VARIANTS = {
     "baseline": {"part": "reference", "input_treatment": "standardize", "hidden_batchnorm": False,
                  "dropout": False, "label": "baseline (no BN, no dropout)"},
@@ -193,24 +193,56 @@ def mnist_splits(n_validation: int = 6000, n_train: int | None = None, n_test: i
                        images(x_test[:n_test]), y_test[:n_test].astype(np.int32), mean, variance)
 
 
-def evaluate_arrays(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH):
-    """``(loss, accuracy)`` of ``model`` in inference mode over all of ``x``.
+def predict_padded(model: keras.Model, x: np.ndarray, batch_size: int = EVAL_BATCH):
+    """Yield ``model``'s inference-mode outputs for ``x`` batch by batch.
 
-    Every batch has ``batch_size`` rows (the last one is padded, and the padding ignored) so the
+    Every batch has ``batch_size`` rows (the last one is padded and the padding cut off) so the
     compiled predict function sees one shape only.
     """
     batch_size = min(batch_size, len(x))
-    losses, hits = [], []
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size]
         n = len(xb)
         if n < batch_size:
             xb = np.concatenate([xb, np.zeros((batch_size - n,) + xb.shape[1:], xb.dtype)])
-        p = np.asarray(model.predict_on_batch(xb))[:n].astype(np.float64)
-        yb = y[start:start + n]
-        losses.append(-np.log(np.clip(p[np.arange(n), yb], 1e-7, 1.0)))
+        yield np.asarray(model.predict_on_batch(xb))[:n]
+
+
+def evaluate_arrays(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = EVAL_BATCH):
+    """``(loss, accuracy)`` of ``model`` in inference mode over all of ``x`` (static batch shape)."""
+    losses, hits, start = [], [], 0
+    for p in predict_padded(model, x, batch_size):
+        p = p.astype(np.float64)
+        yb = y[start:start + len(p)]
+        start += len(p)
+        losses.append(-np.log(np.clip(p[np.arange(len(p)), yb], 1e-7, 1.0)))
         hits.append(p.argmax(axis=1) == yb)
     return float(np.concatenate(losses).mean()), float(np.concatenate(hits).mean())
+
+
+def bn_variance_shift(model: keras.Model, x: np.ndarray) -> dict:
+    """Per BN layer and channel: the moving mean / variance BN uses at inference, and the actual
+    mean / variance of the layer's input over ``x`` in inference mode (dropout off).
+
+    With dropout before a BN layer, training-mode inputs are noisier than inference-mode ones, so
+    the moving variance overstates the inference variance: the *variance shift* of Li et al. (2019).
+    """
+    out = {}
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.BatchNormalization):
+            continue
+        probe = keras.Model(model.input, layer.input)
+        total, total_sq, count = 0.0, 0.0, 0
+        for z in predict_padded(probe, x):
+            z = z.astype(np.float64).reshape(-1, z.shape[-1])
+            total, total_sq, count = total + z.sum(axis=0), total_sq + (z * z).sum(axis=0), count + len(z)
+        mean = total / count
+        out[layer.name] = {
+            "moving_mean": keras.ops.convert_to_numpy(layer.moving_mean).astype(np.float32),
+            "moving_variance": keras.ops.convert_to_numpy(layer.moving_variance).astype(np.float32),
+            "inference_mean": mean.astype(np.float32),
+            "inference_variance": np.maximum(total_sq / count - mean * mean, 0.0).astype(np.float32)}
+    return out
 
 
 class EpochEvaluation(keras.callbacks.Callback):
@@ -277,6 +309,7 @@ def train_variant(variant: str, run_seed: int, config: LeNetConfig, data: MnistS
     return {"variant": variant, "seed": run_seed, "test_loss": test_loss, "test_accuracy": test_accuracy,
             "history": {key: np.asarray(values, np.float32) for key, values in evaluation.history.items()},
             "bn": bn_parameters(model), "drift": probe.result(), "train_time_s": train_time,
+            "variance_shift": bn_variance_shift(model, data.x_val),
             "steps_per_epoch": len(batches), "n_params": int(model.count_params())}
 
 
@@ -315,6 +348,8 @@ def _stack(runs: list[dict]) -> dict:
         "history": {k: np.stack([r["history"][k] for r in runs]) for k in first["history"]},
         "bn": {layer: {p: np.stack([r["bn"][layer][p] for r in runs]) for p in ("gamma", "beta")}
                for layer in first["bn"]},
+        "variance_shift": {layer: {k: np.stack([r["variance_shift"][layer][k] for r in runs]) for k in stat}
+                           for layer, stat in first["variance_shift"].items()},
         "drift": {k: (np.asarray(first["drift"]["steps"]) if k == "steps"
                       else np.stack([r["drift"][k] for r in runs])) for k in first["drift"]},
         "steps_per_epoch": int(first["steps_per_epoch"]), "n_params": int(first["n_params"]),
