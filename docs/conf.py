@@ -53,6 +53,7 @@ autodoc_default_options = {"members": True, "undoc-members": False, "show-inheri
 autodoc_member_order = "bysource"
 autodoc_mock_imports = []
 napoleon_google_docstring = True
+napoleon_use_ivar = True
 graphviz_output_format = "svg"
 exclude_patterns = ["_build", "_answers", "auto_examples/*.ipynb", "**/sg_execution_times.rst"]
 suppress_warnings = ["config.cache"]
@@ -75,11 +76,12 @@ def reset_keras(gallery_conf, fname):
 
 
 sphinx_gallery_conf = {
-    "examples_dirs": [str(ROOT / "examples")],
+    "examples_dirs": ["../examples"],
     "gallery_dirs": ["auto_examples"],
-    "subsection_order": "sphinx_gallery.sorting.ExplicitOrder",
     "within_subsection_order": "FileNameSortKey",
-    "filename_pattern": r"/plot_",
+    # HW2_GALLERY_PATTERN (a regex on the example path) builds a subset, e.g. "p1_" for Problem 1.
+    "filename_pattern": os.environ.get("HW2_GALLERY_PATTERN", r"/plot_"),
+    "ignore_pattern": r"__init__\.py|" + (os.environ.get("HW2_GALLERY_IGNORE") or r"^$"),
     "plot_gallery": "True",
     "reset_modules": (reset_keras,),
     "doc_module": ("hw2",),
@@ -95,7 +97,7 @@ sphinx_gallery_conf = {
 }
 sphinx_gallery_conf["subsection_order"] = __import__(
     "sphinx_gallery.sorting", fromlist=["ExplicitOrder"]).ExplicitOrder(
-    [str(ROOT / "examples" / d) for d in
+    [f"../examples/{d}" for d in
      ("p1_perceptron", "p2_initialization", "p3_batchnorm_dropout", "p4_cyclical_policies")])
 
 html_theme = "pydata_sphinx_theme"
@@ -147,6 +149,34 @@ def write_answers(app):
         _marker.write_text(PROFILE)
 
 
+def write_stored_results(app):
+    """A table of the committed full-spec results with their provenance (for reproducibility.rst)."""
+    from hw2 import experiments
+    from hw2.store import store_for
+
+    rows = []
+    for path, meta in store_for("full").entries():
+        prov = meta.get("provenance", {})
+        try:
+            current = meta.get("version") == experiments.get(meta["experiment"]).version
+        except KeyError:
+            current = False
+        rows.append(f"   * - ``{meta['experiment']}``\n     - {meta['version']}{'' if current else ' (stale)'}"
+                    f"\n     - {prov.get('device', '?')}\n     - {prov.get('backend', '?')}"
+                    f"\n     - {prov.get('date', '?')}\n     - {prov.get('wall_time_s', 0):.0f} s"
+                    f"\n     - ``{prov.get('code_version', '?')}``")
+    if rows:
+        text = (".. list-table::\n   :header-rows: 1\n\n   * - experiment\n     - version\n     - device\n"
+                "     - backend\n     - date\n     - wall time\n     - code\n" + "\n".join(rows) + "\n")
+    else:
+        text = "No full-specification results are stored yet.\n"
+    target = DOCS / "_answers" / "stored_results.rst"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 def setup(app):
+    app.connect("builder-inited", write_stored_results)
     # Sphinx-Gallery executes the examples in its builder-inited handler (priority 500); collect after.
     app.connect("builder-inited", write_answers, priority=900)

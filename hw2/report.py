@@ -30,10 +30,9 @@ def reduced_note(result: StoredResult) -> str:
     """Plain words to put next to an answer computed at a reduced profile ('' for full spec)."""
     if not is_reduced(result):
         return ""
-    why = profiles.PROFILE_DESCRIPTIONS.get(result.profile, "")
-    fallback = " (no full-spec result is stored and no GPU is here)" if result.provenance.get(
+    why = " because no full-spec result is stored and no GPU is here" if result.provenance.get(
         "reduced_from") == "full" else ""
-    return f"[reduced run: profile '{result.profile}' — {why}{fallback}]"
+    return f"[reduced run: {result.profile} profile{why} — not the full homework specification]"
 
 
 def banner(result: StoredResult, title: str | None = None) -> str:
@@ -42,19 +41,21 @@ def banner(result: StoredResult, title: str | None = None) -> str:
     lines = [f"{title or result.experiment}: {source}", "  " + describe(result.provenance)]
     note = reduced_note(result)
     if note:
-        lines.append("  " + note)
+        lines.append(f"  {note}: {profiles.PROFILE_DESCRIPTIONS.get(result.profile, '')}")
     text = "\n".join(lines)
     print(text)
     return text
 
 
 def _caller_file() -> str | None:
+    """The example script calling us. Sphinx-Gallery does not set ``__file__`` but compiles each
+    example with its path as the code object's file name, which works for plain runs as well."""
     import inspect
 
-    for frame in inspect.stack()[2:]:
-        filename = frame.frame.f_globals.get("__file__")
-        if filename and "examples" in Path(filename).parts:
-            return filename
+    for frame_info in inspect.stack()[2:]:
+        filename = frame_info.frame.f_code.co_filename
+        if Path(filename).name.startswith("plot_") and "examples" in Path(filename).parts:
+            return str(Path(filename).resolve())
     return None
 
 
@@ -70,7 +71,7 @@ def answer(part: str, text: str, result: StoredResult | None = None, page: str |
     folder = os.environ.get("HW2_ANSWERS_DIR")
     if folder:
         page = _caller_file() if page == "auto" else page
-        record = {"part": part, "text": text, "page": str(Path(page).resolve()) if page else None}
+        record = {"part": part, "text": text, "page": page}
         atomic_write_bytes(Path(folder) / f"{part}.json", json.dumps(record).encode())
     return text
 

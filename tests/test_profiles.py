@@ -1,0 +1,39 @@
+import dataclasses
+
+import pytest
+
+from hw2 import experiments, profiles
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    n: int = 100
+    epochs: int = 10
+    seed: int = 0
+
+
+def test_config_for_applies_profile_overrides_then_changes(monkeypatch):
+    monkeypatch.setitem(profiles.SIZES, "demo", {"smoke": {"n": 5}, "laptop": {}, "full": {}})
+    assert profiles.config_for("demo", _Config, "full") == _Config()
+    assert profiles.config_for("demo", _Config, "smoke", seed=3) == _Config(n=5, seed=3)
+
+
+def test_unknown_override_field_is_reported(monkeypatch):
+    monkeypatch.setitem(profiles.SIZES, "demo", {"smoke": {"width": 5}})
+    with pytest.raises(KeyError, match="unknown fields"):
+        profiles.config_for("demo", _Config, "smoke")
+
+
+def test_env_selects_profile(monkeypatch):
+    monkeypatch.setenv("HW2_PROFILE", "laptop")
+    assert profiles.resolve_profile() == "laptop"
+    monkeypatch.delenv("HW2_PROFILE")
+    assert profiles.resolve_profile() == "full"
+
+
+def test_every_registered_experiment_builds_every_profile():
+    for name in experiments.names():
+        experiment = experiments.get(name)
+        for profile in profiles.PROFILES:
+            config = experiment.config(profile)
+            assert config.seed == 0

@@ -1,0 +1,162 @@
+"""CyclicalLearningRate and CyclicalBatchSize against straightforward reference implementations."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from hw2.schedules import CyclicalBatchSize, CyclicalLearningRate, triangle_position
+
+
+def reference_clr(it, lr_min, lr_max, step, mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle"):
+    """Smith's formulas, written out in plain Python floats."""
+    cycle = math.floor(1 + it / (2 * step))
+    x = abs(it / step - 2 * cycle + 1)
+    if scale_fn is not None:
+        scale = scale_fn(cycle if scale_mode == "cycle" else it)
+    elif mode == "triangular":
+        scale = 1.0
+    elif mode == "triangular2":
+        scale = 1 / 2 ** (cycle - 1)
+    else:
+        scale = gamma**it
+    return lr_min + (lr_max - lr_min) * max(0.0, 1 - x) * scale
+
+
+# every iteration up to 3.5 cycles, so every cycle boundary and peak is included
+ITERATIONS = list(range(0, 141)) + [997, 1000, 1001, 2000, 12345]
+
+
+@pytest.mark.parametrize("mode,gamma", [("triangular", 1.0), ("triangular2", 1.0), ("exp_range", 0.999)])
+@pytest.mark.parametrize("step", [20, 7.5])
+def test_clr_matches_reference(mode, gamma, step):
+    clr = CyclicalLearningRate(1e-4, 1e-1, step_size=step, mode=mode, gamma=gamma)
+    got = np.array([float(clr(i)) for i in ITERATIONS])
+    want = np.array([reference_clr(i, 1e-4, 1e-1, step, mode, gamma) for i in ITERATIONS])
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-8)
+
+
+def test_clr_hits_bounds_at_cycle_boundaries_and_peaks():
+    clr = CyclicalLearningRate(0.01, 0.1, step_size=10)
+    for it in (0, 20, 40, 200):
+        assert float(clr(it)) == pytest.approx(0.01, rel=1e-6)
+    for it in (10, 30, 210):
+        assert float(clr(it)) == pytest.approx(0.1, rel=1e-6)
+    tri2 = CyclicalLearningRate(0.0, 0.8, step_size=10, mode="triangular2")
+    assert [round(float(tri2(it)), 6) for it in (10, 30, 50)] == [0.8, 0.4, 0.2]
+
+
+@pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
+def test_clr_custom_scale_fn(scale_mode):
+    fn = lambda z: 1.0 / (1.0 + 0.1 * z)
+    clr = CyclicalLearningRate(1e-3, 1e-2, step_size=5, scale_fn=fn, scale_mode=scale_mode)
+    got = [float(clr(i)) for i in range(40)]
+    want = [reference_clr(i, 1e-3, 1e-2, 5, scale_fn=fn, scale_mode=scale_mode) for i in range(40)]
+    np.testing.assert_allclose(got, want, rtol=2e-5)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"lr_min": 0.1, "lr_max": 0.1}, "lr_max"),
+    ({"lr_min": 0.2, "lr_max": 0.1}, "lr_max"),
+    ({"lr_min": -1.0}, "lr_min"),
+    ({"step_size": 0}, "step_size"),
+    ({"step_size": -3}, "step_size"),
+    ({"gamma": 0.0}, "gamma"),
+    ({"gamma": 1.5}, "gamma"),
+    ({"mode": "cosine"}, "mode"),
+    ({"scale_mode": "epoch"}, "scale_mode"),
+])
+def test_clr_rejects_bad_arguments(kwargs, match):
+    args = {"lr_min": 1e-3, "lr_max": 1e-2, "step_size": 10, **kwargs}
+    with pytest.raises(ValueError, match=f"Argument `{match}`"):
+        CyclicalLearningRate(**args)
+
+
+def test_clr_config_round_trip_and_keras_serialization():
+    clr = CyclicalLearningRate(1e-3, 1e-2, step_size=8, mode="exp_range", gamma=0.99)
+    assert CyclicalLearningRate.from_config(clr.get_config()).get_config() == clr.get_config()
+    restored = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(clr))
+    assert isinstance(restored, CyclicalLearningRate)
+    assert [float(restored(i)) for i in range(20)] == [float(clr(i)) for i in range(20)]
+
+
+def test_clr_drives_an_optimizer_and_survives_model_save_load(tmp_path):
+    clr = CyclicalLearningRate(0.01, 0.1, step_size=3, mode="triangular2")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=clr, momentum=0.9), loss="mse")
+    x, y = np.ones((20, 3), "float32"), np.zeros((20, 2), "float32")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0)  # 5 steps
+    expected = reference_clr(5, 0.01, 0.1, 3, "triangular2")
+    assert float(model.optimizer.learning_rate) == pytest.approx(expected)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    schedule = loaded.optimizer._learning_rate
+    assert isinstance(schedule, CyclicalLearningRate)
+    assert schedule.get_config() == clr.get_config()
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(float(model.optimizer.learning_rate))
+
+
+# ------------------------------------------------------------------------------ batch size
+
+
+def reference_batch(t, b_min, b_max, step, mode="triangular", gamma=1.0):
+    if mode == "exponential":
+        return min(b_max, b_min * 2 ** math.floor(t / step))
+    cycle = math.floor(1 + t / (2 * step))
+    x = abs(t / step - 2 * cycle + 1)
+    scale = {"triangular": 1.0, "triangular2": 1 / 2 ** (cycle - 1), "exp_range": gamma**t}[mode]
+    u = max(0.0, 1 - x) * scale
+    log2_b = math.log2(b_max) - u * (math.log2(b_max) - math.log2(b_min))
+    return 2 ** int(math.floor(log2_b + 0.5))
+
+
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range", "exponential"])
+@pytest.mark.parametrize("step", [3, 4, 2.5])
+def test_batch_policy_matches_reference(mode, step):
+    policy = CyclicalBatchSize(64, 8192, step_size=step, mode=mode, gamma=0.9)
+    got = policy.trajectory(60).tolist()
+    assert got == [reference_batch(t, 64, 8192, step, mode, 0.9) for t in range(60)]
+    assert [policy(t) for t in range(60)] == got
+    assert set(got) <= set(policy.batch_sizes)
+    assert all(64 <= b <= 8192 and b & (b - 1) == 0 for b in got)
+
+
+def test_batch_policy_shapes():
+    tri = CyclicalBatchSize(64, 1024, step_size=4).trajectory(9).tolist()
+    assert tri == [1024, 512, 256, 128, 64, 128, 256, 512, 1024]
+    # the excursion of triangular2 / exp_range shrinks: the batch size settles at b_max
+    tri2 = CyclicalBatchSize(64, 1024, step_size=4, mode="triangular2").trajectory(24)
+    assert tri2[4] == 64 and tri2[12] == 256 and tri2[20] == 512
+    exp = CyclicalBatchSize(64, 1024, step_size=4, mode="exp_range", gamma=0.8).trajectory(40)
+    assert exp[4] < exp[12] <= exp[20] and exp[-8:].min() == 1024
+    grow = CyclicalBatchSize(64, 1024, step_size=2, mode="exponential").trajectory(12)
+    assert np.all(np.diff(grow) >= 0) and grow[0] == 64 and grow[-1] == 1024
+    assert CyclicalBatchSize(64, 1024, 2).batch_sizes == (64, 128, 256, 512, 1024)
+
+
+def test_batch_policy_is_the_inverse_of_the_lr_cycle():
+    # b_min where the learning rate of the same mode is at lr_max (noise scale ~ lr / B)
+    u = triangle_position(np.arange(20), 5)
+    sizes = CyclicalBatchSize(32, 512, step_size=5).trajectory(20)
+    assert np.all(sizes[u == 1] == 32) and np.all(sizes[u == 0] == 512)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"b_min": 48}, "b_min"), ({"b_max": 1000}, "b_max"), ({"b_min": 0}, "b_min"),
+    ({"b_min": 256, "b_max": 256}, "b_max"), ({"step_size": 0}, "step_size"),
+    ({"gamma": 2.0}, "gamma"), ({"mode": "cosine"}, "mode"),
+])
+def test_batch_policy_rejects_bad_arguments(kwargs, match):
+    args = {"b_min": 64, "b_max": 1024, "step_size": 2, **kwargs}
+    with pytest.raises(ValueError, match=f"Argument `{match}`"):
+        CyclicalBatchSize(**args)
+
+
+def test_batch_policy_config_round_trip():
+    policy = CyclicalBatchSize(64, 512, step_size=3, mode="exp_range", gamma=0.95)
+    again = CyclicalBatchSize.from_config(policy.get_config())
+    assert again.get_config() == policy.get_config()
+    assert again.trajectory(30).tolist() == policy.trajectory(30).tolist()
+    assert "exp_range" in repr(policy)

@@ -1,0 +1,32 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from hw2 import stats
+
+
+def test_wilson_interval_known_values_and_edges():
+    low, high = stats.wilson_interval(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = stats.wilson_interval(50, 100)
+    assert (low, high) == pytest.approx((0.4038, 0.5962), abs=1e-4)
+    with pytest.raises(ValueError, match="successes"):
+        stats.wilson_interval(11, 10)
+    with pytest.raises(ValueError, match="`n` must be > 0"):
+        stats.wilson_interval(0, 0)
+
+
+def test_paired_difference_detects_a_real_shift_and_not_noise():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=400)
+    shifted = stats.paired_difference(a + 0.5 + rng.normal(scale=0.1, size=400), a)
+    assert shifted["significant"] and shifted["ci_low"] > 0.4
+    noise = stats.paired_difference(a + rng.normal(scale=0.1, size=400), a)
+    assert noise["ci_low"] < 0 < noise["ci_high"]
+
+
+def test_mean_pairwise_disagreement_matches_brute_force():
+    preds = np.random.default_rng(1).choice([-1, 1], size=(9, 13))
+    brute = np.mean([np.mean(preds[i] != preds[j]) for i, j in itertools.combinations(range(9), 2)])
+    assert stats.mean_pairwise_disagreement(preds) == pytest.approx(brute)
