@@ -155,7 +155,7 @@ def write_stored_results(app):
     from hw2.store import store_for
 
     rows = []
-    for path, meta in store_for("full").entries():
+    for _path, meta in store_for("full").entries():
         prov = meta.get("provenance", {})
         try:
             current = meta.get("version") == experiments.get(meta["experiment"]).version

@@ -72,26 +72,27 @@ print(f"At lr = {config['lr']} and {config['epochs']} epochs: {verdict}.")
 # ``1/lr``, so a small learning rate asks for a *large* margin and needs many epochs to reach it.
 lr_grid, epochs_grid = data["lr_grid"], data["epochs_grid"]
 fig, axes = plotting.new_figure(ncols=2, height=3.4, sharey=False)
-for li, name in enumerate(data["losses"]):
-    for ri, lr in enumerate(lr_grid):
-        style = "-" if name == "hinge" else ":"
-        axes[0].plot(epochs_grid, 100 * data["grid_accuracy_mean"][li, ri], style, marker="o", markersize=3,
-                     color=plotting.PALETTE[ri], label=f"{name}, lr={lr:g}")
-        if name == "hinge":
-            axes[1].plot(epochs_grid, 100 * data["grid_converged"][li, ri], marker="o", markersize=3,
-                         color=plotting.PALETTE[ri], label=f"hinge, lr={lr:g}")
-axes[1].plot(epochs_grid, 100 * data["grid_converged"][0].mean(axis=0), ":", color="k", label="perceptron")
+li_h, li_p = data["losses"].index("hinge"), data["losses"].index("perceptron")
+for ri, lr in enumerate(lr_grid):
+    axes[0].plot(epochs_grid, 100 * data["grid_accuracy_mean"][li_h, ri], marker="o", markersize=3,
+                 color=plotting.PALETTE[ri], label=f"hinge, lr={lr:g}")
+    axes[1].plot(epochs_grid, 100 * data["grid_converged"][li_h, ri], marker="o", markersize=3,
+                 color=plotting.PALETTE[ri], label=f"hinge, lr={lr:g}")
+# The perceptron rows coincide for every learning rate (scale invariance), so one line shows them.
+axes[0].plot(epochs_grid, 100 * data["grid_accuracy_mean"][li_p].mean(axis=0), ":", color="k", linewidth=2,
+             label="perceptron (any lr)")
+axes[1].plot(epochs_grid, 100 * data["grid_converged"][li_p].mean(axis=0), ":", color="k", linewidth=2,
+             label="perceptron (any lr)")
 axes[0].set(xscale="log", xlabel="epochs", ylabel="mean test accuracy (%)", title="accuracy vs training length")
 axes[1].set(xscale="log", xlabel="epochs", ylabel="runs at a fixed point (%)", title="converged runs")
-axes[0].legend(fontsize=6, ncols=2)
+axes[0].legend(fontsize=7)
 axes[1].legend(fontsize=7)
 
 # %%
 # Left: mean test accuracy over the training sets for every (learning rate, epochs) pair; dotted =
-# perceptron criterion (all learning rates coincide), solid = hinge. Right: the share of runs in
+# perceptron criterion (identical for every learning rate), solid = hinge. Right: the share of runs in
 # which a whole epoch made no update (a fixed point of SGD). Under-trained hinge models are worse
 # than the perceptron; trained until most runs stop moving, the hinge overtakes it.
-li_h, li_p = data["losses"].index("hinge"), data["losses"].index("perceptron")
 best = np.unravel_index(np.argmax(data["grid_accuracy_mean"][li_h]), data["grid_accuracy_mean"][li_h].shape)
 worse = [(lr_grid[r], epochs_grid[e]) for r in range(len(lr_grid)) for e in range(len(epochs_grid))
          if data["grid_accuracy_mean"][li_h, r, e] < data["grid_accuracy_mean"][li_p, r, e]]

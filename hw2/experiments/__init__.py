@@ -18,7 +18,8 @@ import dataclasses
 import importlib
 import pkgutil
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hw2 import profiles, provenance
 from hw2.store import ResultStore, StoredResult, store_for
