@@ -44,7 +44,7 @@ from hw2.models import lenet5
 from hw2.store import ResultStore, results_root
 
 VERSION = "1"  # of the summary built from the runs
-RUN_VERSION = "2"  # of one (variant, seed) run: bump when training or what it records changes
+RUN_VERSION = "3"  # of one (variant, seed) run: bump when training or what it records changes
 VARIANTS = {
     "baseline": {"part": "reference", "input_treatment": "standardize", "hidden_batchnorm": False,
                  "dropout": False, "label": "baseline (no BN, no dropout)"},
@@ -70,7 +70,8 @@ COMPARISONS = (
     ("bn_dropout", "baseline", "BN + dropout vs the baseline"),
 )
 DRIFT_LAYER = "fc2"
-HISTORY_KEYS = ("loss", "accuracy", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_time_s")
+HISTORY_KEYS = ("loss", "accuracy", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                "epoch_time_s")
 EVAL_BATCH = 1000
 
 
@@ -80,7 +81,9 @@ class LeNetConfig:
 
     Attributes:
         n_seeds: runs per variant; seeds ``seed, seed + 1, ...``.
-        epochs, batch_size, learning_rate: shared by every variant (Adam, sparse cross-entropy).
+        epochs, batch_size: shared by every variant, as is the optimizer: Adam whose learning rate
+            follows a cosine from ``learning_rate`` to ``final_learning_rate`` over the whole run
+            (so the curves settle within ``epochs``); loss: sparse categorical cross-entropy.
         n_validation: images carved once (fixed permutation, independent of ``seed``) from the
             60k training set for the curves; the rest train.
         n_train, n_test: ``None`` = all; smaller values take the first images (smoke profile).
@@ -90,9 +93,10 @@ class LeNetConfig:
 
     seed: int = 0
     n_seeds: int = 5
-    epochs: int = 12
+    epochs: int = 8
     batch_size: int = 128
     learning_rate: float = 1e-3
+    final_learning_rate: float = 1e-4
     n_validation: int = 6000
     n_train: int | None = None
     n_test: int | None = None
@@ -110,15 +114,20 @@ class LeNetConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"Argument `{name}` must be >= 1 or None. Received: {name}={value}")
+        if not 0 < self.final_learning_rate <= self.learning_rate:
+            raise ValueError(f"Argument `final_learning_rate` must be in (0, learning_rate={self.learning_rate}]."
+                             f" Received: final_learning_rate={self.final_learning_rate}")
         if not self.learning_rate > 0:
-            raise ValueError(f"Argument `learning_rate` must be > 0. Received: learning_rate={self.learning_rate}")
+            raise ValueError(
+                f"Argument `learning_rate` must be > 0. Received: learning_rate={self.learning_rate}")
         unknown = [v for v in self.variants if v not in VARIANTS]
         if unknown or not self.variants:
             raise ValueError(f"Argument `variants` must be a non-empty subset of {tuple(VARIANTS)}. "
                              f"Received: variants={self.variants}")
         for name in ("input_dropout", "hidden_dropout"):
             if not 0.0 < getattr(self, name) < 1.0:
-                raise ValueError(f"Argument `{name}` must be in (0, 1). Received: {name}={getattr(self, name)}")
+                raise ValueError(
+                    f"Argument `{name}` must be in (0, 1). Received: {name}={getattr(self, name)}")
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -138,7 +147,8 @@ class ShuffledBatches(keras.utils.PyDataset):
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
         super().__init__()
         if not 1 <= batch_size <= len(x):
-            raise ValueError(f"Argument `batch_size` must be in [1, {len(x)}]. Received: batch_size={batch_size}")
+            raise ValueError(
+                f"Argument `batch_size` must be in [1, {len(x)}]. Received: batch_size={batch_size}")
         self.x, self.y, self.batch_size = x, y, batch_size
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(len(x))
@@ -166,7 +176,8 @@ class MnistSplits:
     variance: float
 
 
-def mnist_splits(n_validation: int = 6000, n_train: int | None = None, n_test: int | None = None) -> MnistSplits:
+def mnist_splits(n_validation: int = 6000, n_train: int | None = None,
+                 n_test: int | None = None) -> MnistSplits:
     """MNIST as float32 images in [0, 1] of shape (n, 28, 28, 1) with a fixed validation split.
 
     The split is one permutation with a fixed seed (independent of any run's seed). ``mean`` and
@@ -251,7 +262,8 @@ class EpochEvaluation(keras.callbacks.Callback):
 
     def __init__(self, train_xy, val_xy, label: str, epochs: int, verbose: bool = True):
         super().__init__()
-        self.train_xy, self.val_xy, self.label, self.epochs, self.verbose = train_xy, val_xy, label, epochs, verbose
+        self.train_xy, self.val_xy, self.label = train_xy, val_xy, label
+        self.epochs, self.verbose = epochs, verbose
         self.history = {key: [] for key in HISTORY_KEYS}
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -267,19 +279,25 @@ class EpochEvaluation(keras.callbacks.Callback):
                            ("val_accuracy", val_acc), ("epoch_time_s", elapsed)):
             self.history[key].append(float(value))
         if self.verbose:
-            print(f"[p3] {self.label} epoch {epoch + 1}/{self.epochs}: loss {logs.get('loss', float('nan')):.4f} "
+            loss = logs.get("loss", float("nan"))
+            print(f"[p3] {self.label} epoch {epoch + 1}/{self.epochs}: loss {loss:.4f} "
                   f"val_acc {val_acc:.4f} ({elapsed:.1f} s)", file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------------------ runs
-def build_variant(variant: str, config: LeNetConfig, mean: float, variance: float) -> keras.Model:
-    """The compiled LeNet-5 of one variant (Adam, sparse categorical cross-entropy, accuracy)."""
+def build_variant(variant: str, config: LeNetConfig, mean: float, variance: float,
+                  steps_per_epoch: int) -> keras.Model:
+    """The compiled LeNet-5 of one variant (Adam with cosine-decayed learning rate, sparse
+    categorical cross-entropy, accuracy)."""
     spec = VARIANTS[variant]
     model = lenet5(input_treatment=spec["input_treatment"], hidden_batchnorm=spec["hidden_batchnorm"],
                    input_dropout=config.input_dropout if spec["dropout"] else 0.0,
                    hidden_dropout=config.hidden_dropout if spec["dropout"] else 0.0,
                    input_mean=mean, input_variance=variance, name=f"lenet5_{variant}")
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+    schedule = keras.optimizers.schedules.CosineDecay(
+        config.learning_rate, decay_steps=config.epochs * steps_per_epoch,
+        alpha=config.final_learning_rate / config.learning_rate)
+    model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -295,8 +313,8 @@ def train_variant(variant: str, run_seed: int, config: LeNetConfig, data: MnistS
                   verbose: bool = True) -> dict:
     """Train one variant with one seed; return its curves, test numbers, BN parameters and drift."""
     keras.utils.set_random_seed(run_seed)
-    model = build_variant(variant, config, data.mean, data.variance)
     batches = ShuffledBatches(data.x_train, data.y_train, config.batch_size, seed=run_seed)
+    model = build_variant(variant, config, data.mean, data.variance, len(batches))
     n_eval = min(len(data.x_val), len(data.x_train))
     evaluation = EpochEvaluation((data.x_train[:n_eval], data.y_train[:n_eval]), (data.x_val, data.y_val),
                                  f"{variant} seed {run_seed}", config.epochs, verbose)
@@ -363,7 +381,8 @@ def variant_summary(runs: dict) -> dict:
     drift = covariate_shift.drift_summary
     per_seed_drift = [drift(m, s) for m, s in zip(runs["drift"]["mean"], runs["drift"]["std"])]
     return {
-        "test_accuracy_mean": mean, "test_accuracy_sd": float(acc.std(ddof=1)) if acc.size > 1 else float("nan"),
+        "test_accuracy_mean": mean,
+        "test_accuracy_sd": float(acc.std(ddof=1)) if acc.size > 1 else float("nan"),
         "test_accuracy_ci95": [low, high], "test_accuracy_per_seed": acc.tolist(),
         "test_loss_mean": float(np.mean(runs["test_loss"])),
         "final_val_accuracy_mean": float(np.mean(runs["history"]["val_accuracy"][:, -1])),
@@ -373,14 +392,94 @@ def variant_summary(runs: dict) -> dict:
     }
 
 
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086)
+
+
+def t_quantile_975(df: int) -> float:
+    """Two-sided 95 % quantile of Student's t with ``df`` degrees of freedom (table, then normal).
+
+    Example:
+        >>> t_quantile_975(4)
+        2.776
+    """
+    if df < 1:
+        raise ValueError(f"Argument `df` must be >= 1. Received: df={df}")
+    return _T975[df - 1] if df <= len(_T975) else stats.Z95 * (1 + 1 / (4 * df))
+
+
+def paired_comparison(a, b) -> dict:
+    """:func:`hw2.stats.paired_difference` of ``a - b`` with a Student-t 95 % interval (few seeds)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    out = stats.paired_difference(a, b)
+    if out["n"] > 1:
+        half = t_quantile_975(out["n"] - 1) * out["sd_diff"] / np.sqrt(out["n"])
+        out.update(ci_low=out["mean_diff"] - half, ci_high=out["mean_diff"] + half,
+                   significant=bool(abs(out["mean_diff"]) > half), interval="t")
+    return out
+
+
 def comparisons(variants: dict) -> list[dict]:
-    """Paired test-accuracy differences (same seeds) for the questions in ``COMPARISONS``."""
+    """Paired test-accuracy differences (same seeds) for the questions in ``COMPARISONS``; each also
+    carries the seed-to-seed sd (mean of the two variants' sds) to judge the size against."""
     out = []
     for a, b, question in COMPARISONS:
         if a in variants and b in variants:
-            diff = stats.paired_difference(variants[a]["test_accuracy"], variants[b]["test_accuracy"])
+            diff = paired_comparison(variants[a]["test_accuracy"], variants[b]["test_accuracy"])
             spread = float(np.mean([np.std(variants[v]["test_accuracy"], ddof=1) for v in (a, b)]))
             out.append(dict(diff, a=a, b=b, question=question, seed_sd=spread))
+    return out
+
+
+def comparison(variants: dict, a: str, b: str) -> dict:
+    """The entry of :func:`comparisons` for ``a - b`` (computed on the fly for any pair)."""
+    diff = paired_comparison(variants[a]["test_accuracy"], variants[b]["test_accuracy"])
+    spread = float(np.mean([np.std(variants[v]["test_accuracy"], ddof=1) for v in (a, b)]))
+    return dict(diff, a=a, b=b, seed_sd=spread)
+
+
+def verdict(diff: dict, labels: dict | None = None) -> str:
+    """One sentence for a comparison, in accuracy points, from its paired t interval.
+
+    Example:
+        >>> d = {"a": "x", "b": "y", "mean_diff": 0.002, "ci_low": 0.001, "ci_high": 0.003,
+        ...      "significant": True, "frac_a_better": 1.0, "n": 5, "seed_sd": 0.0005}
+        >>> verdict(d)
+        'x beats y by 0.20 points (paired 95% CI +0.10 to +0.30; better on 5 of 5 seeds; seed sd 0.05)'
+    """
+    labels = labels or {}
+    a, b = labels.get(diff["a"], diff["a"]), labels.get(diff["b"], diff["b"])
+    pts, lo, hi = 100 * diff["mean_diff"], 100 * diff["ci_low"], 100 * diff["ci_high"]
+    wins = round(diff["frac_a_better"] * diff["n"])
+    ci = (f"paired 95% CI {lo:+.2f} to {hi:+.2f}; better on {wins} of {diff['n']} seeds; "
+          f"seed sd {100 * diff['seed_sd']:.2f}")
+    if diff["significant"]:
+        return f"{a} {'beats' if pts > 0 else 'trails'} {b} by {abs(pts):.2f} points ({ci})"
+    return f"no clear difference between {a} and {b}: {pts:+.2f} points ({ci})"
+
+
+def variance_shift_table(variants: dict) -> list[dict]:
+    """Per variant and BN layer: median over channels (mean over seeds) of inference-time variance
+    of the BN input / BN's moving variance. 1 = no shift; < 1: BN over-estimates the variance at test."""
+    rows = []
+    for name, runs in variants.items():
+        for layer, st in runs.get("variance_shift", {}).items():
+            moving = np.maximum(np.asarray(st["moving_variance"], np.float64), 1e-12)
+            ratio = np.asarray(st["inference_variance"], np.float64) / moving
+            per_seed = np.median(ratio, axis=1)
+            rows.append({"variant": name, "layer": layer, "ratio_median": float(per_seed.mean()),
+                         "ratio_sd": float(per_seed.std(ddof=1)) if per_seed.size > 1 else float("nan")})
+    return rows
+
+
+def drift_table(variants: dict, names=("baseline", "bn_hidden")) -> dict:
+    """:func:`hw2.covariate_shift.drift_summary` per seed for the named variants (arrays over seeds)."""
+    out = {}
+    for name in names:
+        if name in variants:
+            d = variants[name]["drift"]
+            per_seed = [covariate_shift.drift_summary(m, s) for m, s in zip(d["mean"], d["std"])]
+            out[name] = {k: np.asarray([p[k] for p in per_seed]) for k in per_seed[0]}
     return out
 
 
@@ -426,7 +525,9 @@ def lenet_study(config: LeNetConfig) -> dict:
         "summary": summary,
         "setup": {"n_train": len(data.x_train), "n_validation": len(data.x_val), "n_test": len(data.x_test),
                   "input_mean": data.mean, "input_sd": float(np.sqrt(data.variance)),
-                  "optimizer": f"Adam(learning_rate={config.learning_rate})", "batch_size": config.batch_size,
+                  "optimizer": f"Adam, learning rate cosine {config.learning_rate:g} -> "
+                               f"{config.final_learning_rate:g} over the run",
+                  "batch_size": config.batch_size,
                   "epochs": config.epochs, "seeds": seeds, "activation": "tanh",
                   "drift_layer": DRIFT_LAYER},
     }
