@@ -89,6 +89,9 @@ sphinx_gallery_conf = {
     "reference_url": {"hw2": None},
     "remove_config_comments": True,
     "abort_on_example_error": True,
+    # Results can change without the example source changing (a new stored run): always re-execute.
+    # Examples read the results store, so a re-run costs seconds.
+    "run_stale_examples": True,
     "capture_repr": ("_repr_html_",),
     "matplotlib_animations": False,
     "show_signature": False,

@@ -37,7 +37,7 @@ PROFILE_DESCRIPTIONS = {
 # experiment name -> profile -> overrides of the config's (full-spec) defaults.
 SIZES: dict[str, dict[str, dict]] = {
     "p1.perceptron": {
-        "smoke": {"n_repeats": 50, "epochs_grid": (1, 10), "lr_grid": (0.01, 1.0)},
+        "smoke": {"n_repeats": 50, "epochs": 100, "epochs_grid": (1, 10, 100), "lr_grid": (0.1, 1.0)},
         "laptop": {},
         "full": {},
     },
@@ -47,6 +47,53 @@ SIZES: dict[str, dict[str, dict]] = {
         "laptop": {"n_seeds": 3, "epochs": 2},
         "full": {},
     },
+    # P4 (MiniGoogLeNet on Fashion-MNIST). laptop: stratified subsets (2048 / 1000 / 2000 images),
+    # MiniGoogLeNet at width 1/8, cycles of 2 x 2 epochs instead of 2 x 8, batch sizes 64..1024 (the
+    # subset holds 2048 images); smoke: tiny versions of the same, one seed.
+    "p4.fashion_mnist": {"smoke": {}, "laptop": {}, "full": {}},
+    "p4.lr_sweep": {
+        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
+                  "n_lrs": 4, "lr_low": 1e-5, "lr_high": 1e1, "epochs": 1, "batch_size": 32},
+        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
+                   "micro_batch": 256},
+        "full": {},
+    },
+    "p4.lr_range_test": {
+        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
+                  "epochs": 1, "batch_size": 32},
+        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
+                   "micro_batch": 256},
+        "full": {},
+    },
+    "p4.clr": {
+        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
+                  "step_epochs": 1, "cycles": 1, "batch_size": 32, "micro_batch": 64},
+        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
+                   "step_epochs": 2, "cycles": 3, "micro_batch": 256},
+        "full": {},
+    },
+    "p4.baseline": {
+        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
+                  "step_epochs": 1, "cycles": 1, "batch_size": 32, "micro_batch": 64},
+        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
+                   "step_epochs": 2, "cycles": 3, "micro_batch": 256},
+        "full": {},
+    },
+    "p4.batch_sweep": {
+        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
+                  "batch_sizes": (16, 32, 64, 128), "epochs": 1, "micro_batch": 64},
+        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
+                   "batch_sizes": (64, 128, 256, 512, 1024), "micro_batch": 256},
+        "full": {},
+    },
+    "p4.cbs": {
+        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
+                  "step_epochs": 1, "cycles": 1, "micro_batch": 64},
+        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
+                   "step_epochs": 2, "cycles": 3, "micro_batch": 256},
+        "full": {},
+    },
+    "p4.compare": {"smoke": {"seeds": (0,)}, "laptop": {}, "full": {}},
 }
 
 
