@@ -496,6 +496,25 @@ def bn_table(bn: dict) -> list[dict]:
     return rows
 
 
+def labels(variants) -> dict:
+    """``{variant: its label}``, e.g. ``'3.2 BN hidden'``."""
+    return {v: VARIANTS[v]["label"] for v in variants}
+
+
+def accuracy_table(variants: dict) -> str:
+    """Plain-text table: test accuracy mean ± sd over seeds and the per-seed values, per variant."""
+    names = labels(variants)
+    width = max(len(label) for label in names.values())
+    lines = [f"{'variant':<{width}}  test accuracy (mean ± sd)   per seed (seeds "
+             f"{', '.join(str(int(s)) for s in next(iter(variants.values()))['seeds'])})"]
+    for name, runs in variants.items():
+        acc = 100 * np.asarray(runs["test_accuracy"])
+        sd = acc.std(ddof=1) if acc.size > 1 else float("nan")
+        lines.append(f"{names[name]:<{width}}  {acc.mean():6.2f} % ± {sd:.2f}            "
+                     + "  ".join(f"{a:.2f}" for a in acc))
+    return "\n".join(lines)
+
+
 def _summarize(data: dict) -> dict:
     return data["summary"]
 

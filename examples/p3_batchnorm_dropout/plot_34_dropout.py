@@ -1,0 +1,67 @@
+"""
+3.4 Dropout instead of batch normalization
+==========================================
+
+*Question.* Train LeNet-5 without batch normalization but with dropout: rate 0.2 on the input and
+0.5 on the hidden layers. How does its test accuracy compare with the BN models of 3.2 and 3.3?
+"""
+
+# %%
+# Dropout sits on the (standardized, padded) input image and after the tanh of each hidden dense
+# layer (120 and 84 units); the two conv layers, with only 6 and 16 channels of strongly correlated
+# pixels, are left without it (:func:`hw2.models.lenet5`). Keras' dropout is *inverted*: kept
+# activations are scaled by ``1/(1 − p)`` in training, and nothing is dropped or rescaled at test
+# time. Everything else — optimizer, batch size, epochs, data order per seed — is shared with the
+# other variants.
+from hw2 import experiments, plotting, report
+from hw2.experiments import p3_lenet
+
+result = experiments.run("p3.lenet", fallback=True)
+report.banner(result)
+data, config = result.data, result.config
+variants = data["variants"]
+names = p3_lenet.labels(variants)
+print(f"input dropout {config['input_dropout']}, hidden dropout {config['hidden_dropout']}, "
+      f"{data['setup']['epochs']} epochs, seeds {data['setup']['seeds']}")
+shown = {k: variants[k] for k in ("baseline", "bn_hidden", "bn_input_hidden", "dropout")}
+print(p3_lenet.accuracy_table(shown))
+
+# %%
+fig, ax = plotting.new_figure(height=3.4)
+plotting.plot_seed_accuracies(ax, shown, names)
+ax.set_title("test accuracy per seed (grey lines join the same seed)")
+
+# %%
+# Each dot is one seed's test accuracy, black = mean ± sd; grey lines connect runs with the same
+# seed (same data order), which is what the paired comparisons below use.
+diffs = {b: p3_lenet.comparison(variants, "dropout", b) for b in ("bn_hidden", "bn_input_hidden", "baseline")}
+for d in diffs.values():
+    print(p3_lenet.verdict(d, names))
+
+# %%
+# Regularization at work: training vs validation
+# ----------------------------------------------
+pair = {k: variants[k] for k in ("baseline", "dropout")}
+fig, axes = plotting.new_figure(ncols=2, height=3.2)
+plotting.plot_learning_curves(axes[0], pair, names, "accuracy")
+plotting.plot_learning_curves(axes[1], pair, names, "loss")
+axes[0].set_ylim(97, 100.05)
+axes[1].set_yscale("log")
+axes[0].legend(fontsize=6)
+
+# %%
+# Dashed = training subset, solid = validation, both in inference mode (mean ± sd over seeds).
+# Dropout fits the training set less tightly; whether that buys validation accuracy within this
+# training budget is what the numbers below say.
+for k in pair:
+    h = pair[k]["history"]
+    gap = 100 * (h["train_accuracy"][:, -1] - h["val_accuracy"][:, -1])
+    print(f"{names[k]:>30}: final train {100 * h['train_accuracy'][:, -1].mean():.2f} %, validation "
+          f"{100 * h['val_accuracy'][:, -1].mean():.2f} %, gap {gap.mean():.2f} ± {gap.std(ddof=1):.2f} points")
+
+drop = 100 * variants["dropout"]["test_accuracy"]
+report.answer(
+    "3.4",
+    f"Dropout (0.2 input / 0.5 hidden, no BN): test accuracy {drop.mean():.2f} ± {drop.std(ddof=1):.2f} %; "
+    f"vs 3.2: {p3_lenet.verdict(diffs['bn_hidden'], names)}; vs 3.3: "
+    f"{p3_lenet.verdict(diffs['bn_input_hidden'], names)}.", result)
