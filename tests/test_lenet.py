@@ -1,0 +1,262 @@
+"""LeNet-5 builder, the P3 data pipeline, the covariate-shift probe and the p3.lenet experiment."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from hw2 import covariate_shift
+from hw2.experiments import p3_lenet
+from hw2.models import lenet5
+from hw2.store import ResultStore
+
+
+# ------------------------------------------------------------------------------------------ model
+def test_lenet5_layout_and_shapes():
+    model = lenet5()
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, 10)
+    assert model.get_layer("pad").output.shape[1:3] == (32, 32)
+    assert model.get_layer("conv1").output.shape[1:] == (28, 28, 6)
+    assert model.get_layer("pool1").output.shape[1:] == (14, 14, 6)
+    assert model.get_layer("conv2").output.shape[1:] == (10, 10, 16)
+    assert model.get_layer("pool2").output.shape[1:] == (5, 5, 16)
+    assert model.get_layer("fc1").output.shape[-1] == 120
+    assert model.get_layer("fc2").output.shape[-1] == 84
+    assert isinstance(model.get_layer("pool1"), keras.layers.AveragePooling2D)
+    assert model.get_layer("conv1_act").activation.__name__ == "tanh"
+    # 156 + 2416 + 48120 + 10164 + 850: the classic LeNet-5 count with a 400-input fc1
+    assert model.count_params() == 61706
+    assert not [layer for layer in model.layers if isinstance(layer, (keras.layers.BatchNormalization,
+                                                                      keras.layers.Dropout))]
+
+
+def test_lenet5_batchnorm_drops_biases_and_comes_before_the_activation():
+    model = lenet5(input_treatment="batchnorm", hidden_batchnorm=True)
+    bn = [layer.name for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bn == ["input_bn", "conv1_bn", "conv2_bn", "fc1_bn", "fc2_bn"]
+    for name in ("conv1", "conv2", "fc1", "fc2"):
+        assert model.get_layer(name).bias is None
+        order = [layer.name for layer in model.layers]
+        assert order.index(name) < order.index(f"{name}_bn") < order.index(f"{name}_act")
+    assert model.get_layer("output").bias is not None
+
+
+def test_lenet5_dropout_placement():
+    model = lenet5(input_dropout=0.2, hidden_dropout=0.5)
+    rates = {layer.name: layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)}
+    assert rates == {"input_dropout": 0.2, "fc1_dropout": 0.5, "fc2_dropout": 0.5}
+
+
+def test_lenet5_standardizes_with_the_given_statistics():
+    model = lenet5(input_mean=0.5, input_variance=0.25)
+    norm = keras.Model(model.input, model.get_layer("input_norm").output)
+    x = np.full((2, 28, 28, 1), 1.0, np.float32)
+    out = keras.ops.convert_to_numpy(norm(x))
+    np.testing.assert_allclose(out[:, 2:-2, 2:-2], 1.0, rtol=1e-5)  # (1 - 0.5) / 0.5
+    np.testing.assert_allclose(out[:, 0, :], -1.0, rtol=1e-5)       # padding = background 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_treatment": "none"}, "input_treatment"),
+    ({"input_dropout": 1.0}, "input_dropout"),
+    ({"hidden_dropout": -0.1}, "hidden_dropout"),
+    ({"input_variance": 0.0}, "input_variance"),
+])
+def test_lenet5_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=f"Argument `{message}`"):
+        lenet5(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------ data
+def test_shuffled_batches_drop_the_partial_batch_and_follow_the_seed():
+    x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10)
+    a, b = p3_lenet.ShuffledBatches(x, y, 4, seed=3), p3_lenet.ShuffledBatches(x, y, 4, seed=3)
+    assert len(a) == 2
+    first = [a[i][1].tolist() for i in range(len(a))]
+    assert first == [b[i][1].tolist() for i in range(len(b))]
+    assert all(len(batch) == 4 for batch in first)
+    assert len(set(sum(first, []))) == 8
+    a.on_epoch_end()
+    second = [a[i][1].tolist() for i in range(len(a))]
+    assert second != first
+    other = p3_lenet.ShuffledBatches(x, y, 4, seed=4)
+    assert [other[i][1].tolist() for i in range(2)] != first
+    with pytest.raises(ValueError, match="batch_size"):
+        p3_lenet.ShuffledBatches(x, y, 11, seed=0)
+
+
+def test_mnist_splits_are_fixed_disjoint_and_standardized():
+    data = p3_lenet.mnist_splits(n_validation=500, n_train=1000, n_test=300)
+    assert data.x_train.shape == (1000, 28, 28, 1) and data.x_val.shape == (500, 28, 28, 1)
+    assert data.x_test.shape == (300, 28, 28, 1) and data.x_train.dtype == np.float32
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    np.testing.assert_allclose(data.mean, data.x_train.mean(), rtol=1e-4)
+    np.testing.assert_allclose(data.variance, data.x_train.var(), rtol=1e-3)
+    again = p3_lenet.mnist_splits(n_validation=500, n_train=1000, n_test=300)
+    np.testing.assert_array_equal(again.y_val, data.y_val)
+    train_rows = {row.tobytes() for row in data.x_train[:200]}
+    assert not train_rows & {row.tobytes() for row in data.x_val}
+
+
+def test_evaluate_arrays_pads_and_matches_a_direct_computation():
+    model = lenet5()
+    model.compile(loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((23, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 23)
+    loss, acc = p3_lenet.evaluate_arrays(model, x, y, batch_size=10)
+    p = keras.ops.convert_to_numpy(model(x, training=False)).astype(np.float64)
+    np.testing.assert_allclose(loss, -np.log(p[np.arange(23), y]).mean(), rtol=1e-4)
+    assert acc == pytest.approx(float((p.argmax(axis=1) == y).mean()))
+
+
+# ------------------------------------------------------------------------------------------ 3.1 probe
+def test_checkpoint_steps_and_drift_summary():
+    assert covariate_shift.checkpoint_steps(1, 3).tolist() == [0, 1]
+    steps = covariate_shift.checkpoint_steps(1000, 10)
+    assert steps[0] == 0 and steps[-1] == 1000 and np.all(np.diff(steps) > 0)
+    with pytest.raises(ValueError, match="total_steps"):
+        covariate_shift.checkpoint_steps(0, 3)
+    means = np.zeros((4, 3))
+    stds = np.array([[1.0, 1, 1], [2, 2, 2], [4, 4, 4], [1, 1, 1]])
+    summary = covariate_shift.drift_summary(means, stds)
+    assert summary == {"mean_range_over_std": 0.0, "std_ratio": 4.0}
+
+
+def test_nonlinearity_input_stats_applies_batch_norm():
+    z = np.random.default_rng(1).normal(3.0, 5.0, size=(4000, 2))
+    plain = covariate_shift.nonlinearity_input_stats(z)
+    np.testing.assert_allclose(plain["mean"], z.mean(axis=0))
+    normed = covariate_shift.nonlinearity_input_stats(z, gamma=[2.0, 0.5], beta=[1.0, -1.0], epsilon=0.0)
+    np.testing.assert_allclose(normed["mean"], [1.0, -1.0], atol=1e-9)
+    np.testing.assert_allclose(normed["std"], [2.0, 0.5], rtol=1e-9)
+    assert normed["percentiles"].shape == (3, 2)
+
+
+def _tiny_fit(model, steps, epochs=1, callbacks=()):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((16 * steps, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 16 * steps)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(p3_lenet.ShuffledBatches(x, y, 16, seed=0), epochs=epochs, verbose=0, callbacks=list(callbacks))
+    return x
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_drift_probe_records_at_the_requested_steps(batchnorm):
+    model = lenet5(hidden_batchnorm=batchnorm)
+    probe_x = np.random.default_rng(2).random((32, 28, 28, 1), dtype=np.float32)
+    probe = covariate_shift.DriftProbe("fc2", probe_x, steps=[0, 1, 3, 4])
+    _tiny_fit(model, steps=4, callbacks=[probe])
+    out = probe.result()
+    assert out["steps"].tolist() == [0, 1, 3, 4]
+    assert out["mean"].shape == out["std"].shape == (4, 84)
+    assert out["percentiles"].shape == (4, 3, 84)
+    z = keras.ops.convert_to_numpy(keras.Model(model.input, model.get_layer("fc2").output)(probe_x))
+    if batchnorm:  # BN with the probe batch's statistics: mean beta, sd |gamma| (shrunk by epsilon)
+        bn = model.get_layer("fc2_bn")
+        gamma = np.abs(keras.ops.convert_to_numpy(bn.gamma))
+        np.testing.assert_allclose(out["mean"][-1], keras.ops.convert_to_numpy(bn.beta), atol=1e-5)
+        np.testing.assert_allclose(out["std"][-1], gamma * z.std(axis=0) / np.sqrt(z.var(axis=0) + bn.epsilon),
+                                   rtol=1e-3)
+    else:
+        np.testing.assert_allclose(out["mean"][-1], z.mean(axis=0), rtol=1e-4, atol=1e-5)
+        assert not np.allclose(out["mean"][0], out["mean"][-1])
+
+
+def test_bn_variance_shift_reports_moving_and_inference_statistics():
+    model = lenet5(hidden_batchnorm=True, hidden_dropout=0.5)
+    x = _tiny_fit(model, steps=3)
+    shift = p3_lenet.bn_variance_shift(model, x[:20])
+    assert set(shift) == {"conv1_bn", "conv2_bn", "fc1_bn", "fc2_bn"}
+    z = keras.ops.convert_to_numpy(keras.Model(model.input, model.get_layer("fc2_bn").input)(x[:20]))
+    np.testing.assert_allclose(shift["fc2_bn"]["inference_variance"], z.var(axis=0), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(shift["fc2_bn"]["moving_variance"],
+                               keras.ops.convert_to_numpy(model.get_layer("fc2_bn").moving_variance))
+    assert shift["conv1_bn"]["inference_mean"].shape == (6,)
+
+
+# ------------------------------------------------------------------------------------------ statistics
+def test_paired_comparison_uses_a_student_t_interval():
+    a, b = np.array([0.990, 0.991, 0.992, 0.990, 0.993]), np.array([0.989, 0.989, 0.991, 0.990, 0.990])
+    out = p3_lenet.paired_comparison(a, b)
+    diff = a - b
+    half = 2.776 * diff.std(ddof=1) / np.sqrt(5)
+    assert out["ci_low"] == pytest.approx(diff.mean() - half)
+    assert out["significant"] == (abs(diff.mean()) > half)
+    assert p3_lenet.t_quantile_975(1) == pytest.approx(12.706)
+    assert p3_lenet.t_quantile_975(1000) == pytest.approx(1.96, abs=0.01)
+    with pytest.raises(ValueError, match="df"):
+        p3_lenet.t_quantile_975(0)
+
+
+def test_verdict_wording_follows_the_interval():
+    base = {"a": "bn_hidden", "b": "baseline", "frac_a_better": 0.6, "n": 5, "seed_sd": 0.001}
+    sig = p3_lenet.verdict(dict(base, mean_diff=0.004, ci_low=0.001, ci_high=0.007, significant=True),
+                           p3_lenet.labels(p3_lenet.VARIANTS))
+    assert sig.startswith("3.2 BN hidden beats baseline") and "0.40 points" in sig
+    flat = p3_lenet.verdict(dict(base, mean_diff=-0.001, ci_low=-0.004, ci_high=0.002, significant=False))
+    assert flat.startswith("no clear difference between bn_hidden and baseline")
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="variants"):
+        p3_lenet.LeNetConfig(variants=("bn_everywhere",))
+    with pytest.raises(ValueError, match="epochs"):
+        p3_lenet.LeNetConfig(epochs=0)
+    with pytest.raises(ValueError, match="final_learning_rate"):
+        p3_lenet.LeNetConfig(final_learning_rate=0.1)
+    with pytest.raises(ValueError, match="hidden_dropout"):
+        p3_lenet.LeNetConfig(hidden_dropout=0.0)
+
+
+# ------------------------------------------------------------------------------------------ experiment
+TINY = dict(n_seeds=2, epochs=1, n_train=256, n_validation=128, n_test=200, probe_size=64, n_probe_steps=3,
+            variants=("baseline", "bn_dropout"))
+
+
+@pytest.mark.slow
+def test_experiment_end_to_end_with_per_run_cache(tmp_path, monkeypatch):
+    from hw2 import experiments
+
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path))
+    store = ResultStore(tmp_path / "smoke")
+    result = experiments.run("p3.lenet", "smoke", store=store, **TINY)
+    data = result.data
+    assert set(data["variants"]) == {"baseline", "bn_dropout"}
+    runs = data["variants"]["bn_dropout"]
+    assert runs["seeds"].tolist() == [0, 1]
+    assert runs["test_accuracy"].shape == (2,)
+    assert np.all((runs["test_accuracy"] >= 0) & (runs["test_accuracy"] <= 1))
+    assert runs["history"]["val_accuracy"].shape == (2, 1)
+    assert runs["bn"]["fc1_bn"]["gamma"].shape == (2, 120)
+    assert runs["drift"]["mean"].shape[0] == 2 and runs["drift"]["mean"].shape[-1] == 84
+    assert set(runs["variance_shift"]) == {"conv1_bn", "conv2_bn", "fc1_bn", "fc2_bn"}
+    assert data["variants"]["baseline"]["bn"] == {}
+    assert {(c["a"], c["b"]) for c in data["comparisons"]} == {("bn_dropout", "baseline")}
+    summary = experiments.get("p3.lenet").summarize(data)
+    assert summary["baseline"]["test_accuracy_per_seed"] == pytest.approx(
+        data["variants"]["baseline"]["test_accuracy"].tolist())
+    assert "3.5 BN hidden + dropout" in p3_lenet.accuracy_table(data["variants"])
+
+    # Every (variant, seed) run is cached: a recomputation with a third seed trains only that seed.
+    trained = []
+    original = p3_lenet.train_variant
+
+    def counting(variant, seed, *args, **kwargs):
+        trained.append((variant, seed))
+        return original(variant, seed, *args, **kwargs)
+
+    monkeypatch.setattr(p3_lenet, "train_variant", counting)
+    again = experiments.run("p3.lenet", "smoke", store=store, **dict(TINY, n_seeds=3))
+    assert sorted(trained) == [("baseline", 2), ("bn_dropout", 2)]
+    np.testing.assert_array_equal(again.data["variants"]["baseline"]["test_accuracy"][:2],
+                                  data["variants"]["baseline"]["test_accuracy"])
+
+
+def test_run_key_ignores_only_the_study_level_fields():
+    config = p3_lenet.LeNetConfig(**TINY)
+    key = p3_lenet._run_key(config, "baseline", 7)
+    assert "seed" not in key and "n_seeds" not in key and "variants" not in key
+    assert key["run_seed"] == 7 and key["variant"] == "baseline"
+    assert p3_lenet._run_key(dataclasses.replace(config, epochs=2), "baseline", 7) != key
