@@ -153,7 +153,9 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         elif self.mode == "triangular2":
             scale = ops.power(2.0, 1.0 - cycle)
         elif self.mode == "exp_range":
-            scale = ops.power(ops.cast(self.gamma, dtype), step)
+            # exp(step * log(gamma)) with log(gamma) taken in double precision: float32 pow(gamma, step)
+            # would multiply gamma's rounding error by step
+            scale = ops.exp(step * math.log(self.gamma))
         else:
             scale = 1.0
         return ops.cast(self.lr_min, dtype) + (self.lr_max - self.lr_min) * wave * scale

@@ -186,8 +186,9 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, validation_data=N
         micro_batch: feed each batch as micro-batches of this size; the optimizer must accumulate
             ``batch_size // micro_batch`` steps (:func:`effective_batch_optimizer`).
         max_steps: stop after this many optimizer updates (the last epoch is cut short).
-        stop_on_nan: stop at the first non-finite batch loss (Keras' ``TerminateOnNaN``); the
-            epoch's loss is then non-finite, which marks the run as diverged.
+        stop_on_nan: stop after the first epoch whose loss is not finite (a diverged run). It is
+            checked per epoch, not per batch: a per-batch check would make Keras synchronize with
+            the device after every step.
         validation_batch_size: one fixed batch size for validation (one shape, compiled once).
 
     Returns:
@@ -230,8 +231,6 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, validation_data=N
                 break
         order = epoch_order(n, seed, epoch)[: n_batches * batch_size]
         epoch_callbacks = [_AddToLogs(batch_size=batch_size), *(callbacks or ())]
-        if stop_on_nan:
-            epoch_callbacks.append(keras.callbacks.TerminateOnNaN())
         start = time.perf_counter()
         result = model.fit(x[order], y[order], batch_size=feed, epochs=epoch + 1, initial_epoch=epoch,
                            shuffle=False, verbose=0, validation_data=validation_data,
@@ -294,9 +293,10 @@ class EpochLogger(keras.callbacks.Callback):
             return
         logs = dict(logs or {})
         batch_size = logs.pop("batch_size", None)
+        logs.pop("learning_rate", None)
+        keys = sorted(logs, key=lambda k: (k.startswith("val_"), k != "loss" and k != "val_loss"))
         parts = [f"{self.prefix}epoch {epoch + 1}/{total}"]
-        parts += [f"{key} {float(value):.4g}" for key, value in logs.items()
-                  if key not in ("learning_rate",)]
+        parts += [f"{key} {float(logs[key]):.4g}" for key in keys]
         try:
             parts.append(f"lr {current_learning_rate(self.model.optimizer):.3g}")
         except Exception:  # optimizer without a readable learning rate
