@@ -1,0 +1,87 @@
+"""LeNet-5 training throughput per P3 variant, and the share of an epoch spent on the input pipeline.
+
+For each variant the same number of training steps runs three ways:
+
+- ``pipeline``: ``model.fit`` on :class:`hw2.experiments.p3_lenet.ShuffledBatches` (what the study uses:
+  per-step fancy indexing of the shuffled training arrays);
+- ``in-memory``: ``model.fit`` on a dataset that returns one pre-built batch every step (no indexing,
+  no copies): the cost of the train step plus Keras' loop;
+- ``getitem``: the pipeline's ``__getitem__`` alone, for all steps, without training.
+
+``input share = 1 − in-memory / pipeline`` is the part of an epoch the input pipeline costs; the goal
+is < 5 %. Timings are noisy on a shared CPU: each figure is the best of ``--repeats`` runs.
+
+Run: ``python benchmarks/lenet.py [--steps 200] [--batch-size 128] [--repeats 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import time
+
+import keras
+
+from hw2.experiments import p3_lenet
+
+
+class SameBatch(keras.utils.PyDataset):
+    """``steps`` copies of one batch already in memory (the train step with a free input pipeline)."""
+
+    def __init__(self, x, y, steps):
+        super().__init__()
+        self.batch, self.steps = (x, y), steps
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, index):
+        return self.batch
+
+
+def fetch_all(dataset) -> None:
+    for index in range(len(dataset)):
+        dataset[index]
+
+
+def best_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=p3_lenet.LeNetConfig.batch_size)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    data = p3_lenet.mnist_splits()
+    config = p3_lenet.LeNetConfig(batch_size=args.batch_size)
+    n = args.steps * args.batch_size
+    x, y = data.x_train[:n], data.y_train[:n]
+    images = args.steps * args.batch_size
+    print(f"backend {keras.backend.backend()}, batch {args.batch_size}, {args.steps} steps per measurement, "
+          f"best of {args.repeats}; one full epoch = {len(data.x_train) // args.batch_size} steps")
+    print(f"{'variant':<17}{'pipeline img/s':>15}{'in-memory img/s':>16}{'input share':>12}"
+          f"{'getitem share':>14}{'epoch (s)':>10}")
+    for variant in p3_lenet.VARIANTS:
+        model = p3_lenet.build_variant(variant, config, data.mean, data.variance, args.steps)
+        pipeline = p3_lenet.ShuffledBatches(x, y, args.batch_size, seed=0)
+        same = SameBatch(*pipeline[0], steps=args.steps)
+        model.fit(same, epochs=1, verbose=0, steps_per_epoch=min(10, args.steps))  # trace and warm up
+        t_pipeline = best_time(functools.partial(model.fit, pipeline, epochs=1, verbose=0), args.repeats)
+        t_memory = best_time(functools.partial(model.fit, same, epochs=1, verbose=0), args.repeats)
+        t_getitem = best_time(functools.partial(fetch_all, pipeline), args.repeats)
+        share = max(0.0, 1.0 - t_memory / t_pipeline)
+        epoch = t_pipeline / args.steps * (len(data.x_train) // args.batch_size)
+        print(f"{variant:<17}{images / t_pipeline:>15.0f}{images / t_memory:>16.0f}{share:>11.1%}"
+              f"{t_getitem / t_pipeline:>13.1%}{epoch:>10.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
