@@ -7,8 +7,72 @@ from __future__ import annotations
 
 import keras
 
+
 # ----------------------------------------------------------------------------------- P2 (init study)
-# (init_study_mlp: added with Problem 2)
+def init_study_mlp(activation: str = "tanh", kernel_initializer="glorot_normal", n_hidden: int = 5,
+                   units: int = 100, input_dim: int = 784, n_classes: int = 10, seed: int | None = None,
+                   name: str = "init_study_mlp") -> keras.Model:
+    """The MLP of the intoli article on weight initialization (``create_mlp_model``), zero biases.
+
+    Layout: ``Dense(units)`` (linear, named ``dense_0``) -> ``n_hidden`` x ``Dense(units, activation)``
+    (``hidden_1`` ... ``hidden_n``) -> ``Dense(n_classes, softmax)`` (``output``). Every kernel is drawn
+    by ``kernel_initializer`` (a Keras initializer or its name); ``seed`` gives each layer its own
+    seeded copy so the model is reproducible.
+
+    Example:
+        >>> model = init_study_mlp("relu", "he_normal", seed=0)
+        >>> [layer.name for layer in model.layers][:3]
+        ['dense_0', 'hidden_1', 'hidden_2']
+    """
+    if n_hidden < 1:
+        raise ValueError(f"Argument `n_hidden` must be >= 1. Received: n_hidden={n_hidden}")
+
+    def init(i):
+        initializer = keras.initializers.get(kernel_initializer)
+        if seed is None:
+            return initializer
+        config = initializer.get_config()
+        if "seed" in config:
+            config["seed"] = seed * 1000 + i
+            initializer = initializer.__class__.from_config(config)
+        return initializer
+
+    layers = [keras.Input((input_dim,)), keras.layers.Dense(units, kernel_initializer=init(0), name="dense_0")]
+    for i in range(1, n_hidden + 1):
+        layers.append(keras.layers.Dense(units, activation=activation, kernel_initializer=init(i), name=f"hidden_{i}"))
+    layers.append(keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=init(n_hidden + 1),
+                                     name="output"))
+    return keras.Sequential(layers, name=name)
+
+
+def narrow_mlp(depth: int = 10, width: int = 2, activation: str = "relu", negative_slope: float = 0.01,
+               name: str = "narrow_mlp") -> keras.Model:
+    """A deep narrow regression network ``1 -> width (x depth-1, activation) -> 1`` (Lu et al. 2019).
+
+    ``depth`` counts weight layers. ``activation`` is ``'relu'`` or ``'leaky_relu'`` (a
+    ``LeakyReLU(negative_slope)`` layer after each hidden ``Dense``). Kernels He normal, biases zero.
+
+    Example:
+        >>> model = narrow_mlp(depth=3, width=2)
+        >>> [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        [2, 2, 1]
+    """
+    if depth < 1:
+        raise ValueError(f"Argument `depth` must be >= 1. Received: depth={depth}")
+    if width < 1:
+        raise ValueError(f"Argument `width` must be >= 1. Received: width={width}")
+    if activation not in ("relu", "leaky_relu"):
+        raise ValueError(f"Argument `activation` must be 'relu' or 'leaky_relu'. Received: activation={activation!r}")
+    layers = [keras.Input((1,))]
+    for i in range(depth - 1):
+        if activation == "relu":
+            layers.append(keras.layers.Dense(width, activation="relu", kernel_initializer="he_normal",
+                                             name=f"hidden_{i + 1}"))
+        else:
+            layers.append(keras.layers.Dense(width, kernel_initializer="he_normal", name=f"hidden_{i + 1}"))
+            layers.append(keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"leaky_{i + 1}"))
+    layers.append(keras.layers.Dense(1, kernel_initializer="he_normal", name="output"))
+    return keras.Sequential(layers, name=name)
 
 # ----------------------------------------------------------------------------------- P3 (LeNet-5)
 LENET_INPUTS = ("standardize", "batchnorm")
