@@ -132,3 +132,115 @@ def plot_input_drift(ax, steps, percentiles, unit: int, label: str, color):
     ax.plot(steps, p[:, 2], color=color, linewidth=0.6)
     ax.set(xscale="log", xlabel="training step (log; 0 drawn at 0.5)", ylabel="input to tanh")
     return ax
+
+
+# ------------------------------------------------------------------------------------ P4 report
+P4_COLORS = {"CLR": PALETTE[0], "CBS": PALETTE[2], "constant LR": PALETTE[7], "train": PALETTE[0],
+             "validation": PALETTE[1], "lr_min": PALETTE[2], "lr_max": PALETTE[3]}
+
+
+def _finite_top(values) -> float:
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else 1.0
+
+
+def plot_loss_curve(ax, xs, losses, diverged=None, label: str = "training loss", color=None,
+                    marker: str = "o", log_base: float = 10):
+    """Loss per point of a sweep on a log x axis; diverged points as red crosses along the top."""
+    xs, losses = np.asarray(xs, dtype=float), np.asarray(losses, dtype=float)
+    diverged = np.zeros(len(xs), bool) if diverged is None else np.asarray(diverged, bool)
+    ok = np.isfinite(losses) & ~diverged
+    ax.plot(xs[ok], losses[ok], marker=marker, color=color or PALETTE[0], label=label, linewidth=1.6,
+            markersize=5)
+    if (~ok).any():
+        top = _finite_top(losses[ok]) * 1.08
+        ax.scatter(xs[~ok], np.full((~ok).sum(), top), marker="x", color="tab:red", s=50, zorder=4,
+                   label="diverged (non-finite loss)")
+    ax.set_xscale("log", base=log_base)
+    return ax
+
+
+def mark_values(ax, marks: dict):
+    """Vertical lines at x positions: ``marks = {label: (x, color, linestyle)}``, labels in the legend."""
+    for label, (x, color, style) in marks.items():
+        if x is None or not np.isfinite(x):
+            continue
+        ax.axvline(x, color=color, linestyle=style, linewidth=1.3, label=label)
+    return ax
+
+
+def plot_range_test(ax, lrs, losses, smoothed, color=None):
+    """The continuous LR range test: raw batch losses (faint) and their smoothed curve."""
+    ax.plot(lrs, losses, color="0.75", linewidth=0.6, label="batch loss")
+    ax.plot(lrs, smoothed, color=color or PALETTE[4], linewidth=1.8, label="smoothed loss")
+    ax.set_xscale("log")
+    finite = np.asarray(smoothed, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size:  # the exploding tail would flatten the interesting part
+        ax.set_ylim(finite.min() - 0.05 * abs(finite.min()), min(finite.max(), 2.5 * finite[0]) * 1.05)
+    return ax
+
+
+def plot_policy_run(axes, history: dict, trace_x, trace_y, trace_label: str, trace_log: bool = True,
+                    trace_step: bool = False):
+    """pyimagesearch's Figure 4 layout: loss (top), accuracy (middle), the policy's trace (bottom).
+
+    ``history`` holds per-epoch arrays (loss, val_loss, accuracy, val_accuracy); ``trace_x`` is in
+    epochs (fractional for per-iteration traces).
+    """
+    ax_loss, ax_acc, ax_trace = axes
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for key, label, color in (("loss", "train", P4_COLORS["train"]), ("val_loss", "validation",
+                                                                       P4_COLORS["validation"])):
+        ax_loss.plot(epochs, history[key], marker=".", color=color, label=label)
+    ax_loss.set(ylabel="cross-entropy")
+    ax_loss.legend(fontsize=8)
+    for key, label, color in (("accuracy", "train", P4_COLORS["train"]),
+                              ("val_accuracy", "validation", P4_COLORS["validation"])):
+        ax_acc.plot(epochs, 100 * np.asarray(history[key]), marker=".", color=color, label=label)
+    ax_acc.set(ylabel="accuracy (%)")
+    ax_acc.legend(fontsize=8)
+    if trace_step:
+        ax_trace.step(trace_x, trace_y, where="post", color=PALETTE[4])
+    else:
+        ax_trace.plot(trace_x, trace_y, color=PALETTE[4], linewidth=1.0)
+    if trace_log:
+        ax_trace.set_yscale("log", base=2 if trace_step else 10)
+    ax_trace.set(ylabel=trace_label, xlabel="epoch")
+    for ax in axes:
+        ax.set_xlim(0, max(len(epochs), float(np.max(trace_x))) + 0.5)
+    return axes
+
+
+def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
+    """Test accuracy of each policy: one dot per seed, mean ± sd beside it."""
+    colors = colors or P4_COLORS
+    names = list(table)
+    for i, name in enumerate(names):
+        acc = 100 * np.asarray(table[name]["test_accuracy"], dtype=float)
+        ax.scatter(np.full(len(acc), i), acc, color=colors.get(name, PALETTE[0]), s=22, zorder=2,
+                   label="one seed" if i == 0 else None)
+        sd = acc.std(ddof=1) if len(acc) > 1 else 0.0
+        ax.errorbar(i + 0.15, acc.mean(), yerr=sd, fmt="o", color="k", capsize=3, markersize=4, zorder=3,
+                    label="mean ± sd" if i == 0 else None)
+    ax.set_xticks(range(len(names)), names)
+    ax.set(ylabel="test accuracy (%)", xlim=(-0.5, len(names) - 0.5))
+    return ax
+
+
+def plot_block_diagram(ax, steps, title: str | None = None):
+    """A vertical block diagram: one rounded box per ``(name, text)`` step, arrows between them."""
+    n = len(steps)
+    ax.set_axis_off()
+    ax.set(xlim=(0, 1), ylim=(0, n))
+    for i, (_, text) in enumerate(steps):
+        y = n - i - 0.5
+        ax.text(0.5, y, text, ha="center", va="center", fontsize=8, wrap=True,
+                bbox={"boxstyle": "round,pad=0.4", "facecolor": "#eef3fb", "edgecolor": "0.35"})
+        if i < n - 1:
+            ax.annotate("", xy=(0.5, y - 0.62), xytext=(0.5, y - 0.38),
+                        arrowprops={"arrowstyle": "-|>", "color": "0.3"})
+    if title:
+        ax.set_title(title)
+    return ax

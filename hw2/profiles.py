@@ -34,6 +34,18 @@ PROFILE_DESCRIPTIONS = {
     "full": "the homework specification exactly (P4 wants a GPU); results committed to results/full",
 }
 
+# P4 reduced profiles. laptop: stratified subsets (2048 / 1000 / 2000 of 54000 / 6000 / 10000
+# images), MiniGoogLeNet at width 1/8, cycles of 2 x 2 epochs instead of 2 x 8 (12 epochs, not 48),
+# batch sizes 64..1024 (the subset holds 2048 images; gradient accumulation above 256), batch-norm
+# momentum 0.9 (32 updates per epoch are too few for Keras' 0.99), an 8-epoch range test smoothed
+# with beta 0.9. smoke: tiny versions of the same, one seed.
+_P4_LAPTOP = {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
+              "bn_momentum": 0.9, "micro_batch": 256}
+_P4_LAPTOP_CYCLE = {"step_epochs": 2, "cycles": 3}
+_P4_SMOKE = {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
+             "bn_momentum": 0.9, "micro_batch": 64}
+_P4_SMOKE_CYCLE = {"step_epochs": 1, "cycles": 1}
+
 # experiment name -> profile -> overrides of the config's (full-spec) defaults.
 SIZES: dict[str, dict[str, dict]] = {
     "p1.perceptron": {
@@ -47,52 +59,20 @@ SIZES: dict[str, dict[str, dict]] = {
         "laptop": {"n_seeds": 3, "epochs": 2},
         "full": {},
     },
-    # P4 (MiniGoogLeNet on Fashion-MNIST). laptop: stratified subsets (2048 / 1000 / 2000 images),
-    # MiniGoogLeNet at width 1/8, cycles of 2 x 2 epochs instead of 2 x 8, batch sizes 64..1024 (the
-    # subset holds 2048 images); smoke: tiny versions of the same, one seed.
+    # P4 (MiniGoogLeNet on Fashion-MNIST): see _P4_SMOKE / _P4_LAPTOP above.
     "p4.fashion_mnist": {"smoke": {}, "laptop": {}, "full": {}},
-    "p4.lr_sweep": {
-        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-                  "n_lrs": 4, "lr_low": 1e-5, "lr_high": 1e1, "epochs": 1, "batch_size": 32},
-        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
-                   "micro_batch": 256},
-        "full": {},
-    },
-    "p4.lr_range_test": {
-        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-                  "epochs": 1, "batch_size": 32},
-        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
-                   "micro_batch": 256},
-        "full": {},
-    },
-    "p4.clr": {
-        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-                  "step_epochs": 1, "cycles": 1, "batch_size": 32, "micro_batch": 64},
-        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
-                   "step_epochs": 2, "cycles": 3, "micro_batch": 256},
-        "full": {},
-    },
-    "p4.baseline": {
-        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-                  "step_epochs": 1, "cycles": 1, "batch_size": 32, "micro_batch": 64},
-        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
-                   "step_epochs": 2, "cycles": 3, "micro_batch": 256},
-        "full": {},
-    },
-    "p4.batch_sweep": {
-        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-                  "batch_sizes": (16, 32, 64, 128), "epochs": 1, "micro_batch": 64},
-        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
-                   "batch_sizes": (64, 128, 256, 512, 1024), "micro_batch": 256},
-        "full": {},
-    },
-    "p4.cbs": {
-        "smoke": {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-                  "step_epochs": 1, "cycles": 1, "micro_batch": 64},
-        "laptop": {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
-                   "step_epochs": 2, "cycles": 3, "micro_batch": 256},
-        "full": {},
-    },
+    "p4.lr_sweep": {"smoke": {**_P4_SMOKE, "n_lrs": 4, "lr_low": 1e-5, "epochs": 1, "batch_size": 32},
+                    "laptop": dict(_P4_LAPTOP), "full": {}},
+    "p4.lr_range_test": {"smoke": {**_P4_SMOKE, "epochs": 1, "batch_size": 32, "beta": 0.9},
+                         "laptop": {**_P4_LAPTOP, "epochs": 8, "beta": 0.9}, "full": {}},
+    "p4.clr": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
+               "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
+    "p4.baseline": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
+                    "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
+    "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (16, 32, 64, 128), "epochs": 1},
+                       "laptop": {**_P4_LAPTOP, "batch_sizes": (64, 128, 256, 512, 1024)}, "full": {}},
+    "p4.cbs": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE},
+               "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
     "p4.compare": {"smoke": {"seeds": (0,)}, "laptop": {}, "full": {}},
 }
 
