@@ -76,11 +76,11 @@ class DriftProbe(keras.callbacks.Callback):
         self._probe = None
 
     def _record(self) -> None:
+        model = self.model  # on JAX, reading ``self.model`` syncs the weights into the variables
         if self._probe is None:
-            layer = self.model.get_layer(self.layer_name)
-            self._probe = keras.Model(self.model.input, layer.output)
+            self._probe = keras.Model(model.input, model.get_layer(self.layer_name).output)
         z = keras.ops.convert_to_numpy(self._probe(self.probe_x, training=False))
-        bn = next((lay for lay in self.model.layers if lay.name == f"{self.layer_name}_bn"), None)
+        bn = next((lay for lay in model.layers if lay.name == f"{self.layer_name}_bn"), None)
         if bn is None:
             self._records.append(nonlinearity_input_stats(z))
         else:
