@@ -86,11 +86,16 @@ axes[0].legend(fontsize=6)
 # %%
 # Accuracy and loss per epoch (mean ± sd over seeds): dashed = a fixed subset of the training set
 # as large as the validation split, solid = the validation split, both evaluated in inference mode
-# at each epoch end.
+# at each epoch end. Whether training was long enough for the curves to settle: the change of the
+# validation accuracy over the last two epochs, per variant.
+for name, runs in variants.items():
+    change, sd = p3_lenet.late_change(runs)
+    print(f"{names[name]:>30}: validation accuracy over the last 2 of {setup['epochs']} epochs "
+          f"{100 * change:+.2f} ± {100 * sd:.2f} points")
 bn_acc = 100 * variants["bn_hidden"]["test_accuracy"]
 report.answer(
     "3.2",
     f"With BN in every hidden layer, test accuracy {bn_acc.mean():.2f} ± {bn_acc.std(ddof=1):.2f} % "
-    f"({len(bn_acc)} seeds); {p3_lenet.verdict(diff, names)}. Learned γ: layer means "
+    f"({len(bn_acc)} seeds, {setup['epochs']} epochs); {p3_lenet.verdict(diff, names)}. Learned γ: layer means "
     f"{gamma_means[lo_layer]:.2f} ({lo_layer}) to {gamma_means[hi_layer]:.2f} ({hi_layer}); "
     f"β sd per layer {min(beta_sds.values()):.2f}–{max(beta_sds.values()):.2f}.", result)

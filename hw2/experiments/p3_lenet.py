@@ -515,8 +515,20 @@ def accuracy_table(variants: dict) -> str:
     return "\n".join(lines)
 
 
+def late_change(runs: dict, key: str = "val_accuracy", last: int = 2) -> tuple[float, float]:
+    """Mean ± sd over seeds of how much ``history[key]`` changed over the last ``last`` epochs:
+    a flat curve at the end of training gives a value near 0 (``nan`` with too few epochs)."""
+    values = np.asarray(runs["history"][key], np.float64)
+    if values.shape[1] <= last:
+        return float("nan"), float("nan")
+    change = values[:, -1] - values[:, -1 - last]
+    return float(change.mean()), float(change.std(ddof=1)) if change.size > 1 else float("nan")
+
+
 def _summarize(data: dict) -> dict:
-    return data["summary"]
+    paired = {f"{c['a']} - {c['b']}": {k: c[k] for k in ("mean_diff", "ci_low", "ci_high", "significant")}
+              for c in data["comparisons"]}
+    return dict(data["summary"], paired_test_accuracy_differences=paired)
 
 
 @register("p3.lenet", version=VERSION, config_cls=LeNetConfig, summarize=_summarize,
