@@ -643,15 +643,15 @@ def _fill_row(i, history, losses, accuracy, val_losses, diverged, diverged_epoch
 # ------------------------------------------------------------------------------ batch-size finder
 
 BATCH_FINDER_STEPS = (
-    ("fix", "Fix the learning rate (e.g. lr_max from the LR finder), the initial weights and the data order"),
-    ("grid", "Batch sizes B = bmin_search, 2 bmin_search, ..., bmax_search (powers of two)"),
-    ("train", "For each B: reset to the initial weights, train for the budget\n"
-              "(same epochs, or same optimizer steps); B > micro-batch: accumulate gradients"),
-    ("record", "Record the training loss per epoch; a non-finite loss marks B as diverged"),
-    ("curve", "Curve: last-epoch loss vs log2 B; drop(B) = (initial - loss) / (initial - best)"),
-    ("suggest", "Read from the largest B down: b_max = first B with drop >= 0.1,\n"
+    ("fix", "Fix the learning rate, the initial weights and the data order"),
+    ("grid", "Batch sizes B = bmin_search, 2 bmin_search, ..., bmax_search"),
+    ("train", "For each B: reset to the initial weights and train for the budget\n"
+              "(same epochs or same updates; accumulate gradients above the micro-batch)"),
+    ("record", "Record the training loss per epoch; non-finite loss: B diverged"),
+    ("curve", "drop(B) = (initial loss - loss(B)) / (initial loss - best loss)"),
+    ("suggest", "From the largest B down: b_max = first B with drop >= 0.1,\n"
                 "b_min = first B with drop >= 0.9"),
-    ("use", "Cyclical batch size between b_min and b_max (CyclicalBatchSize)"),
+    ("use", "Train with a cyclical batch size in [b_min, b_max]"),
 )
 
 
