@@ -244,3 +244,79 @@ def plot_block_diagram(ax, steps, title: str | None = None):
     if title:
         ax.set_title(title)
     return ax
+
+
+# ------------------------------------------------------------------------------------------ finders
+def _field(obj, name, default=None):
+    """``obj.name`` for a dataclass, ``obj[name]`` for its ``to_dict()`` read back from the store."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def plot_suggestion(ax, suggestion, xs, losses, color=None, label: str | None = None):
+    """Mark a :class:`hw2.finders.Suggestion` on the curve it was read from.
+
+    ``low`` / ``high`` become dotted vertical lines with a dot on the curve, a single-value rule's
+    ``value`` a star on the curve; the legend entry names the rule and the values.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from hw2.finders import suggest_lr
+        >>> lrs, losses = np.logspace(-4, 0, 5), np.array([2.3, 2.1, 1.0, 0.5, 0.7])
+        >>> fig, ax = new_figure()
+        >>> _ = plot_suggestion(ax, suggest_lr(lrs, losses), lrs, losses)
+    """
+    xs, losses = np.asarray(xs, dtype=float), np.asarray(losses, dtype=float)
+    rule = _field(suggestion, "rule", "")
+    color = color or {"default": PALETTE[3], "valley": PALETTE[2], "steep": PALETTE[4],
+                      "minimum": PALETTE[5]}.get(rule, PALETTE[3])
+    low, high = _field(suggestion, "low"), _field(suggestion, "high")
+    as_int = float(xs[0]).is_integer() and float(xs[-1]).is_integer() and xs[0] >= 1
+    fmt = (lambda v: f"{int(v)}") if as_int else (lambda v: f"{v:.2g}")
+    if low is not None and high is not None:
+        text = label or f"{rule}: [{fmt(low)}, {fmt(high)}]"
+        for index, value, style in ((_field(suggestion, "low_index"), low, ":"),
+                                    (_field(suggestion, "high_index"), high, "--")):
+            ax.axvline(value, color=color, linestyle=style, linewidth=1.2)
+            if index is not None and 0 <= index < len(xs) and np.isfinite(losses[index]):
+                ax.scatter([xs[index]], [losses[index]], color=color, s=36, zorder=5, edgecolor="k",
+                           linewidth=0.5)
+        ax.plot([], [], color=color, linestyle="--", label=text)
+    else:
+        value, index = _field(suggestion, "value"), _field(suggestion, "index", -1)
+        y = losses[index] if index is not None and 0 <= index < len(xs) else np.interp(
+            np.log(value), np.log(xs[np.isfinite(losses)]), losses[np.isfinite(losses)])
+        ax.scatter([value], [y], marker="*", s=120, color=color, edgecolor="k", linewidth=0.5, zorder=6,
+                   label=label or f"{rule}: {fmt(value)}")
+    return ax
+
+
+def plot_sweep_epochs(ax, learning_rates, losses, diverged=None, cmap: str = "viridis"):
+    """Training loss vs learning rate, one line per epoch (darker = later); diverged runs as crosses.
+
+    ``losses`` is the (learning rates, epochs) matrix of :class:`hw2.finders.LRSweepResult`.
+    """
+    lrs, losses = np.asarray(learning_rates, dtype=float), np.asarray(losses, dtype=float)
+    diverged = np.zeros(len(lrs), bool) if diverged is None else np.asarray(diverged, bool)
+    colors = plt.get_cmap(cmap)(np.linspace(0.85, 0.15, losses.shape[1]))
+    for epoch in range(losses.shape[1]):
+        ok = np.isfinite(losses[:, epoch]) & ~diverged
+        ax.plot(lrs[ok], losses[ok, epoch], marker=".", color=colors[epoch], linewidth=1.2,
+                label=f"epoch {epoch + 1}" if epoch in (0, losses.shape[1] - 1) else None)
+    if diverged.any():
+        top = np.nanmax(np.where(np.isfinite(losses), losses, np.nan)) * 1.08
+        ax.scatter(lrs[diverged], np.full(diverged.sum(), top), marker="x", color="tab:red", s=50,
+                   zorder=4, label="diverged")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="training loss")
+    return ax
+
+
+def plot_batch_finder_diagram(ax=None, title: str | None = None):
+    """The batch-size finder's steps (:data:`hw2.finders.BATCH_FINDER_STEPS`) as a block diagram."""
+    from hw2.finders import BATCH_FINDER_STEPS
+
+    if ax is None:
+        _, ax = new_figure(height=0.75 * len(BATCH_FINDER_STEPS))
+    return plot_block_diagram(ax, BATCH_FINDER_STEPS, title=title)
