@@ -13,7 +13,7 @@
 The default learning-rate rule, on the loss-vs-learning-rate curve cut at the first non-finite
 point::
 
-    reference = loss at the smallest learning rate        # nothing learned yet
+    reference = loss at the smallest learning rates       # nothing learned yet
     drop(i) = (reference - loss[i]) / (reference - min(loss))
     lr_min = first learning rate with drop >= 0.1        # the loss has started to fall
     lr_max = first learning rate with drop >= 0.9        # end of the steep descent, before the minimum
@@ -171,7 +171,8 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
         lrs: learning rates, increasing.
         losses: the loss at each (smoothed for a range test; the last epoch's for a sweep).
         rule: one of ``"default"``, ``"valley"``, ``"steep"``, ``"minimum"``.
-        reference: the "nothing learned" loss for ``"default"``; default the first point's loss.
+        reference: the "nothing learned" loss for ``"default"``; default the median of the first
+            5 % of the curve (at least its first point).
         fractions: ``(low, high)`` fractions of the total drop for ``"default"``.
         skip_start, skip_end: points dropped from the ends first (fastai's ``lr_find`` drops the
             first 10 % and the last 5 points before ``valley``/``steep``).
@@ -211,7 +212,8 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
         return Suggestion(rule, float(xs[i_min] / 10), -1,
                           evidence=dict(evidence, min_index=start + i_min, min_lr=float(xs[i_min]),
                                         min_loss=float(ls[i_min])))
-    ref = float(ls[0]) if reference is None else float(reference)
+    # a range test's first points are single noisy batches: take the median of the first 5 %
+    ref = float(np.median(ls[: max(1, len(ls) // 20)])) if reference is None else float(reference)
     total = ref - float(ls[i_min])
     evidence.update(reference_loss=ref, min_loss=float(ls[i_min]), min_index=start + i_min,
                     fractions=[lo_frac, hi_frac])

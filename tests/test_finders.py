@@ -169,7 +169,9 @@ def test_default_lr_rule_reads_fractions_of_the_drop():
     s = suggest_lr(lrs, losses)
     finite = losses[: int(np.argmax(np.isnan(losses)))]
     i_min = int(np.argmin(finite))
-    drop = (finite[0] - finite) / (finite[0] - finite[i_min])
+    reference = np.median(finite[: len(finite) // 20])
+    assert s.evidence["reference_loss"] == reference
+    drop = (reference - finite) / (reference - finite[i_min])
     i_lo, i_hi = int(np.argmax(drop >= 0.1)), int(np.argmax(drop >= 0.9))
     assert (s.low_index, s.high_index, s.index) == (i_lo, i_hi, i_hi)
     assert s.lr_min == lrs[i_lo] and s.lr_max == lrs[i_hi] == s.value and s.reliable
