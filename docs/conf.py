@@ -115,6 +115,8 @@ html_theme_options = {
     "footer_end": [],
 }
 html_context = {"default_mode": "light"}
+# Example pages carry wide code and figures: drop the right-hand page outline there.
+html_theme_options["secondary_sidebar_items"] = {"*": ["page-toc"], "auto_examples/**": []}
 html_show_sourcelink = False
 
 
@@ -129,6 +131,13 @@ def _label_for(page: str | None) -> str | None:
     return "sphx_glr_auto_examples_" + "_".join(rel.with_suffix("").parts) + ".py"
 
 
+def _rst_escape(text: str) -> str:
+    """Answers are plain text: keep reST from reading |x|, *x*, `x` or name_ as markup."""
+    for char in ("\\", "*", "`", "|", "_"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 def write_answers(app):
     """Collect the answers the examples recorded into _answers/answers.rst (included by index.rst)."""
     records = report.collected_answers(ANSWERS_DIR) if ANSWERS_DIR.exists() else []
@@ -140,7 +149,7 @@ def write_answers(app):
     for record in records:
         label = _label_for(record.get("page"))
         link = f":ref:`{record['part']} <{label}>`" if label else f"**{record['part']}**"
-        lines.append(f"* {link} — {record['text']}")
+        lines.append(f"* {link} — {_rst_escape(record['text'])}")
     if not lines:
         lines = ["* (no answers recorded yet: the examples did not run in this build)"]
     text = note + "\n".join(lines) + "\n"
