@@ -60,7 +60,8 @@ TARGETS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 TARGET_FORMULAS = {"abs": "|x|", "xsin5x": "x·sin(5x)", "step_sin": "1{x>0} + 0.2·sin(5x)"}
 ACTIVATIONS = ("relu", "leaky_relu")
 # How a layer's tiny products are written: one (batch, S) tensor per unit, or one einsum per layer.
-PRODUCTS = ("elementwise", "einsum")
+PRODUCTS = ("auto", "elementwise", "einsum")
+ELEMENTWISE_MAX_WIDTH = 3  # 'auto' writes layers up to this width elementwise
 INITIALIZATIONS = ("he_normal", "rai")
 
 
@@ -79,11 +80,22 @@ def check_target(name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Arm:
-    """One arm of the comparison: an activation and an initialization, written ``'relu'``,
-    ``'leaky_relu'`` or ``'relu+rai'`` (initialization ``he_normal`` unless ``+rai``)."""
+    """One arm of a comparison: activation, initialization and (optionally) its own architecture.
+
+    Written ``'relu'``, ``'leaky_relu'``, ``'relu+rai'`` (initialization ``he_normal`` unless
+    ``+rai``); ``depth`` / ``width`` left ``None`` take the ensemble's.
+
+    Example:
+        >>> Arm.parse("leaky_relu+rai")
+        Arm(activation='leaky_relu', initialization='rai', depth=None, width=None)
+        >>> Arm("relu", depth=4, width=3).name
+        'relu@4x3'
+    """
 
     activation: str = "relu"
     initialization: str = "he_normal"
+    depth: int | None = None
+    width: int | None = None
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
@@ -92,16 +104,21 @@ class Arm:
         if self.initialization not in INITIALIZATIONS:
             raise ValueError(f"Argument `initialization` must be one of {INITIALIZATIONS}. "
                              f"Received: initialization={self.initialization!r}")
+        for name in ("depth", "width"):
+            if getattr(self, name) is not None:
+                _check_positive_int(name, getattr(self, name))
 
     @classmethod
-    def parse(cls, text: str) -> Arm:
-        """``'relu'`` -> ReLU + He normal; ``'leaky_relu+rai'`` -> Leaky ReLU + RAI."""
+    def parse(cls, text) -> Arm:
+        if isinstance(text, Arm):
+            return text
         activation, _, init = str(text).partition("+")
         return cls(activation, {"": "he_normal", "he": "he_normal"}.get(init, init))
 
     @property
     def name(self) -> str:
-        return self.activation if self.initialization == "he_normal" else f"{self.activation}+{self.initialization}"
+        name = self.activation if self.initialization == "he_normal" else f"{self.activation}+{self.initialization}"
+        return name if self.depth is None and self.width is None else f"{name}@{self.depth}x{self.width}"
 
 
 def layer_sizes(depth: int, width: int) -> list[int]:
@@ -127,8 +144,8 @@ class NetworkStack(keras.layers.Layer):
     Output ``(batch, n_networks)``. Weights: ``kernel_i`` of shape ``(n_networks, fan_in, fan_out)``
     and ``bias_i`` of shape ``(n_networks, fan_out)``; the activation (Keras' own ``ops.relu`` or
     ``ops.leaky_relu``) follows every layer but the last. ``products='elementwise'`` writes each
-    unit as a sum of ``(batch, S)`` products (small graphs for width 2); ``'einsum'`` uses one
-    ``einsum`` per layer (compact for wider layers).
+    unit as a sum of ``(batch, S)`` products (fast for width 2); ``'einsum'`` uses one ``einsum``
+    per layer (a compact graph for wider layers); ``'auto'`` picks by width.
 
     Example:
         >>> stack = NetworkStack(3, depth=2, width=2)
@@ -137,10 +154,12 @@ class NetworkStack(keras.layers.Layer):
     """
 
     def __init__(self, n_networks: int, depth: int, width: int, activation: str = "relu",
-                 negative_slope: float = 0.01, products: str = "elementwise", **kwargs):
+                 negative_slope: float = 0.01, products: str = "auto", **kwargs):
         super().__init__(**kwargs)
         if products not in PRODUCTS:
             raise ValueError(f"Argument `products` must be one of {PRODUCTS}. Received: products={products!r}")
+        if products == "auto":
+            products = "elementwise" if width <= ELEMENTWISE_MAX_WIDTH else "einsum"
         self.products = products
         self.n_networks = _check_positive_int("n_networks", n_networks)
         self.sizes = layer_sizes(depth, width)
@@ -364,7 +383,7 @@ class DyingReluEnsemble:
 
     def __init__(self, n_simulations: int, depth: int = 10, width: int = 2, arms=("relu", "leaky_relu"),
                  target: str = "abs", n_points: int = 3000, batch_size: int = 64, learning_rate: float = 1e-3,
-                 negative_slope: float = 0.01, seed: int = 0, products: str = "elementwise",
+                 negative_slope: float = 0.01, seed: int = 0, products: str = "auto",
                  record_orders: bool = False):
         self.n_simulations = _check_positive_int("n_simulations", n_simulations)
         self.depth = _check_positive_int("depth", depth)
@@ -380,7 +399,7 @@ class DyingReluEnsemble:
             raise ValueError(f"Argument `negative_slope` must be in [0, 1). Received: negative_slope={negative_slope}")
         if products not in PRODUCTS:
             raise ValueError(f"Argument `products` must be one of {PRODUCTS}. Received: products={products!r}")
-        self.arms = [a if isinstance(a, Arm) else Arm.parse(a) for a in arms]
+        self.arms = [Arm.parse(a) for a in arms]
         if not self.arms:
             raise ValueError("Argument `arms` must name at least one arm. Received: arms=()")
         names = [a.name for a in self.arms]
@@ -400,12 +419,27 @@ class DyingReluEnsemble:
         data_rng = np.random.default_rng([self.seed, 1])
         # Row k holds the training points of simulation k.
         self.x = data_rng.uniform(-DOMAIN_HALF_WIDTH, DOMAIN_HALF_WIDTH, size=(S, self.n_points)).astype(np.float32)
+        # Arms with the same initialization and architecture start from the same weights.
         self.initial_params = {}
-        for init in dict.fromkeys(a.initialization for a in self.arms):
-            rng = np.random.default_rng([self.seed, 2, INITIALIZATIONS.index(init)])
-            self.initial_params[init] = initial_parameters(init, self.depth, self.width, S, rng)
+        for key in dict.fromkeys(self._init_key(a) for a in self.arms):
+            init, depth, width = key
+            rng = np.random.default_rng([self.seed, 2, INITIALIZATIONS.index(init), depth, width])
+            self.initial_params[key] = initial_parameters(init, depth, width, S, rng)
         self._order_rng = np.random.default_rng([self.seed, 3])
         self._model = None
+
+    def architecture(self, arm) -> tuple[int, int]:
+        """``(depth, width)`` of ``arm`` (its own, else the ensemble's)."""
+        arm = Arm.parse(arm)
+        return (arm.depth or self.depth, arm.width or self.width)
+
+    def _init_key(self, arm) -> tuple[str, int, int]:
+        arm = Arm.parse(arm)
+        return (arm.initialization, *self.architecture(arm))
+
+    def initial_parameters_of(self, arm) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The initial ``[(kernel (S, fan_in, fan_out), bias (S, fan_out)), ...]`` of ``arm``."""
+        return self.initial_params[self._init_key(arm)]
 
     # -- data --------------------------------------------------------------------------------------
     def target_values(self, x: np.ndarray) -> np.ndarray:
@@ -429,12 +463,13 @@ class DyingReluEnsemble:
     def model(self) -> EnsembleRegressor:
         """The Keras model (built, initialized and compiled on first use)."""
         if self._model is None:
-            stacks = [NetworkStack(self.n_simulations, self.depth, self.width, arm.activation, self.negative_slope,
-                                   products=self.products, name=arm.name.replace("+", "_")) for arm in self.arms]
+            stacks = [NetworkStack(self.n_simulations, *self.architecture(arm), arm.activation, self.negative_slope,
+                                   products=self.products, name=arm.name.replace("+", "_").replace("@", "_"))
+                      for arm in self.arms]
             model = EnsembleRegressor(stacks)
             model(np.zeros((self.batch_size, self.n_simulations), dtype=np.float32))
             for arm, stack in zip(self.arms, stacks):
-                stack.set_parameters(self.initial_params[arm.initialization])
+                stack.set_parameters(self.initial_parameters_of(arm))
             model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate), jit_compile=True,
                           steps_per_execution=self.steps_per_epoch)
             self._model = model
@@ -443,7 +478,7 @@ class DyingReluEnsemble:
     def parameters(self) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
         """Current parameters per arm name (the initial ones before training)."""
         if self._model is None:
-            return {a.name: self.initial_params[a.initialization] for a in self.arms}
+            return {a.name: self.initial_parameters_of(a) for a in self.arms}
         return {a.name: stack.get_parameters() for a, stack in zip(self.arms, self._model.stacks)}
 
     def train(self, epochs: int, *, checkpoints=(), progress: bool = True, grid_size: int = 201,
@@ -549,14 +584,14 @@ def train_reference_network(ensemble: DyingReluEnsemble, arm, k: int, epochs: in
     fresh shuffle of its own (the naive loop timed by ``benchmarks/dying_relu.py``).
 
     Returns:
-        ``(model, params)`` with ``params`` as ``[(kernel (1, fan_in, fan_out), bias (1, fan_out)), ...]``.
+        ``(model, params, losses)``: ``params`` as ``[(kernel (1, fan_in, fan_out), bias (1, fan_out)), ...]``,
+        ``losses`` the loss Keras reports for each epoch.
     """
     from hw2.models import narrow_mlp
 
-    arm = arm if isinstance(arm, Arm) else Arm.parse(arm)
-    model = narrow_mlp(ensemble.depth, ensemble.width, activation=arm.activation,
-                       negative_slope=ensemble.negative_slope)
-    init = ensemble.initial_params[arm.initialization]
+    arm = Arm.parse(arm)
+    model = narrow_mlp(*ensemble.architecture(arm), activation=arm.activation, negative_slope=ensemble.negative_slope)
+    init = ensemble.initial_parameters_of(arm)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     for layer, (kernel, bias) in zip(dense, init):
         layer.set_weights([kernel[k], bias[k]])
@@ -565,9 +600,11 @@ def train_reference_network(ensemble: DyingReluEnsemble, arm, k: int, epochs: in
     x, y = ensemble.training_set(k)
     used = ensemble.steps_per_epoch * ensemble.batch_size
     rng = np.random.default_rng([ensemble.seed, 4, k])
+    losses = []
     for epoch in range(epochs):
         order = orders[epoch][k] if orders is not None else rng.permutation(ensemble.n_points)[:used]
-        model.fit(x[order, None], y[order, None], batch_size=ensemble.batch_size, epochs=1, shuffle=False,
-                  verbose=0)
+        history = model.fit(x[order, None], y[order, None], batch_size=ensemble.batch_size, epochs=1,
+                            shuffle=False, verbose=0)
+        losses.append(history.history["loss"][0])
     params = [(layer.get_weights()[0][None], layer.get_weights()[1][None]) for layer in dense]
-    return model, params
+    return model, params, np.asarray(losses)

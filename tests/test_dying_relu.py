@@ -1,0 +1,131 @@
+"""The dying-ReLU simulator: each network of the ensemble trains exactly like a plain Keras model."""
+
+import numpy as np
+import pytest
+
+from hw2 import dying_relu as dr
+
+ARMS = ("relu", "leaky_relu", "relu+rai")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small ensemble of depth-6 width-2 networks (3 arms) trained 2 epochs, batch orders recorded."""
+    ens = dr.DyingReluEnsemble(8, depth=6, width=2, arms=ARMS, n_points=200, batch_size=64, seed=5,
+                               record_orders=True)
+    history = ens.train(2, progress=False, checkpoints=(1, 2))
+    return ens, history
+
+
+def _max_abs_diff(params_a, params_b, k):
+    """Largest difference between network ``k`` of ``params_a`` and the single network ``params_b``."""
+    return max(max(float(np.max(np.abs(a[0][k] - b[0][0]))), float(np.max(np.abs(a[1][k] - b[1][0]))))
+               for a, b in zip(params_a, params_b))
+
+
+@pytest.mark.slow
+def test_each_simulation_matches_a_plain_keras_model_trained_alone(trained):
+    ens, history = trained
+    born_dead = dr.analyze_parameters(ens.initial_parameters_of("relu"), "relu")["dead"]
+    alive = [int(k) for k in np.flatnonzero(~born_dead)]
+    assert alive, "the fixture should hold a ReLU network that is alive at initialization"
+    final = ens.parameters()
+    for arm in ARMS:
+        for k in sorted({alive[0], 3}):
+            _, params, losses = dr.train_reference_network(ens, arm, k, 2, orders=ens.orders, jit_compile=False)
+            assert _max_abs_diff(final[arm], params, k) < 1e-5, (arm, k)
+            np.testing.assert_allclose(history["loss"][:, ens.arms.index(dr.Arm.parse(arm)), k], losses, rtol=1e-5)
+    # The comparison is not vacuous: the alive ReLU network and every Leaky ReLU network moved.
+    init = ens.initial_parameters_of("relu")
+    assert _max_abs_diff(final["relu"], [(k[alive[0]][None], b[alive[0]][None]) for k, b in init], alive[0]) > 1e-3
+
+
+@pytest.mark.slow
+def test_wide_layers_use_einsum_and_still_match():
+    ens = dr.DyingReluEnsemble(3, depth=3, width=5, arms=("leaky_relu",), n_points=128, batch_size=32, seed=1,
+                               record_orders=True)
+    assert ens.model.stacks[0].products == "einsum"
+    ens.train(1, progress=False)
+    _, params, _ = dr.train_reference_network(ens, "leaky_relu", 2, 1, orders=ens.orders, jit_compile=False)
+    assert _max_abs_diff(ens.parameters()["leaky_relu"], params, 2) < 1e-5
+
+
+def test_arms_share_data_and_initial_weights(trained):
+    ens, _ = trained
+    he_relu, he_leaky = ens.initial_parameters_of("relu"), ens.initial_parameters_of("leaky_relu")
+    assert all(a[0] is b[0] for a, b in zip(he_relu, he_leaky))
+    rai = ens.initial_parameters_of("relu+rai")
+    assert np.any(rai[0][1] != 0) and np.all(he_relu[0][1] == 0)  # RAI biases are not all zero
+    # Each simulation has its own points and its own batch order.
+    assert not np.allclose(ens.x[0], ens.x[1])
+    assert not np.array_equal(ens.orders[0][0], ens.orders[0][1])
+    assert not np.array_equal(ens.orders[0][0], ens.orders[1][0])
+    assert ens.orders[0].shape == (8, 3 * 64)  # the partial last batch is dropped
+
+
+def test_checkpoint_analysis_and_dead_relu_networks_are_constant(trained):
+    ens, history = trained
+    assert sorted(history["checkpoints"]) == [1, 2]
+    final = ens.analyze()
+    relu, leaky = final["relu"], final["leaky_relu"]
+    assert np.all(relu["collapsed"][relu["dead"]])
+    assert np.all(relu["relative_spread"][relu["dead"]] == 0)
+    assert np.all(np.isfinite(relu["mse"]))
+    # With the same initial weights, a born-dead ReLU network is constant; its Leaky ReLU twin is not.
+    init_relu = dr.analyze_parameters(ens.initial_parameters_of("relu"), "relu")
+    init_leaky = dr.analyze_parameters(ens.initial_parameters_of("leaky_relu"), "leaky_relu")
+    assert init_relu["dead"].any()
+    assert np.all(init_relu["relative_spread"][init_relu["dead"]] == 0)
+    assert np.all(init_leaky["relative_spread"] > 0)
+    assert leaky["collapsed"].shape == (8,)
+
+
+def test_one_sided_death_probability_matches_monte_carlo():
+    depth, width, n = 6, 2, 20000
+    params = dr.initial_parameters("he_normal", depth, width, n, np.random.default_rng(0))
+    _, dead_positive, _ = dr.evaluate_networks(params, np.array([1.0]))
+    expected = dr.one_sided_death_probability(depth, width)
+    se = np.sqrt(expected * (1 - expected) / n)
+    assert abs(dead_positive.mean() - expected) < 4 * se
+    mc = dr.born_dead_monte_carlo(depth, width, 4000)
+    assert 0 < mc["probability"] <= expected + 0.03
+    assert mc["ci95"][0] <= mc["probability"] <= mc["ci95"][1]
+
+
+def test_zero_bias_networks_are_dead_exactly_when_both_signs_die():
+    params = dr.initial_parameters("he_normal", 8, 2, 3000, np.random.default_rng(1))
+    _, dead_grid, _ = dr.evaluate_networks(params, dr.grid(101))
+    outputs, _, _ = dr.evaluate_networks(params, np.array([-1.0, 1.0]))
+    np.testing.assert_array_equal(dead_grid, np.all(outputs == 0, axis=1))
+
+
+@pytest.mark.slow
+def test_diverging_networks_are_reported_not_silent():
+    ens = dr.DyingReluEnsemble(4, depth=10, width=2, arms=("leaky_relu",), n_points=128, batch_size=64,
+                               learning_rate=1e9, seed=0)
+    history = ens.train(2, progress=False)
+    out = ens.analyze()["leaky_relu"]
+    assert out["non_finite"].any()
+    assert not np.any(out["collapsed"] & out["non_finite"])
+    assert np.all(np.isnan(out["mse"][out["non_finite"]]))
+    assert history["loss"].shape == (2, 1, 4)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"depth": 0}, "depth"), ({"width": 0}, "width"), ({"batch_size": 5000}, "batch_size"),
+    ({"target": "sine"}, "target"), ({"arms": ("tanh",)}, "activation"), ({"arms": ("relu+lsuv",)}, "initialization"),
+    ({"n_simulations": 0}, "n_simulations"), ({"learning_rate": 0.0}, "learning_rate"), ({"arms": ()}, "arms"),
+    ({"arms": ("relu", "relu")}, "arms"),
+])
+def test_bad_input_names_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        dr.DyingReluEnsemble(**{"n_simulations": 2, "n_points": 100, **kwargs})
+
+
+def test_targets_and_grid():
+    x = dr.grid(5)
+    assert x[0] == pytest.approx(-np.sqrt(7)) and x[-1] == pytest.approx(np.sqrt(7))
+    np.testing.assert_allclose(dr.TARGETS["abs"](x), np.abs(x))
+    np.testing.assert_allclose(dr.TARGETS["xsin5x"](x), x * np.sin(5 * x))
+    np.testing.assert_allclose(dr.TARGETS["step_sin"](np.array([-1.0, 1.0])), [0.2 * np.sin(-5), 1 + 0.2 * np.sin(5)])
+    assert dr.layer_sizes(10, 2) == [1] + [2] * 9 + [1]

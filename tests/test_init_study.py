@@ -1,0 +1,68 @@
+"""Problem 2.1 statistics: exact gradients via the recording optimizer, per-layer activation scales."""
+
+import keras
+import numpy as np
+import pytest
+
+from hw2 import init_study
+from hw2.models import init_study_mlp
+
+
+def test_gradient_recorder_returns_the_analytic_gradient_and_keeps_weights():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 5)).astype("float32")
+    y = rng.integers(0, 3, size=16)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="softmax")])
+    kernel_before = keras.ops.convert_to_numpy(model.layers[0].kernel).copy()
+    recorder = init_study.GradientRecorder()
+    model.compile(optimizer=recorder, loss="sparse_categorical_crossentropy")
+    model.train_on_batch(x, y)
+    logits = x @ kernel_before  # bias starts at zero
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    expected = x.T @ (p - np.eye(3)[y]) / len(x)  # d mean(cross-entropy) / d kernel
+    np.testing.assert_allclose(recorder.gradient_for(model.layers[0].kernel), expected, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.layers[0].kernel), kernel_before)
+
+
+@pytest.mark.slow
+def test_small_normal_init_shrinks_tanh_activations_layer_by_layer():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=(200, 40)).astype("float32")
+    y = rng.integers(0, 10, size=200)
+    small = init_study.layer_statistics("tanh/normal(0.01)", x, y, gradient_batch_size=50, units=50, seed=0,
+                                        n_samples=100)
+    assert small["activation_std"].shape == (5,) and small["activation_samples"].shape == (5, 100)
+    # Linear regime: each layer multiplies the scale by about sigma * sqrt(units) = 0.07.
+    ratios = small["activation_std"][1:] / small["activation_std"][:-1]
+    np.testing.assert_allclose(ratios, 0.01 * np.sqrt(50), rtol=0.25)
+    relu = init_study.layer_statistics("relu/he_normal", x, y, gradient_batch_size=50, units=50, seed=0,
+                                       n_samples=100)
+    assert np.all(relu["activation_saturated"] > 0.2)  # about half of the ReLU outputs are zero
+    assert np.all(relu["gradient_std"] > 0)
+    big = init_study.layer_statistics("tanh/normal(1)", x, y, gradient_batch_size=50, units=50, seed=0,
+                                      n_samples=100)
+    assert np.all(big["activation_saturated"][1:] > 0.5)  # tanh saturates
+
+
+def test_cases_and_parsing():
+    cases = init_study.default_cases()
+    assert "relu/he_normal" in cases and "sigmoid/glorot_normal" in cases and "tanh/normal(0.01)" in cases
+    assert len(cases) == 13
+    assert init_study.parse_case("relu/normal(0.1)") == ("relu", "normal", 0.1)
+    assert init_study.case_label("relu/he_normal") == "relu, He normal"
+    for bad, name in [("elu/he_normal", "case"), ("relu/orthogonal", "case"), ("relu/normal(-1)", "σ")]:
+        with pytest.raises(ValueError, match=name):
+            init_study.parse_case(bad)
+    with pytest.raises(ValueError, match="gradient_batch_size"):
+        init_study.layer_statistics("relu/he_normal", np.zeros((4, 3)), np.zeros(4), gradient_batch_size=5)
+
+
+def test_init_study_mlp_layout():
+    model = init_study_mlp("sigmoid", "glorot_normal", n_hidden=5, seed=3)
+    names = [layer.name for layer in model.layers]
+    assert names == ["dense_0"] + [f"hidden_{i}" for i in range(1, 6)] + ["output"]
+    assert model.get_layer("dense_0").activation.__name__ == "linear"
+    again = init_study_mlp("sigmoid", "glorot_normal", n_hidden=5, seed=3)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.get_layer("hidden_2").kernel),
+                                  keras.ops.convert_to_numpy(again.get_layer("hidden_2").kernel))
