@@ -271,3 +271,25 @@ def test_batch_size_sweep_rejects_bad_arguments():
         args = {"lr": 0.1, "batch_sizes": (8, 16), **kwargs}
         with pytest.raises(ValueError, match=match):
             batch_size_sweep(classifier, x, y, **args)
+
+
+def test_plot_helpers_accept_suggestions_and_their_dicts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hw2 import plotting
+
+    lrs, losses = synthetic_curve()
+    fig, (ax1, ax2, ax3) = plotting.new_figure(3)
+    for rule in ("default", "valley"):
+        s = suggest_lr(lrs, losses, rule)
+        plotting.plot_suggestion(ax1, s, lrs, losses)
+        plotting.plot_suggestion(ax1, s.to_dict(), lrs, losses)
+    labels = ax1.get_legend_handles_labels()[1]
+    assert labels[0].startswith("default: [") and labels[2].startswith("valley: ")
+    grid = np.array([[2.3, 2.3], [1.5, 1.0], [np.nan, np.nan]])
+    plotting.plot_sweep_epochs(ax2, [1e-4, 1e-2, 1.0], grid, diverged=[False, False, True])
+    assert "diverged" in ax2.get_legend_handles_labels()[1]
+    plotting.plot_batch_finder_diagram(ax3)
+    assert {text for _, text in BATCH_FINDER_STEPS} <= {t.get_text() for t in ax3.texts}
+    matplotlib.pyplot.close(fig)
