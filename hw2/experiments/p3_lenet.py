@@ -16,8 +16,10 @@ bn_dropout         standardized              yes         0.2 / 0.5      3.5
 
 Per run it stores the per-epoch curves (training-mode running averages from ``fit``, plus
 inference-mode loss/accuracy on a fixed training subset and on the validation split), the final
-test loss/accuracy, every BN layer's learned gamma and beta, and the drift of the inputs to the
-``fc2`` nonlinearity over training steps (:mod:`hw2.covariate_shift`, part 3.1).
+test loss/accuracy, every BN layer's learned gamma and beta, the drift of the inputs to the
+``fc2`` nonlinearity over training steps (:mod:`hw2.covariate_shift`, part 3.1), and every BN
+layer's moving statistics next to the actual inference-time statistics of its input (the variance
+shift of Li et al. 2019, part 3.5).
 
 Each (variant, seed) run is cached on its own (``results/runs/``), so an interrupted long run
 resumes where it stopped.
