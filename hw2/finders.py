@@ -281,7 +281,8 @@ def suggest_batch_size(batch_sizes, losses, rule: str = "default", *, reference:
         i = first + i_min
         return Suggestion(rule, float(sizes[i]), i, float(sizes[i]), float(sizes[min(i + 1, len(sizes) - 1)]),
                           i, min(i + 1, len(sizes) - 1), reliable=False,
-                          evidence=dict(evidence, reason=_NEVER_FELL))
+                          evidence=dict(evidence, reason=_NEVER_FELL if len(xs) >= 2
+                                        else "only one batch size did not diverge"))
     drop = (ref - ls) / total
     tail = np.arange(i_min, len(xs))  # batch sizes from the best one upwards
     reached_hi = tail[drop[tail] >= hi_frac]
