@@ -122,7 +122,8 @@ def layer_statistics(case: str, x: np.ndarray, y: np.ndarray, *, gradient_batch_
         n_samples: values kept per layer for violin plots (a uniform subsample).
 
     Returns:
-        ``activation_std``, ``activation_mean``, ``activation_saturated`` (tanh: ``|a| > 0.99``;
+        ``activation_std`` (over all images and units), ``activation_signal_std`` (each unit's std
+        over the images, averaged over units), ``activation_mean``, ``activation_saturated`` (tanh: ``|a| > 0.99``;
         sigmoid: ``a < 0.01`` or ``a > 0.99``; ReLU: ``a == 0``), ``gradient_std``,
         ``gradient_abs_mean`` (arrays over the ``n_hidden`` layers), ``activation_samples`` and
         ``gradient_samples`` (``(n_hidden, n_samples)``), and the loss of the gradient batch.
@@ -162,6 +163,9 @@ def layer_statistics(case: str, x: np.ndarray, y: np.ndarray, *, gradient_batch_
         saturated = [np.mean(a == 0) for a in activations]
     return {
         "activation_std": np.array([a.std() for a in activations]),
+        # Input-dependent variation: each unit's std over the images, averaged over units. Unlike the
+        # overall std it ignores unit-to-unit offsets (e.g. sigmoid outputs pinned near 0.5).
+        "activation_signal_std": np.array([a.std(axis=0).mean() for a in activations]),
         "activation_mean": np.array([a.mean() for a in activations]),
         "activation_saturated": np.array(saturated, dtype=np.float64),
         "gradient_std": np.array([g.std() for g in gradients]),

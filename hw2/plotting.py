@@ -320,3 +320,49 @@ def plot_batch_finder_diagram(ax=None, title: str | None = None):
     if ax is None:
         _, ax = new_figure(height=0.75 * len(BATCH_FINDER_STEPS))
     return plot_block_diagram(ax, BATCH_FINDER_STEPS, title=title)
+
+
+# ------------------------------------------------------------------------------------------ P2
+def plot_layer_violins(ax, samples, title: str | None = None, ylabel: str | None = None, color=None,
+                       first_layer: int = 1):
+    """One violin per layer of ``samples`` (layers, values): the intoli article's per-layer plot."""
+    samples = np.asarray(samples, dtype=float)
+    parts = ax.violinplot([row[np.isfinite(row)] for row in samples], positions=np.arange(len(samples)),
+                          showextrema=False, widths=0.85)
+    for body in parts["bodies"]:
+        body.set_facecolor(color if color is not None else PALETTE[0])
+        body.set_edgecolor("0.3")
+        body.set_alpha(0.75)
+    ax.set_xticks(np.arange(len(samples)), [str(first_layer + i) for i in range(len(samples))])
+    ax.set(xlabel="hidden layer", ylabel=ylabel)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_fraction_ci(ax, x, fractions, ci, label: str, color=None, marker: str = "o", offset: float = 0.0):
+    """Fractions with their 95 % intervals (``ci``: (n, 2) array of low/high) as error bars."""
+    x = np.asarray(x, dtype=float) + offset
+    fractions, ci = np.asarray(fractions, dtype=float), np.asarray(ci, dtype=float)
+    err = np.vstack([fractions - ci[:, 0], ci[:, 1] - fractions])
+    ax.errorbar(x, fractions, yerr=err, marker=marker, markersize=4, capsize=2.5, linewidth=1.2,
+                color=color, label=label)
+    return ax
+
+
+def plot_network_functions(ax, grid, outputs, target, collapsed=None, title: str | None = None):
+    """A few trained networks' functions on the domain with the target; collapsed ones dashed."""
+    outputs = np.asarray(outputs)
+    collapsed = np.zeros(len(outputs), bool) if collapsed is None else np.asarray(collapsed, bool)
+    ax.plot(grid, target, color="k", linewidth=2.2, alpha=0.35, label="target")
+    for i, (out, flat) in enumerate(zip(outputs, collapsed)):
+        ax.plot(grid, out, linestyle="--" if flat else "-", linewidth=1.2, color=PALETTE[i % len(PALETTE)],
+                label=None)
+    ax.plot([], [], "k--", linewidth=1.2, label="collapsed (constant)")
+    ax.plot([], [], "k-", linewidth=1.2, label="not collapsed")
+    ax.set(xlabel="x", ylabel="network output")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper center")
+    return ax

@@ -43,13 +43,27 @@ _P4_LAPTOP = {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "w
               "bn_momentum": 0.9, "micro_batch": 256}
 _P4_LAPTOP_CYCLE = {"step_epochs": 2, "cycles": 3}
 _P4_SMOKE = {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-             "bn_momentum": 0.9, "micro_batch": 64}
+             "bn_momentum": 0.9, "micro_batch": 32}
 _P4_SMOKE_CYCLE = {"step_epochs": 1, "cycles": 1}
 
 # experiment name -> profile -> overrides of the config's (full-spec) defaults.
 SIZES: dict[str, dict[str, dict]] = {
     "p1.perceptron": {
         "smoke": {"n_repeats": 50, "epochs": 100, "epochs_grid": (1, 10, 100), "lr_grid": (0.1, 1.0)},
+        "laptop": {},
+        "full": {},
+    },
+    # P2 runs at full specification in the laptop profile; smoke shrinks images, networks and epochs.
+    "p2.init": {"smoke": {"n_images": 1000, "gradient_batch_size": 128, "n_samples": 300}, "laptop": {}, "full": {}},
+    "p2.dying_relu": {
+        "smoke": {"n_simulations": 40, "n_points": 640, "epochs": 3, "grid_size": 201, "born_dead_mc": 2000},
+        "laptop": {},
+        "full": {},
+    },
+    "p2.dying_relu_depth": {
+        "smoke": {"depths": (2, 4, 6), "n_simulations": 30, "map_depths": (2, 4), "map_widths": (2, 3),
+                  "map_simulations": 20, "mc_depths": (1, 2, 3, 4, 5, 6), "mc_widths": (2, 3),
+                  "mc_networks": 2000, "epochs": 2, "n_points": 640, "grid_size": 201},
         "laptop": {},
         "full": {},
     },
@@ -69,7 +83,7 @@ SIZES: dict[str, dict[str, dict]] = {
                "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
     "p4.baseline": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
                     "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
-    "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (16, 32, 64, 128), "epochs": 1},
+    "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (32, 64, 128), "epochs": 1},
                        "laptop": {**_P4_LAPTOP, "batch_sizes": (64, 128, 256, 512, 1024)}, "full": {}},
     "p4.cbs": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE},
                "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},

@@ -129,3 +129,17 @@ def test_targets_and_grid():
     np.testing.assert_allclose(dr.TARGETS["xsin5x"](x), x * np.sin(5 * x))
     np.testing.assert_allclose(dr.TARGETS["step_sin"](np.array([-1.0, 1.0])), [0.2 * np.sin(-5), 1 + 0.2 * np.sin(5)])
     assert dr.layer_sizes(10, 2) == [1] + [2] * 9 + [1]
+
+
+def test_experiment_configs_validate_and_checkpoints():
+    from hw2.experiments.p2_initialization import DepthSweepConfig, DyingReluConfig, checkpoint_epochs
+
+    assert checkpoint_epochs(50) == (1, 2, 5, 10, 20, 30, 40, 50)
+    assert checkpoint_epochs(3) == (1, 2, 3)
+    for kwargs, name in [({"depth": 0}, "depth"), ({"width": 0}, "width"), ({"batch_size": 4000}, "batch_size"),
+                         ({"target": "cos"}, "target"), ({"arms": ("elu",)}, "activation"),
+                         ({"epochs": 0}, "epochs"), ({"tolerance": -1.0}, "tolerance")]:
+        with pytest.raises(ValueError, match=f"`{name}`"):
+            DyingReluConfig(**kwargs)
+    with pytest.raises(ValueError, match="`depth`"):
+        DepthSweepConfig(depths=(0, 2))

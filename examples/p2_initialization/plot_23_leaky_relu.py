@@ -1,0 +1,148 @@
+"""
+2.3 Does Leaky ReLU prevent the collapse?
+=========================================
+
+*Question.* Repeat the 1000 simulations of 2.2 with Leaky ReLU (negative slope α = 0.01) instead
+of ReLU. Does it prevent the collapse? And what does "collapse" even mean here?
+
+The Leaky ReLU simulations are paired with the ReLU ones: simulation k of both arms has the same
+3000 training points, the same initial weights (He normal, zero biases) and the same minibatch
+order, so any difference comes from the activation alone. A third arm uses ReLU with the
+*randomized asymmetric initialization* (RAI) that Lu et al. propose against dying: each unit's
+weights and bias are drawn from N(0, 0.6007² / fan_in), then one of them, chosen at random, is
+replaced by a Beta(2, 1) draw (positive), so that a unit is less likely to be off for every input.
+
+**Two measures.** A Leaky ReLU layer never outputs zero for every input — below zero it passes
+α·z — so a Leaky ReLU network is (almost surely) never exactly constant and never "dead" in the
+ReLU sense. We therefore measure both: *near-constant* (the same collapse test as 2.2: output
+spread on the domain ≤ the tolerance times the spread of |x|), and *a layer in the negative
+regime* (every unit of some hidden layer has pre-activation ≤ 0 at every point — the state in which
+a ReLU network is dead; for Leaky ReLU that layer is linear with slope α).
+"""
+
+# %%
+import numpy as np
+
+from hw2 import experiments, plotting, report
+
+result = experiments.run("p2.dying_relu", fallback=True)
+report.banner(result)
+data, config, summary = result.data, result.config, result.data["summary"]
+arms = list(data["arms"])
+S, epochs = config["n_simulations"], config["epochs"]
+
+
+def pct(p):
+    return f"{100 * p['fraction']:.1f} % (95 % CI {100 * p['ci95'][0]:.1f}–{100 * p['ci95'][1]:.1f} %)"
+
+
+print(f"{S} paired simulations per arm, {epochs} epochs, negative slope {config['negative_slope']:g}, "
+      f"tolerance {config['tolerance']:g}")
+for arm in arms:
+    s = summary[arm]
+    print(f"{arm:>11}: near-constant {pct(s['collapsed'])}; layer in negative regime {pct(s['dead'])}; "
+          f"at initialization: negative-regime layer {pct(s['born_dead'])}")
+
+# %%
+# Paired comparison with ReLU
+# ---------------------------
+pair = summary["relu_vs_leaky_relu"]["collapsed"]
+print(f"simulations collapsed with both activations: {pair['both']}; only with ReLU: {pair['only_a']}; "
+      f"only with Leaky ReLU: {pair['only_b']}; with neither: {pair['neither']}")
+print(f"ReLU − Leaky ReLU collapse fraction: {100 * pair['difference']:+.1f} points "
+      f"(95 % CI {100 * pair['ci95'][0]:+.1f} to {100 * pair['ci95'][1]:+.1f})")
+
+# %%
+# Each simulation is a pair; the discordant pairs decide the comparison. Almost every simulation
+# that collapses with Leaky ReLU also collapses with ReLU, the opposite is rare.
+#
+# What the Leaky ReLU networks compute, and how the picture evolves with training
+# -------------------------------------------------------------------------------
+i_leaky = arms.index("leaky_relu")
+n_examples = data["example_outputs"].shape[1]
+fig, axes = plotting.new_figure(ncols=2, height=3.4)
+plotting.plot_network_functions(axes[0], data["example_grid"], data["example_outputs"][i_leaky],
+                                data["example_target"], data["per_arm"]["leaky_relu"]["collapsed"][:n_examples],
+                                title=f"first {n_examples} Leaky ReLU simulations")
+epochs_axis = data["checkpoint_epochs"]
+for a, arm in enumerate(arms):
+    color = plotting.PALETTE[a]
+    axes[1].plot(epochs_axis, 100 * data["collapsed_by_epoch"][:, a], marker="o", markersize=3, color=color,
+                 label=f"{arm}: near-constant")
+    axes[1].plot(epochs_axis, 100 * data["dead_by_epoch"][:, a], marker="s", markersize=3, color=color,
+                 linestyle=":", label=f"{arm}: negative-regime layer")
+axes[1].set(xlabel="epoch (0 = initialization)", ylabel="% of simulations", title="during training")
+axes[1].legend(fontsize=6)
+
+# %%
+# Left: the same first simulations as on the ReLU page, now with Leaky ReLU. Right: solid lines
+# are near-constant networks, dotted lines networks with a hidden layer entirely in the negative
+# regime. For ReLU the two coincide and never decrease: a dead layer passes no gradient back, so
+# nothing before it can change. For Leaky ReLU the negative regime still passes α times the
+# gradient, so such networks keep learning — slowly, since the signal through k such layers is
+# scaled by α^k — and the near-constant fraction keeps falling while we train.
+leaky = summary["leaky_relu"]
+change = summary["collapse_change_second_half"]["leaky_relu"]
+trend = data["collapsed_by_epoch"][:, i_leaky]
+print(f"Leaky ReLU near-constant fraction at epochs {list(epochs_axis)}: {[f'{100 * v:.1f}' for v in trend]} %")
+print(f"change over the second half of training: {100 * change:+.1f} points")
+print(f"networks with a negative-regime layer that are NOT near-constant: {leaky['dead_not_collapsed']} "
+      f"of {leaky['dead']['count']}")
+print(f"median training MSE: near-constant {leaky['median_mse_collapsed']:.3f} (Var(|x|) = "
+      f"{summary['target_variance_on_domain']:.3f}), others {leaky['median_mse_not_collapsed']:.4f}")
+
+# %%
+# "Near-constant" depends on the tolerance for Leaky ReLU
+# -------------------------------------------------------
+# A ReLU network is exactly constant or clearly not; a Leaky ReLU network can be *almost* constant,
+# with a spread α^k times smaller than the target's. The fraction therefore depends on where the
+# line is drawn:
+tolerances = data["tolerance_grid"]
+fig, ax = plotting.new_figure(height=3.0)
+for a, arm in enumerate(arms):
+    curve = summary[arm]["collapsed_by_tolerance"]
+    ax.plot(tolerances, [100 * curve[f"{float(t):g}"] for t in tolerances], marker="o", markersize=3,
+            color=plotting.PALETTE[a], label=arm)
+ax.axvline(config["tolerance"], color="k", linestyle=":", linewidth=1, label="tolerance used")
+ax.set(xscale="log", xlabel="tolerance (× spread of |x| on the domain)", ylabel="collapsed (%)",
+       title=f"after {epochs} epochs")
+ax.legend(fontsize=7)
+
+# %%
+# The randomized asymmetric initialization
+# ----------------------------------------
+rai = summary.get("relu+rai")
+if rai is not None:
+    mc = summary["born_dead_monte_carlo"]
+    pair_rai = summary["relu_vs_relu+rai"]["collapsed"]
+    print(f"ReLU + RAI: born dead {pct(rai['born_dead'])} (Monte Carlo {100 * mc['rai']['probability']:.1f} %, "
+          f"He normal {100 * mc['he_normal']['probability']:.1f} %); collapsed after training {pct(rai['collapsed'])}")
+    print(f"ReLU (He) − ReLU (RAI) collapse fraction: {100 * pair_rai['difference']:+.1f} points "
+          f"(95 % CI {100 * pair_rai['ci95'][0]:+.1f} to {100 * pair_rai['ci95'][1]:+.1f}); "
+          f"collapsed with RAI but not with He: {pair_rai['only_b']}")
+
+# %%
+# RAI attacks the cause measured on page 2.2 — death at initialization — and the Monte-Carlo
+# estimate shows by how much. Whether it prevents collapse is a different question: the networks
+# it starts alive can still die during training.
+#
+# The answer
+# ----------
+relu = summary["relu"]
+if pair["significant"] and pair["difference"] > 0:
+    effect = (f"Leaky ReLU cuts the collapse from {100 * relu['collapsed']['fraction']:.1f} % to "
+              f"{pct(leaky['collapsed'])} (paired difference {100 * pair['difference']:.1f} points, 95 % CI "
+              f"{100 * pair['ci95'][0]:.1f}–{100 * pair['ci95'][1]:.1f})")
+else:
+    effect = (f"Leaky ReLU does not measurably change the collapse ({100 * relu['collapsed']['fraction']:.1f} % vs "
+              f"{pct(leaky['collapsed'])})")
+prevents = ("but does not prevent it" if leaky["collapsed"]["count"] > 0 else "and no network collapsed")
+exactly_constant = int(np.sum(data["per_arm"]["leaky_relu"]["relative_spread"] == 0))
+detail = (f"after {epochs} epochs, near-constant meaning spread ≤ {config['tolerance']:g}× that of |x|; "
+          f"{exactly_constant} Leaky ReLU networks are exactly constant, and the near-constant ones still learn "
+          f"(fraction {100 * change:+.1f} points over the second half of training)")
+text = f"{effect} {prevents} — {detail}."
+if rai is not None:
+    text += (f" RAI lowers the born-dead fraction to {100 * rai['born_dead']['fraction']:.1f} % and the collapse to "
+             f"{100 * rai['collapsed']['fraction']:.1f} %.")
+report.answer("2.3", text, result)
