@@ -3,14 +3,15 @@
 Prints, side by side, for the backend in ``KERAS_BACKEND`` on whatever device is here:
 
 * train throughput (images/s) at batch size 64 and 1024 (steady state, after compilation);
-* compile time per distinct batch shape (first step minus a steady step), and how many train-step
-  traces each shape caused (``hw2.training.TraceCounter``);
+* compile time per distinct batch shape, measured as the first step minus a steady step (so it
+  also holds first-run allocation), and how many train-step traces each shape caused
+  (``hw2.training.TraceCounter``; TensorFlow without XLA traces shape-generically);
 * one update of an effective batch of 1024 made of 16 accumulated micro-batches of 64 vs one real
   batch of 1024.
 
 Usage::
 
-    python benchmarks/minigooglenet.py            # --quick: a few steps each (< 3 min on 2 CPU cores)
+    python benchmarks/minigooglenet.py            # --quick: a few steps each (~1.6 CPU-minutes, TF)
     python benchmarks/minigooglenet.py --full     # more steps and the intermediate batch sizes
     KERAS_BACKEND=jax python benchmarks/minigooglenet.py --width 0.5
 
