@@ -453,7 +453,7 @@ class DyingReluEnsemble:
         """The next epoch in batch order: ``x_epoch[i, k]`` is the i-th point simulation ``k`` sees."""
         S, n = self.n_simulations, self.n_points
         used = self.steps_per_epoch * self.batch_size
-        base = np.broadcast_to(np.arange(n, dtype=np.int32), (S, n))
+        base = np.broadcast_to(np.arange(n, dtype=np.int16 if n < 2**15 else np.int32), (S, n))
         order = self._order_rng.permuted(base, axis=1)[:, :used]  # an independent shuffle per simulation
         x_epoch = np.ascontiguousarray(np.take_along_axis(self.x, order, axis=1).T)
         return x_epoch, self.target_values(x_epoch), order

@@ -92,6 +92,39 @@ print(f"median training MSE: near-constant {leaky['median_mse_collapsed']:.3f} (
       f"{summary['target_variance_on_domain']:.3f}), others {leaky['median_mse_not_collapsed']:.4f}")
 
 # %%
+# Where does it settle? The same Leaky ReLU networks, trained much longer
+# ------------------------------------------------------------------------
+# A separate run trains fewer Leaky ReLU simulations (same architecture, data distribution and
+# optimizer) for many more epochs and records the near-constant fraction along the way.
+long = experiments.run("p2.leaky_long", fallback=True)
+report.banner(long)
+long_data, long_config = long.data, long.config
+fig, axes = plotting.new_figure(ncols=2, height=3.2)
+plotting.plot_fraction_ci(axes[0], long_data["checkpoint_epochs"], 100 * long_data["collapsed"],
+                          100 * long_data["collapsed_ci95"], "near-constant", color=plotting.PALETTE[1])
+axes[0].plot(long_data["checkpoint_epochs"], 100 * long_data["dead"], ":", marker="s", markersize=3,
+             color=plotting.PALETTE[1], label="negative-regime layer")
+axes[0].set(xlabel="epoch", ylabel="% of simulations",
+            title=f"Leaky ReLU, {long_config['n_simulations']} simulations")
+axes[0].legend(fontsize=7)
+q = long_data["loss_quantiles"]
+span = np.arange(1, q.shape[1] + 1)
+axes[1].fill_between(span, q[0], q[2], color=plotting.PALETTE[1], alpha=0.25, label="10–90 % of simulations")
+axes[1].plot(span, q[1], color=plotting.PALETTE[1], label="median")
+axes[1].axhline(summary["target_variance_on_domain"], color="k", linestyle=":", linewidth=1, label="Var(|x|)")
+axes[1].set(yscale="log", xlabel="epoch", ylabel="training MSE", title="training loss")
+axes[1].legend(fontsize=7)
+long_final = long_data["summary"]["collapsed_final"]
+long_by = long_data["summary"]["collapsed_by_epoch"]
+print("near-constant fraction by epoch: " + ", ".join(f"{e}: {100 * v:.1f} %" for e, v in long_by.items()))
+print(f"after {long_config['epochs']} epochs: {pct(long_final)}")
+
+# %%
+# Left: the near-constant fraction keeps falling long after the ReLU fraction has frozen — these
+# networks are slow, not dead — while the fraction with a negative-regime layer stays high: a layer
+# that is linear with slope α is no obstacle to fitting |x| once the later layers scale it back up.
+# Right: the loss quantiles; the upper band is the networks still stuck near the best constant.
+#
 # "Near-constant" depends on the tolerance for Leaky ReLU
 # -------------------------------------------------------
 # A ReLU network is exactly constant or clearly not; a Leaky ReLU network can be *almost* constant,
@@ -139,8 +172,8 @@ else:
 prevents = ("but does not prevent it" if leaky["collapsed"]["count"] > 0 else "and no network collapsed")
 exactly_constant = int(np.sum(data["per_arm"]["leaky_relu"]["relative_spread"] == 0))
 detail = (f"after {epochs} epochs, near-constant meaning spread ≤ {config['tolerance']:g}× that of |x|; "
-          f"{exactly_constant} Leaky ReLU networks are exactly constant, and the near-constant ones still learn "
-          f"(fraction {100 * change:+.1f} points over the second half of training)")
+          f"{exactly_constant} Leaky ReLU networks are exactly constant, and the near-constant ones keep learning: "
+          f"{pct(long_final)} are left after {long_config['epochs']} epochs")
 text = f"{effect} {prevents} — {detail}."
 if rai is not None:
     text += (f" RAI lowers the born-dead fraction to {100 * rai['born_dead']['fraction']:.1f} % and the collapse to "

@@ -7,6 +7,8 @@
   the same 1000 with Leaky ReLU (same data, weights and batch order) and with ReLU under the
   randomized asymmetric initialization (:mod:`hw2.dying_relu`); collapse and born-dead fractions
   with Wilson intervals, paired comparisons, a Monte-Carlo born-dead probability.
+* ``p2.leaky_long``: the Leaky ReLU networks trained 400 epochs: does the near-constant
+  fraction settle or keep falling?
 * ``p2.dying_relu_depth``: collapse fraction against depth for width 2, a depth x width map, and
   the Monte-Carlo born-dead probability of every cell.
 
@@ -248,6 +250,74 @@ def compute_dying_relu(config: DyingReluConfig) -> dict:
         "tolerance_grid": np.array(TOLERANCE_GRID), "example_grid": example_grid.astype(np.float32),
         "example_outputs": example_outputs,
         "example_target": dying_relu.TARGETS[config.target](example_grid).astype(np.float32),
+    }
+
+
+# ------------------------------------------------------------------------------ long Leaky ReLU run
+@dataclasses.dataclass(frozen=True)
+class LeakyLongConfig:
+    """Leaky ReLU networks of 2.3 trained much longer, to see where their collapse fraction settles.
+
+    A ReLU network that died cannot recover (a dead layer passes no gradient back); a Leaky ReLU
+    network in the same state still learns through the slope α, slowly. Fewer simulations than 2.3,
+    checkpoints every ``every`` epochs.
+    """
+
+    n_simulations: int = 300
+    epochs: int = 400
+    every: int = 25
+    depth: int = 10
+    width: int = 2
+    target: str = "abs"
+    n_points: int = 3000
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    negative_slope: float = 0.01
+    tolerance: float = 1e-3
+    grid_size: int = 1001
+    seed: int = 0
+
+    def __post_init__(self):
+        dying_relu.layer_sizes(self.depth, self.width)
+        dying_relu.check_target(self.target)
+        for name in ("n_simulations", "epochs", "every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+
+
+def _summarize_long(data: dict) -> dict:
+    return data["summary"]
+
+
+@register("p2.leaky_long", version="1", config_cls=LeakyLongConfig, summarize=_summarize_long,
+          description="P2.3 follow-up: Leaky ReLU networks trained 400 epochs; does the near-constant fraction settle?")
+def compute_leaky_long(config: LeakyLongConfig) -> dict:
+    ens = dying_relu.DyingReluEnsemble(
+        config.n_simulations, depth=config.depth, width=config.width, arms=("leaky_relu",), target=config.target,
+        n_points=config.n_points, batch_size=config.batch_size, learning_rate=config.learning_rate,
+        negative_slope=config.negative_slope, seed=config.seed)
+    initial = ens.analyze(config.grid_size, config.tolerance, training_mse=False)["leaky_relu"]
+    marks = tuple(sorted({*range(config.every, config.epochs + 1, config.every), config.epochs}))
+    history = ens.train(config.epochs, checkpoints=marks, grid_size=config.grid_size, tolerance=config.tolerance)
+    by_epoch = {0: initial, **{e: a["leaky_relu"] for e, a in history["checkpoints"].items()}}
+    epochs_axis = np.array(sorted(by_epoch))
+    collapsed = [_proportion(by_epoch[e]["collapsed"]) for e in epochs_axis]
+    dead = [_proportion(by_epoch[e]["dead"]) for e in epochs_axis]
+    loss = history["loss"][:, 0, :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        loss_quantiles = np.nanquantile(np.where(np.isfinite(loss), loss, np.nan), [0.1, 0.5, 0.9], axis=1)
+    final = by_epoch[int(epochs_axis[-1])]
+    return {
+        "checkpoint_epochs": epochs_axis,
+        "collapsed": np.array([c["fraction"] for c in collapsed]),
+        "collapsed_ci95": np.array([c["ci95"] for c in collapsed]),
+        "dead": np.array([d["fraction"] for d in dead]),
+        "loss_quantiles": loss_quantiles.astype(np.float32),
+        "ever_collapsed_recovered": int(np.sum(initial["collapsed"] & ~final["collapsed"])),
+        "summary": {"collapsed_final": collapsed[-1], "negative_regime_final": dead[-1],
+                    "collapsed_by_epoch": {str(int(e)): c["fraction"] for e, c in zip(epochs_axis, collapsed)},
+                    "non_finite_final": int(final["non_finite"].sum())},
     }
 
 
