@@ -169,16 +169,29 @@ def test_lr_agreement_uses_the_grid_spacing():
     assert out["agree"] == {"lr_min": True, "lr_max": False}
 
 
-def test_shape_similarity_ignores_diverged_points():
-    lr = {"sweep": {"learning_rates": [1e-4, 1e-3, 1e-2, 1e-1], "diverged": [False, False, False, True]},
+def test_shape_similarity_maps_batch_sizes_to_equivalent_lrs():
+    lr = {"sweep": {"learning_rates": [1e-4, 1e-3, 1e-2, 1e-1], "diverged": [False, False, False, True],
+                    "batch_size": 64},
           "final_losses": [2.3, 1.5, 0.7, np.inf]}
-    bs = {"sweep": {"batch_sizes": [64, 128, 256, 512], "diverged": [False] * 4},
-          "final_losses": [0.6, 0.9, 1.6, 2.2]}
+    # lr 1e-2 at batch 640 is lr 1e-3 at batch 64: loss 1.5 there means 'on the curve'
+    bs = {"lr": 1e-2, "sweep": {"batch_sizes": [64, 640, 6400, 64000], "diverged": [False] * 4},
+          "final_losses": [0.7, 1.5, 2.5, 2.4]}
     out = p4.shape_similarity(lr, bs)
     assert out["finite_points"] == {"lr": 3, "batch": 4}
+    np.testing.assert_allclose(out["equivalent_lr"], [1e-2, 1e-3, 1e-4, 1e-5])
+    np.testing.assert_allclose(out["deviation"][:3], [0.0, 0.0, 0.2], atol=1e-12)
+    assert np.isnan(out["deviation"][3])  # outside the swept LR range: not compared
+    assert out["max_abs_deviation"] == pytest.approx(0.2)
+    assert out["max_deviation_fraction"] == pytest.approx(0.2 / 1.6)
     assert out["spearman"]["loss_vs_log_lr"] == pytest.approx(-1.0)
-    assert out["spearman"]["loss_vs_minus_log_batch"] == pytest.approx(-1.0)
     assert out["minimum_at"] == {"lr": "last", "batch": "first"}
+
+
+def test_lr_budget_sums_the_rates_of_all_updates():
+    const = {"lr": 0.1, "history": {"steps": np.array([10, 10, 5])}}
+    assert p4.lr_budget(const) == pytest.approx(2.5)
+    clr = {"lr_trace": np.array([0.1, 0.3]), "iterations_per_epoch": 4, "history": {"steps": np.array([4, 4])}}
+    assert p4.lr_budget(clr) == pytest.approx(0.2 * 8)
 
 
 def test_compare_policies_margin_and_pairs():

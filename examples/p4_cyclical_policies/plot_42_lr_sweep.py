@@ -11,7 +11,7 @@ The sweep is :func:`hw2.finders.lr_sweep` (one compiled model, reset to the same
 state and data order before every run); the range test is :func:`hw2.finders.lr_range_test` (one
 run, the learning rate multiplied by a constant factor after every batch). Both read their bounds
 with :func:`hw2.finders.suggest_lr`: on the loss-vs-LR curve cut at the first diverged point, with
-``drop = (initial loss - loss) / (initial loss - lowest loss)``, **lr_min** is the first LR whose
+``drop = (untrained loss - loss) / (untrained loss - lowest loss)``, **lr_min** is the first LR whose
 drop reaches 10 % (the loss has started to fall) and **lr_max** the first whose drop reaches 90 %
 (the end of the steep descent, before the minimum). fastai's rules are shown for comparison:
 *valley* (two thirds down the longest descending stretch), *steep* (steepest descent) and
@@ -33,8 +33,13 @@ report.banner(range_result)
 sweep, rt = sweep_result.data, range_result.data
 s = sweep["sweep"]
 print(setup_sentence(sweep["setup"]))
-print(f"sweep: {len(s['learning_rates'])} learning rates, {s['epochs']} epochs each at batch size "
-      f"{s['batch_size']}; loss of the common initial weights {s['initial_loss']:.3f}")
+print(f"sweep: {len(s['learning_rates'])} learning rates, {s['epochs']} epochs each at batch size {s['batch_size']}")
+print(f"untrained network: training-mode loss {sweep['reference_loss']:.3f} (the run at the smallest LR), "
+      f"inference-mode loss {s['initial_loss']:.3f}")
+test = rt["test"]
+print(f"range test: {test['steps']} batches of {test['batch_size']} from {test['start_lr']:.0e} to "
+      f"{test['end_lr']:.0e}, loss smoothed with beta = {test['beta']}; its reference (mean batch loss over the "
+      f"first 5 % of the batches) {rt['reference_loss']:.3f}")
 
 # %%
 # Training loss after each epoch, per learning rate
@@ -45,14 +50,17 @@ for lr, row, bad, at in zip(s["learning_rates"], s["losses"], s["diverged"], s["
     print(f"{lr:10.2e} {cells}  {'diverged in epoch ' + str(at + 1) if bad else 'ok'}")
 
 untouched = [lr for lr, v in zip(s["learning_rates"], sweep["final_losses"])
-             if np.isfinite(v) and abs(v - s["initial_loss"]) <= 0.02 * s["initial_loss"]]
+             if np.isfinite(v) and abs(v - sweep["reference_loss"]) <= 0.02 * sweep["reference_loss"]]
 if untouched:
-    print(f"{len(untouched)} learning rates (up to {max(untouched):.2g}) end within 2 % of the initial loss")
+    print(f"{len(untouched)} learning rates (up to {max(untouched):.2g}) end within 2 % of the untrained loss")
 
 # %%
-# Each row is one run. Learning rates that end within 2 % of the initial loss have left the
+# Each row is one run. Learning rates that end within 2 % of the untrained loss have left the
 # weights essentially where they started; a run whose loss became non-finite is marked diverged
-# and stops there.
+# and stops there. The losses are training-mode epoch averages (dropout on, batch statistics in
+# batch normalization), so the rule's "nothing learned" reference is the training-mode loss of the
+# untrained network, not its inference-mode evaluation, which for MiniGoogLeNet (dropout 0.5,
+# moving statistics still at their initial values) is a different number.
 #
 # The sweep and the range test, one above the other
 # ---------------------------------------------------
@@ -67,11 +75,10 @@ marks = {
 fig, (ax_sweep, ax_rt) = new_figure(nrows=2, height=3.0, sharex=True)
 plot_loss_curve(ax_sweep, s["learning_rates"], sweep["final_losses"], s["diverged"],
                 label=f"loss after {s['epochs']} epochs")
-ax_sweep.axhline(s["initial_loss"], color="0.5", linewidth=0.8, linestyle="--", label="initial loss")
+ax_sweep.axhline(sweep["reference_loss"], color="0.5", linewidth=0.8, linestyle="--", label="untrained (reference)")
 mark_values(ax_sweep, marks)
 ax_sweep.set(ylabel="training loss", title="LR sweep (one run per learning rate)")
 ax_sweep.legend(fontsize=6.5, loc="lower left", ncol=2)
-test = rt["test"]
 plot_range_test(ax_rt, test["lrs"], test["losses"], test["smoothed"])
 mark_values(ax_rt, {
     f"lr_min = {rt['lr_min']:.2g} (range test)": (rt["lr_min"], P4_COLORS["lr_min"], "--"),

@@ -35,24 +35,34 @@ print(f"learning rate fixed at lr_min = {bs['lr']:.3g}; {b['epochs']} epochs per
 # %%
 # Loss and updates per batch size
 # -------------------------------
-print(f"{'batch':>6} {'updates':>8} {'accum':>6} {'final loss':>11} {'img/s':>8}  status")
-for size, steps, loss, ips, bad in zip(b["batch_sizes"], b["steps"], bs["final_losses"], b["images_per_second"],
-                                       b["diverged"]):
+print(f"{'batch':>6} {'updates':>8} {'accum':>6} {'final loss':>11}  status")
+for size, steps, loss, bad in zip(b["batch_sizes"], b["steps"], bs["final_losses"], b["diverged"]):
     accum = size // micro if size > micro else 1
-    print(f"{size:>6} {steps:>8} {accum:>6} {loss:>11.4f} {ips:>8.0f}  {'diverged' if bad else 'ok'}")
-print(f"loss of the common initial weights: {b['initial_loss']:.4f}")
+    print(f"{size:>6} {steps:>8} {accum:>6} {loss:>11.4f}  {'diverged' if bad else 'ok'}")
+print(f"training-mode loss of the untrained network (4.2's loss at its smallest LR): {bs['reference_loss']:.4f}")
 
 # %%
 # Every row had the same number of epochs; ``updates`` is the number of optimizer steps that
 # bought, ``accum`` the number of micro-batches per update.
 #
-# The batch-size curve beside the learning-rate curve
-# ---------------------------------------------------
-fig, (ax_lr, ax_b) = new_figure(ncols=2, height=3.3)
+# Why the two curves can be compared at all
+# -----------------------------------------
+# With ``N`` training images, one epoch at batch ``B`` makes ``N / B`` updates of size about ``lr``
+# times a gradient, and the gradient noise of those updates has the scale ``g = lr N / B`` (Smith &
+# Le 2018). Both the distance travelled per epoch and the noise depend on ``lr / B`` only, so
+# batch ``B`` at learning rate ``lr`` should behave like batch 64 at the *equivalent* rate
+# ``lr * 64 / B``. The batch-size curve is then not just similar in shape to 4.2's curve: it should
+# be a piece of it. The left panel tests exactly that by placing each batch-size run at its
+# equivalent learning rate on 4.2's curve.
+sim = shape_similarity(lr, bs)
+fig, (ax_lr, ax_b) = new_figure(ncols=2, height=3.4)
 plot_loss_curve(ax_lr, lr["sweep"]["learning_rates"], lr["final_losses"], lr["sweep"]["diverged"],
-                label=f"loss after {lr['sweep']['epochs']} epochs")
+                label=f"4.2: batch {lr['sweep']['batch_size']}, lr varied")
+ax_lr.scatter(sim["equivalent_lr"], sim["batch_losses"], marker="s", s=40, color=PALETTE[2], zorder=5,
+              edgecolor="k", linewidth=0.5, label=f"4.4: lr {bs['lr']:.2g}, batch varied,\nat lr x 64 / B")
 mark_values(ax_lr, {f"lr_min {lr['lr_min']:.2g}": (lr["lr_min"], P4_COLORS["lr_min"], "-")})
-ax_lr.set(xlabel="learning rate (log)", ylabel="training loss", title=f"4.2: batch {lr['sweep']['batch_size']}")
+ax_lr.set(xlabel="learning rate (equivalent, log)", ylabel="training loss after the sweep's epochs",
+          title="both sweeps on one axis")
 ax_lr.legend(fontsize=7)
 plot_loss_curve(ax_b, b["batch_sizes"], bs["final_losses"], b["diverged"], color=PALETTE[2],
                 label=f"loss after {b['epochs']} epochs", log_base=2)
@@ -64,35 +74,39 @@ ax_b.legend(fontsize=7)
 plt.show()
 
 # %%
-# Left: 4.2's loss against the learning rate; right: the loss against the batch size at lr_min,
-# with the batch axis reversed. SGD's gradient noise grows like ``lr / B`` (Smith & Le 2018), so a
-# smaller batch acts like a larger learning rate: reversing the axis puts "more noise per update"
-# to the right in both panels, and the shapes can be compared directly.
-sim = shape_similarity(lr, bs)
+# Left: 4.2's loss against the learning rate (blue) with every batch-size run of 4.4 placed at its
+# equivalent learning rate (squares). Right: the batch-size curve on its own axis, reversed so that
+# more noise per update is to the right in both panels.
+print(f"{'batch':>6} {'equivalent lr':>14} {'loss (4.4)':>11} {'4.2 curve there':>16} {'difference':>11}")
+for size, eq, loss, ref, dev in zip(sim["batch_sizes"], sim["equivalent_lr"], sim["batch_losses"],
+                                    sim["lr_curve_at_equivalent"], sim["deviation"]):
+    print(f"{int(size):>6} {eq:14.3g} {loss:11.4f} {ref:16.4f} {dev:+11.4f}")
 rho = sim["spearman"]
-print(f"Spearman rank correlation of loss with log(lr): {rho['loss_vs_log_lr']:+.2f} "
-      f"({sim['finite_points']['lr']} finite points)")
-print(f"Spearman rank correlation of loss with -log(batch): {rho['loss_vs_minus_log_batch']:+.2f} "
-      f"({sim['finite_points']['batch']} finite points)")
-print(f"lowest loss: at the {sim['minimum_at']['lr']} learning rate / the {sim['minimum_at']['batch']} batch size "
-      f"of the ranges swept (batch: 'first' = smallest)")
-print(f"loss range relative to the worst point: lr {100 * sim['relative_range']['lr']:.0f} %, "
-      f"batch {100 * sim['relative_range']['batch']:.0f} %")
+print(f"largest |difference| {sim['max_abs_deviation']:.4f} = {100 * sim['max_deviation_fraction']:.1f} % of the "
+      f"LR curve's range ({sim['lr_curve_range']:.3f})")
+print(f"rank correlation of loss with the noise coordinate: {rho['loss_vs_minus_log_batch']:+.2f} (batch, "
+      f"-log B), {rho['loss_vs_log_lr']:+.2f} (learning rate, log lr, whole curve)")
+print(f"lowest loss at the {sim['minimum_at']['batch']} batch size; at the {sim['minimum_at']['lr']} learning rate")
 
 # %%
-# Both correlations are computed on the finite (non-diverged) points, against the noise
-# coordinate (``log lr`` and ``-log B``). A negative value means the loss falls as the noise
-# grows. The learning-rate range of 4.2 spans ten decades and reaches divergence; the batch range
-# spans only the factor between the smallest and the largest batch, at a learning rate chosen to
-# be safe, so the batch curve can show at most the descending part of the learning-rate curve.
-same_sign = np.sign(rho["loss_vs_log_lr"]) == np.sign(rho["loss_vs_minus_log_batch"])
-strong = min(abs(rho["loss_vs_log_lr"]), abs(rho["loss_vs_minus_log_batch"])) >= 0.5
-similar = bool(same_sign and strong)
+# The difference column compares each batch-size run with 4.2's curve read at the same ``lr / B``
+# (interpolated between the sweep's learning rates in log scale; points outside the swept range
+# are not compared). The learning-rate range of 4.2 spans ten decades and runs past the best rate
+# into instability; the batch range spans a factor of ``max B / min B`` at a safe learning rate, so
+# the batch curve can only retrace a piece of the descending branch, never the minimum and the rise.
+on_curve = bool(np.isfinite(sim["max_deviation_fraction"]) and sim["max_deviation_fraction"] <= 0.1)
+monotone = rho["loss_vs_minus_log_batch"] <= -0.9
+if on_curve:
+    shape = (f"the same shape: every batch size lands on 4.2's curve at lr x 64 / B (largest gap "
+             f"{100 * sim['max_deviation_fraction']:.0f} % of that curve's range), i.e. it retraces a piece of its "
+             f"descending branch")
+else:
+    shape = (f"not simply the same curve: at lr x 64 / B the batch runs miss 4.2's curve by up to "
+             f"{100 * sim['max_deviation_fraction']:.0f} % of its range")
 report.answer(
     "4.4",
-    f"At lr {bs['lr']:.2g}, the loss after {b['epochs']} epochs goes from {bs['final_losses'][0]:.3f} (batch "
-    f"{b['batch_sizes'][0]}) to {bs['final_losses'][-1]:.3f} (batch {b['batch_sizes'][-1]}); rank correlation "
-    f"with the noise coordinate {rho['loss_vs_minus_log_batch']:+.2f} vs {rho['loss_vs_log_lr']:+.2f} for the LR "
-    f"curve: {'similar (mirrored) shape' if similar else 'not the same shape'} over the range swept.",
+    f"At lr {bs['lr']:.2g}, the loss after {b['epochs']} epochs rises from {bs['final_losses'][0]:.3f} (batch "
+    f"{b['batch_sizes'][0]}) to {bs['final_losses'][-1]:.3f} (batch {b['batch_sizes'][-1]})"
+    f"{' monotonically' if monotone else ''}: {shape}.",
     batch_result,
 )

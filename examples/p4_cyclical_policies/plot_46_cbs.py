@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
-from hw2.experiments.p4_cyclical import setup_sentence
+from hw2.experiments.p4_cyclical import lr_budget, setup_sentence
 from hw2.plotting import new_figure, plot_policy_run
 
 result = experiments.run("p4.cbs", fallback=True)
@@ -69,9 +69,18 @@ print(f"validation accuracy: best {100 * data['best_val_accuracy']:.1f} % (epoch
 print(f"test accuracy {100 * data['test_accuracy']:.2f} % (95 % Wilson interval {100 * lo:.1f}–{100 * hi:.1f} %); "
       f"test loss {data['test_loss']:.3f}; training time {data['seconds']:.0f} s")
 
+n_train = data["setup"]["train_images"]
+noise = data["lr"] * n_train / np.asarray(history["batch_size"], dtype=float)
+print(f"noise scale lr*N/B per epoch: from {noise.max():.3g} (batch {int(min(history['batch_size']))}) "
+      f"to {noise.min():.3g} (batch {int(max(history['batch_size']))}); last epoch {noise[-1]:.3g}")
+print(f"sum of the learning rates of all updates: {lr_budget(data):.3g} (how far SGD can move the weights)")
+
 # %%
 # The number of updates is what the cyclical batch size trades: at the same learning rate and the
 # same number of epochs, every epoch spent at a large batch is an epoch of fewer, less noisy steps.
+# The printed noise scale falls as the batch size settles at bmax, as it does when a cyclical
+# learning rate settles at lr_min. The sum of the learning rates over all updates bounds how far
+# the weights can travel; 4.7 compares it across the three policies.
 report.answer(
     "4.6",
     f"CBS exp_range between {data['b_min']} and {data['b_max']} at lr {data['lr']:.2g} ({data['epochs']} epochs, "

@@ -43,10 +43,19 @@ for policy, row in table.items():
     sd_test = f"± {100 * row['test_sd']:.2f}" if np.isfinite(row["test_sd"]) else "(1 seed)"
     print(f"{policy:<12} {cells} {100 * row['val_mean']:>12.2f} {sd_val:<9} {100 * row['test_mean']:>8.2f} {sd_test}")
 
+print()
+print(f"{'policy':<12} {'updates':>8} {'sum of lr over updates':>23}")
+for policy in table:
+    mine = [r for r in runs if r["policy"] == policy]
+    print(f"{policy:<12} {int(np.mean([r['updates'] for r in mine])):>8} {np.mean([r['lr_sum'] for r in mine]):>23.3g}")
+
 # %%
 # Accuracies in percent: the best validation accuracy over the epochs of each run (an optimistic
 # number, since the epoch is chosen on the validation set) and the test accuracy of the final
-# weights (the honest number).
+# weights (the honest number). The second table shows what each policy spends: optimizer updates
+# and the sum of the learning rates over them, which bounds how far SGD can move the weights in the
+# same number of epochs. A policy that runs at lr_min (the cyclical batch size, as the homework
+# specifies) spends far less of it than one that visits lr_max.
 fig, (ax_acc, ax_curves) = new_figure(ncols=2, height=3.3)
 plot_policy_comparison(ax_acc, table)
 ax_acc.legend(fontsize=7)

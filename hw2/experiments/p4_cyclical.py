@@ -124,7 +124,7 @@ def setup_sentence(setup: dict) -> str:
 
     Example:
         >>> setup_sentence({"train_images": 2048, "validation_images": 1000, "test_images": 2000,
-        ...                 "width": 1.0, "published_network": True, "bn_momentum": 0.99})[:60]
+        ...                 "width": 1.0, "published_network": True, "bn_momentum": 0.99})[:59]
         'MiniGoogLeNet (the published width), 2048 of 54000 training'
     """
     if setup["published_network"]:
@@ -577,20 +577,26 @@ def batch_sweep(config: BatchSweepConfig) -> dict:
 
 
 def shape_similarity(lr_sweep_data: dict, batch_sweep_data: dict) -> dict:
-    """4.4's question: does loss vs batch size look like loss vs learning rate, mirrored?
+    """4.4's question: is loss vs batch size the loss-vs-LR curve seen through ``lr / B``?
 
-    The gradient-noise scale ``lr * N / B`` makes a larger batch act like a smaller learning rate, so
-    the batch curve is compared with the LR curve read in the direction of decreasing LR. Both are
-    compared as shapes: Spearman's rank correlation of loss against the 'noise' coordinate
-    (``log lr`` and ``-log B``), and where each curve has its minimum (interior or at an end).
+    For plain SGD the displacement per epoch and the gradient noise both scale with ``lr / B``
+    (``N / B`` updates of size ``lr``; noise scale ``g ~ lr N / B``, Smith & Le 2018). So the batch
+    sweep at the fixed rate ``lr`` should reproduce the LR sweep (batch ``b0``) at the *equivalent*
+    learning rate ``lr * b0 / B``. This function reads the LR sweep's loss at each equivalent rate
+    (linear interpolation in log lr between finite, non-diverged points) and reports the deviations,
+    plus rank correlations of loss with the 'noise' coordinate (``log lr`` and ``-log B``) and
+    where each curve has its minimum.
 
     Example:
-        >>> lr = {"sweep": {"learning_rates": [1e-3, 1e-2, 1e-1], "diverged": [False] * 3},
+        >>> lr = {"sweep": {"learning_rates": [1e-3, 1e-2, 1e-1], "diverged": [False] * 3, "batch_size": 64},
         ...       "final_losses": [2.0, 1.0, 0.5]}
-        >>> bs = {"sweep": {"batch_sizes": [64, 128, 256], "diverged": [False] * 3},
-        ...       "final_losses": [0.4, 0.9, 1.8]}
-        >>> shape_similarity(lr, bs)["spearman"]
-        {'loss_vs_log_lr': -1.0, 'loss_vs_minus_log_batch': -1.0}
+        >>> bs = {"lr": 1e-2, "sweep": {"batch_sizes": [64, 128, 640], "diverged": [False] * 3},
+        ...       "final_losses": [1.0, 0.9, 2.0]}
+        >>> out = shape_similarity(lr, bs)
+        >>> out["equivalent_lr"].round(3).tolist(), out["lr_curve_at_equivalent"].round(2).tolist()
+        ([0.01, 0.005, 0.001], [1.0, 1.3, 2.0])
+        >>> out["spearman"]
+        {'loss_vs_log_lr': -1.0, 'loss_vs_minus_log_batch': -0.5}
     """
 
     def curve(xs, losses, diverged):
@@ -613,14 +619,33 @@ def shape_similarity(lr_sweep_data: dict, batch_sweep_data: dict) -> dict:
         i = int(np.argmin(losses))
         return "first" if i == 0 else "last" if i == len(losses) - 1 else "interior"
 
+    equivalent = float(batch_sweep_data["lr"]) * int(lr_sweep_data["sweep"]["batch_size"]) / bss
+    inside = (equivalent >= lrs.min() * (1 - 1e-9)) & (equivalent <= lrs.max() * (1 + 1e-9))
+    on_lr_curve = np.full(len(bss), np.nan)
+    on_lr_curve[inside] = np.interp(np.log10(equivalent[inside]), np.log10(lrs), lr_loss)
+    deviation = bs_loss - on_lr_curve
+    lr_range = float(lr_loss.max() - lr_loss.min()) if len(lr_loss) else math.nan
+    worst = float(np.nanmax(np.abs(deviation))) if np.isfinite(deviation).any() else math.nan
     return {
+        "equivalent_lr": equivalent, "batch_sizes": bss, "batch_losses": bs_loss,
+        "lr_curve_at_equivalent": on_lr_curve, "deviation": deviation,
+        "max_abs_deviation": worst, "lr_curve_range": lr_range,
+        "max_deviation_fraction": worst / lr_range if lr_range and np.isfinite(worst) else math.nan,
         "spearman": {"loss_vs_log_lr": spearman(np.log10(lrs), lr_loss),
                      "loss_vs_minus_log_batch": spearman(-np.log2(bss), bs_loss)},
         "minimum_at": {"lr": where_min(lr_loss), "batch": where_min(bs_loss)},
-        "relative_range": {"lr": float((lr_loss.max() - lr_loss.min()) / lr_loss.max()),
-                           "batch": float((bs_loss.max() - bs_loss.min()) / bs_loss.max())},
         "finite_points": {"lr": int(len(lrs)), "batch": int(len(bss))},
     }
+
+
+def lr_budget(run: dict) -> float:
+    """Sum of the learning rates of all optimizer updates of a policy run (how far SGD may travel).
+
+    CLR: the schedule summed over its iterations; constant LR and CBS: ``lr`` times the updates.
+    """
+    if "lr_trace" in run:
+        return float(np.mean(run["lr_trace"]) * run["iterations_per_epoch"] * len(run["history"]["steps"]))
+    return float(run["lr"] * np.sum(run["history"]["steps"]))
 
 
 # -------------------------------------------------------------------------------------- 4.6 CBS
@@ -758,7 +783,7 @@ def compare_policies(per_run: dict) -> dict:
             "pairs": pairs}
 
 
-@register("p4.compare", version="1", config_cls=CompareConfig, gpu_recommended=True, prepare=_prepare_compare,
+@register("p4.compare", version="2", config_cls=CompareConfig, gpu_recommended=True, prepare=_prepare_compare,
           summarize=lambda d: {"winner": d["comparison"]["winner"], "margin": d["comparison"]["margin"],
                                "seed_sd": d["comparison"]["seed_sd"],
                                "test_mean": {p: v["test_mean"] for p, v in d["comparison"]["table"].items()},
@@ -775,6 +800,7 @@ def compare(config: CompareConfig) -> dict:
             raise RuntimeError(f"{POLICIES[policy]} seed {seed}: stored key {result.path.stem} != expected {key}")
         per_run[policy][seed] = result.data
         runs.append({"policy": policy, "seed": seed, "profile": result.profile, "key": key,
+                     "updates": int(np.sum(result.data["history"]["steps"])), "lr_sum": lr_budget(result.data),
                      "test_accuracy": result.data["test_accuracy"],
                      "best_val_accuracy": result.data["best_val_accuracy"],
                      "history_val_accuracy": result.data["history"]["val_accuracy"],
