@@ -379,12 +379,13 @@ class DyingReluEnsemble:
         seed: everything (data, initializations, batch orders) derives from it.
         products: see :class:`NetworkStack`.
         record_orders: keep every epoch's batch order (to replay one simulation elsewhere).
+        jit_compile: compile the train step with XLA (Keras' ``jit_compile``).
     """
 
     def __init__(self, n_simulations: int, depth: int = 10, width: int = 2, arms=("relu", "leaky_relu"),
                  target: str = "abs", n_points: int = 3000, batch_size: int = 64, learning_rate: float = 1e-3,
                  negative_slope: float = 0.01, seed: int = 0, products: str = "auto",
-                 record_orders: bool = False):
+                 record_orders: bool = False, jit_compile: bool = True):
         self.n_simulations = _check_positive_int("n_simulations", n_simulations)
         self.depth = _check_positive_int("depth", depth)
         self.width = _check_positive_int("width", width)
@@ -410,6 +411,7 @@ class DyingReluEnsemble:
         self.negative_slope = float(negative_slope)
         self.seed = int(seed)
         self.products = products
+        self.jit_compile = bool(jit_compile)
         self.steps_per_epoch = self.n_points // self.batch_size
         self.record_orders = record_orders
         self.orders: list[np.ndarray] = []
@@ -470,8 +472,8 @@ class DyingReluEnsemble:
             model(np.zeros((self.batch_size, self.n_simulations), dtype=np.float32))
             for arm, stack in zip(self.arms, stacks):
                 stack.set_parameters(self.initial_parameters_of(arm))
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate), jit_compile=True,
-                          steps_per_execution=self.steps_per_epoch)
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+                          jit_compile=self.jit_compile, steps_per_execution=self.steps_per_epoch)
             self._model = model
         return self._model
 

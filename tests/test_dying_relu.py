@@ -10,8 +10,8 @@ ARMS = ("relu", "leaky_relu", "relu+rai")
 
 @pytest.fixture(scope="module")
 def trained():
-    """A small ensemble of depth-6 width-2 networks (3 arms) trained 2 epochs, batch orders recorded."""
-    ens = dr.DyingReluEnsemble(8, depth=6, width=2, arms=ARMS, n_points=200, batch_size=64, seed=5,
+    """A small ensemble of depth-5 width-2 networks (3 arms) trained 2 epochs, batch orders recorded."""
+    ens = dr.DyingReluEnsemble(8, depth=5, width=2, arms=ARMS, n_points=200, batch_size=64, seed=5,
                                record_orders=True)
     history = ens.train(2, progress=False, checkpoints=(1, 2))
     return ens, history
@@ -30,11 +30,10 @@ def test_each_simulation_matches_a_plain_keras_model_trained_alone(trained):
     alive = [int(k) for k in np.flatnonzero(~born_dead)]
     assert alive, "the fixture should hold a ReLU network that is alive at initialization"
     final = ens.parameters()
-    for arm in ARMS:
-        for k in sorted({alive[0], 3}):
-            _, params, losses = dr.train_reference_network(ens, arm, k, 2, orders=ens.orders, jit_compile=False)
-            assert _max_abs_diff(final[arm], params, k) < 1e-5, (arm, k)
-            np.testing.assert_allclose(history["loss"][:, ens.arms.index(dr.Arm.parse(arm)), k], losses, rtol=1e-5)
+    for arm, k in (("relu", alive[0]), ("leaky_relu", 3), ("relu+rai", alive[-1])):
+        _, params, losses = dr.train_reference_network(ens, arm, k, 2, orders=ens.orders, jit_compile=False)
+        assert _max_abs_diff(final[arm], params, k) < 1e-5, (arm, k)
+        np.testing.assert_allclose(history["loss"][:, ens.arms.index(dr.Arm.parse(arm)), k], losses, rtol=1e-5)
     # The comparison is not vacuous: the alive ReLU network and every Leaky ReLU network moved.
     init = ens.initial_parameters_of("relu")
     assert _max_abs_diff(final["relu"], [(k[alive[0]][None], b[alive[0]][None]) for k, b in init], alive[0]) > 1e-3
@@ -101,7 +100,7 @@ def test_zero_bias_networks_are_dead_exactly_when_both_signs_die():
 
 @pytest.mark.slow
 def test_diverging_networks_are_reported_not_silent():
-    ens = dr.DyingReluEnsemble(4, depth=10, width=2, arms=("leaky_relu",), n_points=128, batch_size=64,
+    ens = dr.DyingReluEnsemble(4, depth=4, width=2, arms=("leaky_relu",), n_points=128, batch_size=64,
                                learning_rate=1e9, seed=0)
     history = ens.train(2, progress=False)
     out = ens.analyze()["leaky_relu"]

@@ -52,6 +52,7 @@ mc = summary["born_dead_monte_carlo"]["he_normal"]
 print(f"ReLU collapsed after training : {relu['collapsed']['count']} / {S} = {pct(relu['collapsed'])}")
 print(f"  of which dead (a layer off everywhere): {relu['dead']['count']}; collapsed without a dead layer: "
       f"{relu['collapsed_not_dead']}")
+print(f"  diverged (non-finite output, counted as not collapsed): {relu['non_finite']}")
 print(f"ReLU born dead (at initialization): {relu['born_dead']['count']} / {S} = {pct(relu['born_dead'])}")
 print(f"born dead, Monte Carlo over {mc['n']:,} fresh initializations: {100 * mc['probability']:.2f} % "
       f"(95 % CI {100 * mc['ci95'][0]:.2f}–{100 * mc['ci95'][1]:.2f} %)")
@@ -130,7 +131,8 @@ axes[1].legend(fontsize=7)
 # epochs for the three arms of the experiment (Leaky ReLU and the asymmetric initialization are
 # discussed on the next page).
 change = summary["collapse_change_second_half"]["relu"]
-print(f"ReLU collapse fraction at epochs {list(epochs_axis)}: {[f'{100 * v:.1f}' for v in by_epoch[:, i_relu]]} %")
+print("ReLU collapse fraction by epoch: " + ", ".join(f"{int(e)}: {100 * v:.1f} %"
+                                                     for e, v in zip(epochs_axis, by_epoch[:, i_relu])))
 print(f"change over the second half of training: {100 * change:+.1f} points; median loss of the last epoch "
       f"{loss_q[1, -1, i_relu]:.3f} vs {loss_q[1, len(epochs_range) // 2, i_relu]:.3f} at mid-training")
 

@@ -41,7 +41,7 @@ print(f"{S} paired simulations per arm, {epochs} epochs, negative slope {config[
 for arm in arms:
     s = summary[arm]
     print(f"{arm:>11}: near-constant {pct(s['collapsed'])}; layer in negative regime {pct(s['dead'])}; "
-          f"at initialization: negative-regime layer {pct(s['born_dead'])}")
+          f"at initialization: negative-regime layer {pct(s['born_dead'])}; diverged: {s['non_finite']}")
 
 # %%
 # Paired comparison with ReLU
@@ -84,7 +84,8 @@ axes[1].legend(fontsize=6)
 leaky = summary["leaky_relu"]
 change = summary["collapse_change_second_half"]["leaky_relu"]
 trend = data["collapsed_by_epoch"][:, i_leaky]
-print(f"Leaky ReLU near-constant fraction at epochs {list(epochs_axis)}: {[f'{100 * v:.1f}' for v in trend]} %")
+print("Leaky ReLU near-constant fraction by epoch: " + ", ".join(f"{int(e)}: {100 * v:.1f} %"
+                                                                for e, v in zip(epochs_axis, trend)))
 print(f"change over the second half of training: {100 * change:+.1f} points")
 print(f"networks with a negative-regime layer that are NOT near-constant: {leaky['dead_not_collapsed']} "
       f"of {leaky['dead']['count']}")

@@ -22,8 +22,9 @@ result = experiments.run("p2.dying_relu_depth", fallback=True)
 report.banner(result)
 data, config = result.data, result.config
 depths = data["depths"]
-print(f"width 2: depths {list(depths)}, {config['n_simulations']} simulations each, {config['epochs']} epochs; "
-      f"map: widths {list(data['map_widths'])} x depths {list(data['map_depths'])}; "
+print(f"width 2: depths {depths.tolist()}, {config['n_simulations']} simulations each, {config['epochs']} epochs; "
+      f"map: widths {data['map_widths'].tolist()} x depths {data['map_depths'].tolist()} "
+      f"({config['map_simulations']} simulations per cell for widths other than 2); "
       f"Monte Carlo: {config['mc_networks']:,} networks per cell")
 
 # %%

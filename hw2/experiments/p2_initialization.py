@@ -334,9 +334,9 @@ class DepthSweepConfig:
     """
 
     depths: tuple[int, ...] = tuple(range(2, 13))
-    n_simulations: int = 1000
+    n_simulations: int = 500
     map_depths: tuple[int, ...] = (2, 4, 6, 8, 10, 12)
-    map_widths: tuple[int, ...] = (2, 3, 4, 5)
+    map_widths: tuple[int, ...] = (2, 3, 4)
     map_simulations: int = 200
     mc_depths: tuple[int, ...] = tuple(range(1, 21))
     mc_widths: tuple[int, ...] = (2, 3, 4, 5, 6, 8)
