@@ -85,7 +85,7 @@ SIZES: dict[str, dict[str, dict]] = {
                "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
     "p4.baseline": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
                     "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
-    "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (32, 64, 128), "epochs": 1},
+    "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (32, 64), "epochs": 1},
                        "laptop": {**_P4_LAPTOP, "batch_sizes": (64, 128, 256, 512, 1024)}, "full": {}},
     "p4.cbs": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE},
                "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},

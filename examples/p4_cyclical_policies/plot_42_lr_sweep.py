@@ -117,7 +117,7 @@ if not sweep["reliable"]:
 both = all(agreement["agree"].values())
 report.answer(
     "4.2",
-    f"Sweep at batch size {s['batch_size']} ({s['epochs']} epochs per LR): {int(np.sum(s['diverged']))} of "
+    f"Sweep at batch size {s['batch_size']} ({s['epochs']} epoch(s) per LR): {int(np.sum(s['diverged']))} of "
     f"{len(s['diverged'])} runs diverged; lr_min = {sweep['lr_min']:.2g}, lr_max = {sweep['lr_max']:.2g} "
     f"(10 %/90 % of the loss drop). The range test gives {rt['lr_min']:.2g} / {rt['lr_max']:.2g}: "
     f"{'both bounds agree' if both else 'they do not agree'} within one sweep step "

@@ -50,16 +50,17 @@ print(f"training-mode loss of the untrained network (4.2's loss at its smallest 
 # With ``N`` training images, one epoch at batch ``B`` makes ``N / B`` updates of size about ``lr``
 # times a gradient, and the gradient noise of those updates has the scale ``g = lr N / B`` (Smith &
 # Le 2018). Both the distance travelled per epoch and the noise depend on ``lr / B`` only, so
-# batch ``B`` at learning rate ``lr`` should behave like batch 64 at the *equivalent* rate
-# ``lr * 64 / B``. The batch-size curve is then not just similar in shape to 4.2's curve: it should
-# be a piece of it. The left panel tests exactly that by placing each batch-size run at its
-# equivalent learning rate on 4.2's curve.
+# batch ``B`` at learning rate ``lr`` should behave like 4.2's batch ``b0`` (64 in the homework) at
+# the *equivalent* rate ``lr * b0 / B``. The batch-size curve is then not just similar in shape to
+# 4.2's curve: it should be a piece of it. The left panel tests exactly that by placing each
+# batch-size run at its equivalent learning rate on 4.2's curve.
 sim = shape_similarity(lr, bs)
+b0 = lr["sweep"]["batch_size"]
 fig, (ax_lr, ax_b) = new_figure(ncols=2, height=3.4)
 plot_loss_curve(ax_lr, lr["sweep"]["learning_rates"], lr["final_losses"], lr["sweep"]["diverged"],
                 label=f"4.2: batch {lr['sweep']['batch_size']}, lr varied")
 ax_lr.scatter(sim["equivalent_lr"], sim["batch_losses"], marker="s", s=40, color=PALETTE[2], zorder=5,
-              edgecolor="k", linewidth=0.5, label=f"4.4: lr {bs['lr']:.2g}, batch varied,\nat lr x 64 / B")
+              edgecolor="k", linewidth=0.5, label=f"4.4: lr {bs['lr']:.2g}, batch varied,\nat lr x {b0} / B")
 mark_values(ax_lr, {f"lr_min {lr['lr_min']:.2g}": (lr["lr_min"], P4_COLORS["lr_min"], "-")})
 ax_lr.set(xlabel="learning rate (equivalent, log)", ylabel="training loss after the sweep's epochs",
           title="both sweeps on one axis")
@@ -97,15 +98,15 @@ print(f"lowest loss at the {sim['minimum_at']['batch']} batch size; at the {sim[
 on_curve = bool(np.isfinite(sim["max_deviation_fraction"]) and sim["max_deviation_fraction"] <= 0.1)
 monotone = rho["loss_vs_minus_log_batch"] <= -0.9
 if on_curve:
-    shape = (f"the same shape: every batch size lands on 4.2's curve at lr x 64 / B (largest gap "
+    shape = (f"the same shape: every batch size lands on 4.2's curve at lr x {b0} / B (largest gap "
              f"{100 * sim['max_deviation_fraction']:.0f} % of that curve's range), i.e. it retraces a piece of its "
              f"descending branch")
 else:
-    shape = (f"not simply the same curve: at lr x 64 / B the batch runs miss 4.2's curve by up to "
+    shape = (f"not simply the same curve: at lr x {b0} / B the batch runs miss 4.2's curve by up to "
              f"{100 * sim['max_deviation_fraction']:.0f} % of its range")
 report.answer(
     "4.4",
-    f"At lr {bs['lr']:.2g}, the loss after {b['epochs']} epochs rises from {bs['final_losses'][0]:.3f} (batch "
+    f"At lr {bs['lr']:.2g}, the loss after {b['epochs']} epoch(s) rises from {bs['final_losses'][0]:.3f} (batch "
     f"{b['batch_sizes'][0]}) to {bs['final_losses'][-1]:.3f} (batch {b['batch_sizes'][-1]})"
     f"{' monotonically' if monotone else ''}: {shape}.",
     batch_result,
