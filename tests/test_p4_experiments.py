@@ -213,16 +213,23 @@ def test_compare_policies_margin_and_pairs():
 # ------------------------------------------------------------------------- chained experiments
 @pytest.fixture
 def tiny_p4(monkeypatch, tmp_path):
-    """Even smaller than smoke: the chain lr_sweep -> clr in seconds, in a private store."""
+    """Even smaller than smoke: the chain lr_sweep -> clr in seconds, in a private store, with a
+    small stand-in network (MiniGoogLeNet's own tests are in test_minigooglenet.py)."""
     tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625}
     sizes = dict(profiles.SIZES)
     sizes["p4.lr_sweep"] = {"smoke": dict(tiny, n_lrs=3, lr_low=1e-4, lr_high=1e-1, epochs=1, batch_size=32)}
     sizes["p4.clr"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, batch_size=32, micro_batch=32)}
     monkeypatch.setattr(profiles, "SIZES", sizes)
+
+    def small_network(input_shape, width):  # the chain is under test here, not MiniGoogLeNet
+        return keras.Sequential([keras.Input(input_shape), keras.layers.Conv2D(2, 3, strides=4),
+                                 keras.layers.BatchNormalization(), keras.layers.Flatten(),
+                                 keras.layers.Dense(10, activation="softmax")])
+
+    monkeypatch.setattr(p4, "mini_googlenet", small_network)
     return ResultStore(tmp_path)
 
 
-@pytest.mark.slow
 def test_clr_takes_its_bounds_from_the_stored_sweep(tiny_p4, monkeypatch):
     monkeypatch.setattr(p4, "_run_upstream",
                         lambda name, profile, fallback, seed: experiments.run(name, profile, seed=seed,
