@@ -251,3 +251,32 @@ def test_clr_takes_its_bounds_from_the_stored_sweep(tiny_p4, monkeypatch):
         assert lr == pytest.approx(float(expected((epoch + 1) * per_epoch)), rel=1e-5)
     assert 0.0 <= data["test_accuracy"] <= 1.0
     assert dataclasses.asdict(p4.CLRConfig())["lr_min"] is None  # the default config leaves it to prepare
+
+
+@pytest.mark.slow
+def test_compare_gathers_every_policy_from_the_chain(tiny_p4, monkeypatch):
+    tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625}
+    sizes = dict(profiles.SIZES)
+    sizes["p4.batch_sweep"] = {"smoke": dict(tiny, batch_sizes=(16, 32, 64), epochs=1, micro_batch=16)}
+    sizes["p4.cbs"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, micro_batch=16)}
+    sizes["p4.baseline"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, batch_size=32, micro_batch=32)}
+    sizes["p4.compare"] = {"smoke": {"seeds": (0, 1)}}
+    monkeypatch.setattr(profiles, "SIZES", sizes)
+    monkeypatch.setattr(p4, "_run_upstream",
+                        lambda name, profile, fallback, seed: experiments.run(name, profile, seed=seed,
+                                                                              store=tiny_p4))
+    compare = experiments.run("p4.compare", "smoke", store=tiny_p4)
+    runs = compare.data["runs"]
+    assert sorted((r["policy"], r["seed"]) for r in runs) == sorted(
+        (p, s) for p in ("CLR", "CBS", "constant LR") for s in (0, 1))
+    assert len(compare.config["upstream"]) == 6  # the key records exactly which runs it summarizes
+    sweep = experiments.run("p4.lr_sweep", "smoke", store=tiny_p4).data
+    found = experiments.run("p4.batch_sweep", "smoke", store=tiny_p4)
+    assert found.config["lr"] == sweep["lr_min"] and found.config["reference_loss"] == sweep["reference_loss"]
+    cbs = experiments.run("p4.cbs", "smoke", store=tiny_p4, seed=1)
+    assert cbs.from_store and (cbs.data["b_min"], cbs.data["b_max"]) == (found.data["b_min"], found.data["b_max"])
+    assert set(cbs.data["history"]["batch_size"].tolist()) <= {16, 32, 64}
+    baseline = experiments.run("p4.baseline", "smoke", store=tiny_p4).data
+    assert baseline["lr"] == sweep["best_lr"]
+    table = compare.data["comparison"]["table"]
+    assert {p: len(v["test_accuracy"]) for p, v in table.items()} == {"CLR": 2, "CBS": 2, "constant LR": 2}
