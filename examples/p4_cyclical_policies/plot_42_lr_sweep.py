@@ -24,7 +24,15 @@ import numpy as np
 
 from hw2 import experiments, report
 from hw2.experiments.p4_cyclical import lr_agreement, setup_sentence
-from hw2.plotting import P4_COLORS, PALETTE, mark_values, new_figure, plot_loss_curve, plot_range_test
+from hw2.plotting import (
+    P4_COLORS,
+    PALETTE,
+    mark_values,
+    new_figure,
+    plot_loss_curve,
+    plot_range_test,
+    plot_sweep_epochs,
+)
 
 sweep_result = experiments.run("p4.lr_sweep", fallback=True)
 report.banner(sweep_result)
@@ -54,8 +62,15 @@ untouched = [lr for lr, v in zip(s["learning_rates"], sweep["final_losses"])
 if untouched:
     print(f"{len(untouched)} learning rates (up to {max(untouched):.2g}) end within 2 % of the untrained loss")
 
+fig, ax = new_figure(height=2.8)
+plot_sweep_epochs(ax, s["learning_rates"], s["losses"], s["diverged"])
+ax.set(title="training loss after each epoch")
+ax.legend(fontsize=7)
+plt.show()
+
 # %%
-# Each row is one run. Learning rates that end within 2 % of the untrained loss have left the
+# Each row of the table, and each point of a line in the figure, is one run after one more epoch
+# (darker lines: later epochs). Learning rates that end within 2 % of the untrained loss have left the
 # weights essentially where they started; a run whose loss became non-finite is marked diverged
 # and stops there. The losses are training-mode epoch averages (dropout on, batch statistics in
 # batch normalization), so the rule's "nothing learned" reference is the training-mode loss of the

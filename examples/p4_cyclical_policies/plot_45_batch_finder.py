@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, finders, report
-from hw2.plotting import P4_COLORS, mark_values, new_figure, plot_block_diagram
+from hw2.plotting import P4_COLORS, mark_values, new_figure, plot_batch_finder_diagram
 
 result = experiments.run("p4.batch_sweep", fallback=True)
 report.banner(result)
@@ -29,7 +29,7 @@ evidence = sugg["evidence"]
 # The algorithm as a block diagram
 # --------------------------------
 fig, ax = new_figure(height=5.2)
-plot_block_diagram(ax, finders.BATCH_FINDER_STEPS, title="Batch-size finder")
+plot_batch_finder_diagram(ax, title="Batch-size finder")
 plt.show()
 
 # %%
