@@ -338,9 +338,9 @@ class DepthSweepConfig:
     map_depths: tuple[int, ...] = (2, 4, 6, 8, 10, 12)
     map_widths: tuple[int, ...] = (2, 3, 4)
     map_simulations: int = 200
-    mc_depths: tuple[int, ...] = tuple(range(1, 21))
-    mc_widths: tuple[int, ...] = (2, 3, 4, 5, 6, 8)
-    mc_networks: int = 100000
+    mc_depths: tuple[int, ...] = tuple(range(1, 17))
+    mc_widths: tuple[int, ...] = (2, 3, 4, 6, 8)
+    mc_networks: int = 20000
     epochs: int = 20
     target: str = "abs"
     n_points: int = 3000
