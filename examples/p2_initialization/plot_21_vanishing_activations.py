@@ -40,12 +40,12 @@ print(f"{config['n_images']} test images, gradient batch of {config['gradient_ba
 # hidden layer: far below 1 means the signal shrinks with depth, far above 1 that it grows.
 header = ("case", *[f"act L{i + 1}" for i in range(n_layers)], "act L5/L1",
           *[f"grad L{i + 1}" for i in range(n_layers)], "grad L5/L1")
-print(("{:<26}" + "{:>10}" * (len(header) - 1)).format(*header))
+print(("{:<26}" + "{:>11}" * (len(header) - 1)).format(*header))
 for i, label in enumerate(labels):
     a_ratio = act_std[i, -1] / act_std[i, 0] if act_std[i, 0] > 0 else float("nan")
     g_ratio = grad_std[i, -1] / grad_std[i, 0] if grad_std[i, 0] > 0 else float("nan")
     row = [*act_std[i], a_ratio, *grad_std[i], g_ratio]
-    print(f"{label:<26}" + "".join(f"{v:>10.2e}" for v in row))
+    print(f"{label:<26}" + "".join(f"{v:>11.2e}" for v in row))
 
 # %%
 # The same numbers as curves: activation and gradient scale per layer, one line per case

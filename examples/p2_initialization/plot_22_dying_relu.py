@@ -87,12 +87,14 @@ print(f"born dead and collapsed: {int(np.sum(born & collapsed))}; alive at birth
 # -------------------------
 i_relu = arms.index("relu")
 fig, ax = plotting.new_figure(height=3.4)
+shown = data["example_indices"][i_relu]
 plotting.plot_network_functions(ax, data["example_grid"], data["example_outputs"][i_relu], data["example_target"],
-                                data["per_arm"]["relu"]["collapsed"][: data["example_outputs"].shape[1]],
-                                title=f"the first {data['example_outputs'].shape[1]} ReLU simulations after training")
+                                data["per_arm"]["relu"]["collapsed"][shown],
+                                title=f"ReLU simulations {', '.join(str(int(k)) for k in shown)} after training")
 
 # %%
-# The dashed lines are collapsed networks: flat at a value that the output layer's bias learned.
+# The figure shows the first few simulations that did *not* collapse, next to collapsed ones
+# (dashed): flat at a value that the output layer's bias learned.
 # The mean-squared error of a constant is smallest at the mean of the target, and that is where they
 # end up:
 print(f"mean of |x| on the domain: {summary['target_mean_on_grid']:.3f}; median constant output of the collapsed "
@@ -100,6 +102,12 @@ print(f"mean of |x| on the domain: {summary['target_mean_on_grid']:.3f}; median 
 print(f"variance of |x| on the domain (the MSE of the best constant): {summary['target_variance_on_domain']:.3f}; "
       f"median training MSE of collapsed networks: {relu['median_mse_collapsed']:.3f}, of the others: "
       f"{relu['median_mse_not_collapsed']:.3f}")
+mse = data["per_arm"]["relu"]["mse"]
+good = ~collapsed & (mse < 0.01 * summary["target_variance_on_domain"])
+partial = ~collapsed & ~good
+print(f"of the {int(np.sum(~collapsed))} ReLU networks that did not collapse, {int(good.sum())} fit |x| "
+      f"(MSE below 1 % of Var(|x|)); {int(partial.sum())} fit part of it"
+      + (f" (median MSE {np.nanmedian(mse[partial]):.3f})" if partial.any() else ""))
 
 # %%
 # How long to train, and is the answer settled?
@@ -145,9 +153,15 @@ for arm in arms:
     curve = summary[arm]["collapsed_by_tolerance"]
     print(f"  {arm:>11}: " + "  ".join(f"{float(t):g}: {100 * curve[f'{float(t):g}']:.1f} %" for t in tolerances))
 
+relu_curve = [relu["collapsed_by_tolerance"][f"{float(t):g}"] for t in tolerances]
+print(f"ReLU: {100 * (max(relu_curve) - min(relu_curve)):.1f} points between tolerance {float(tolerances[0]):g} "
+      f"and {float(tolerances[-1]):g}; dead networks have a spread of exactly 0: "
+      f"{int(np.sum(data['per_arm']['relu']['relative_spread'][data['per_arm']['relu']['dead']] == 0))} of "
+      f"{relu['dead']['count']}")
+
 # %%
-# For ReLU the fraction hardly moves over five orders of magnitude of tolerance: a collapsed ReLU
-# network is exactly constant (a dead layer), not nearly so. Where the network first dies:
+# A collapsed ReLU network is exactly constant (a dead layer), not nearly so, so the choice of
+# tolerance hardly matters for ReLU. Where the networks first die:
 layers = data["per_arm"]["relu"]["dead_layer"]
 counts = np.bincount(layers[layers > 0], minlength=config["depth"])[1:]
 print("first dead hidden layer of the dead ReLU networks: " +

@@ -53,17 +53,29 @@ print(f"ReLU − Leaky ReLU collapse fraction: {100 * pair['difference']:+.1f} p
       f"(95 % CI {100 * pair['ci95'][0]:+.1f} to {100 * pair['ci95'][1]:+.1f})")
 
 # %%
-# Each simulation is a pair; the discordant pairs decide the comparison. Almost every simulation
-# that collapses with Leaky ReLU also collapses with ReLU, the opposite is rare.
+# Each simulation is a pair; the discordant pairs — collapsed with one activation and not with
+# the other — decide the comparison, and the counts above show in which direction they go.
 #
+# What the networks learned
+# -------------------------
+# Collapse is one end of a range. Classified by the training MSE relative to the variance of |x|
+# (the MSE of the best constant): *fits |x|* below 1 % of it, *constant-level* above 90 % of it,
+# *partial* in between (e.g. one side of |x| learned, the other flat).
+variance = summary["target_variance_on_domain"]
+for arm in arms:
+    mse = data["per_arm"][arm]["mse"]
+    fits, flat = mse < 0.01 * variance, mse >= 0.9 * variance
+    print(f"{arm:>11}: fits |x| {fits.mean():6.1%}   partial {np.mean(~fits & ~flat):6.1%}   "
+          f"constant-level {flat.mean():6.1%}")
+
 # What the Leaky ReLU networks compute, and how the picture evolves with training
 # -------------------------------------------------------------------------------
 i_leaky = arms.index("leaky_relu")
-n_examples = data["example_outputs"].shape[1]
 fig, axes = plotting.new_figure(ncols=2, height=3.4)
+shown = data["example_indices"][i_leaky]
 plotting.plot_network_functions(axes[0], data["example_grid"], data["example_outputs"][i_leaky],
-                                data["example_target"], data["per_arm"]["leaky_relu"]["collapsed"][:n_examples],
-                                title=f"first {n_examples} Leaky ReLU simulations")
+                                data["example_target"], data["per_arm"]["leaky_relu"]["collapsed"][shown],
+                                title=f"Leaky ReLU simulations {', '.join(str(int(k)) for k in shown)}")
 epochs_axis = data["checkpoint_epochs"]
 for a, arm in enumerate(arms):
     color = plotting.PALETTE[a]
@@ -72,10 +84,10 @@ for a, arm in enumerate(arms):
     axes[1].plot(epochs_axis, 100 * data["dead_by_epoch"][:, a], marker="s", markersize=3, color=color,
                  linestyle=":", label=f"{arm}: negative-regime layer")
 axes[1].set(xlabel="epoch (0 = initialization)", ylabel="% of simulations", title="during training")
-axes[1].legend(fontsize=6)
+axes[1].legend(fontsize=6, loc="center right", framealpha=0.85)
 
 # %%
-# Left: the same first simulations as on the ReLU page, now with Leaky ReLU. Right: solid lines
+# Left: a few Leaky ReLU simulations, non-collapsed ones first, collapsed ones dashed. Right: solid lines
 # are near-constant networks, dotted lines networks with a hidden layer entirely in the negative
 # regime. For ReLU the two coincide and never decrease: a dead layer passes no gradient back, so
 # nothing before it can change. For Leaky ReLU the negative regime still passes α times the
@@ -121,11 +133,16 @@ print("near-constant fraction by epoch: " + ", ".join(f"{e}: {100 * v:.1f} %" fo
 print(f"after {long_config['epochs']} epochs: {pct(long_final)}")
 
 # %%
-# Left: the near-constant fraction keeps falling long after the ReLU fraction has frozen — these
-# networks are slow, not dead — while the fraction with a negative-regime layer stays high: a layer
-# that is linear with slope α is no obstacle to fitting |x| once the later layers scale it back up.
-# Right: the loss quantiles; the upper band is the networks still stuck near the best constant.
-#
+# Left: the near-constant fraction of Leaky ReLU networks against training time, next to the
+# fraction with a negative-regime layer (a layer that is linear with slope α is no obstacle to
+# fitting |x| once the later layers scale it back up). Right: the loss quantiles over the
+# simulations.
+first, last = long_data["collapsed"][1], long_data["collapsed"][-1]
+print(f"near-constant: {100 * first:.1f} % after {int(long_data['checkpoint_epochs'][1])} epochs, "
+      f"{100 * last:.1f} % after {int(long_data['checkpoint_epochs'][-1])}; 90th percentile of the last epoch's "
+      f"loss {q[2, -1]:.3f} (Var(|x|) = {summary['target_variance_on_domain']:.3f}), median {q[1, -1]:.1e}")
+
+# %%
 # "Near-constant" depends on the tolerance for Leaky ReLU
 # -------------------------------------------------------
 # A ReLU network is exactly constant or clearly not; a Leaky ReLU network can be *almost* constant,
@@ -171,11 +188,13 @@ else:
     effect = (f"Leaky ReLU does not measurably change the collapse ({100 * relu['collapsed']['fraction']:.1f} % vs "
               f"{pct(leaky['collapsed'])})")
 prevents = ("but does not prevent it" if leaky["collapsed"]["count"] > 0 else "and no network collapsed")
-exactly_constant = int(np.sum(data["per_arm"]["leaky_relu"]["relative_spread"] == 0))
-detail = (f"after {epochs} epochs, near-constant meaning spread ≤ {config['tolerance']:g}× that of |x|; "
-          f"{exactly_constant} Leaky ReLU networks are exactly constant, and the near-constant ones keep learning: "
-          f"{pct(long_final)} are left after {long_config['epochs']} epochs")
-text = f"{effect} {prevents} — {detail}."
+float_constant = int(np.sum(data["per_arm"]["leaky_relu"]["relative_spread"] == 0))
+detail = (f"after {epochs} epochs, near-constant meaning spread ≤ {config['tolerance']:g}× that of |x| "
+          f"({float_constant} constant to float32 precision, none dead: each layer still passes α times its input); "
+          f"they keep learning: {pct(long_final)} are left after {long_config['epochs']} epochs")
+fit_share = {arm: float(np.mean(data["per_arm"][arm]["mse"] < 0.01 * variance)) for arm in arms}
+text = (f"{effect} {prevents} — {detail}. Fitting |x| (MSE < 1 % of its variance) after {epochs} epochs: "
+        f"{100 * fit_share['leaky_relu']:.1f} % with Leaky ReLU vs {100 * fit_share['relu']:.1f} % with ReLU.")
 if rai is not None:
     text += (f" RAI lowers the born-dead fraction to {100 * rai['born_dead']['fraction']:.1f} % and the collapse to "
              f"{100 * rai['collapsed']['fraction']:.1f} %.")

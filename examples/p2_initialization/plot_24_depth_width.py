@@ -46,15 +46,18 @@ ax.set(xlabel="depth (weight layers)", ylabel="fraction of networks", ylim=(-0.0
 ax.legend(fontsize=7, loc="lower right")
 
 # %%
-# The trained fraction tracks the born-dead probability a few points above it: at width 2 the
-# collapse is decided mostly at initialization, and the one-sided bound (only the x > 0 half of
-# the domain dies) overestimates it slightly. The dashed line marks 90 %.
+# The trained fraction lies above the born-dead fraction of the same networks — training kills
+# some of the networks that started alive, and none that died comes back — and both rise towards 1
+# with depth. The dotted bound counts the networks dead for x > 0 only, so it lies above the
+# born-dead curve. The dashed line marks 90 %.
 for d, c, ci, b in zip(depths, data["collapsed"], data["collapsed_ci95"], data["born_dead"]):
     print(f"depth {d:>2}: collapsed {100 * c:5.1f} % (95 % CI {100 * ci[0]:.1f}–{100 * ci[1]:.1f}), born dead "
-          f"{100 * b:5.1f} %")
+          f"{100 * b:5.1f} %, killed in training {100 * (c - b):4.1f} points")
+gap = data["collapsed"] - data["born_dead"]
 first_90 = next((int(d) for d, ci in zip(depths, data["collapsed_ci95"]) if ci[0] > 0.9), None)
 d10 = {int(d): i for i, d in enumerate(depths)}
-print("first depth whose collapse interval lies above 90 %:", first_90)
+print(f"killed in training: {100 * gap.min():.1f} to {100 * gap.max():.1f} points, largest at depth "
+      f"{int(depths[np.argmax(gap)])}; first depth whose collapse interval lies above 90 %: {first_90}")
 
 # %%
 # Depth x width
@@ -69,11 +72,13 @@ for ax, values, title in ((axes[0], data["map_collapsed"], "collapsed after trai
         ax.text(di, wi, f"{100 * v:.0f}", ha="center", va="center", fontsize=7,
                 color="white" if v < 0.6 else "black")
     ax.set(xlabel="depth", ylabel="width", title=title)
+    ax.grid(False)
 fig.colorbar(image, ax=axes, label="% of networks", shrink=0.8)
 
 # %%
 # Each added unit per layer halves the chance that a layer shuts off (2^−width), so width buys
-# depth quickly. The Monte-Carlo born-dead probability over a wider range:
+# depth quickly. The Monte-Carlo born-dead probability over a wider range of depths and widths,
+# with the trained map as dots:
 fig, ax = plotting.new_figure(height=3.2)
 for wi, width in enumerate(data["mc_widths"]):
     color = plotting.PALETTE[wi % len(plotting.PALETTE)]
@@ -96,7 +101,7 @@ text = ""
 if i10 is not None:
     text += (f"width 2: collapse rises with depth, {100 * data['collapsed'][0]:.0f} % at depth {depths[0]} to "
              f"{100 * data['collapsed'][i10]:.0f} % at depth 10 and {100 * data['collapsed'][-1]:.0f} % at depth "
-             f"{depths[-1]}, a few points above the born-dead probability")
+             f"{depths[-1]}, {100 * gap.min():.0f}–{100 * gap.max():.0f} points above the born-dead fraction")
 else:
     text += (f"width 2: collapse {100 * data['collapsed'][0]:.0f} % at depth {depths[0]} to "
              f"{100 * data['collapsed'][-1]:.0f} % at depth {depths[-1]}")

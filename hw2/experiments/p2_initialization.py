@@ -163,12 +163,22 @@ def _paired(a, b) -> dict:
             "ci95": [diff["ci_low"], diff["ci_high"]], "significant": diff["significant"]}
 
 
+def _example_indices(collapsed, n: int) -> np.ndarray:
+    """``n`` simulation indices: the first non-collapsed ones (at most half), then the first collapsed ones."""
+    collapsed = np.asarray(collapsed, dtype=bool)
+    n = min(n, collapsed.size)
+    alive = np.flatnonzero(~collapsed)[: n // 2]
+    flat = np.flatnonzero(collapsed)[: n - alive.size]
+    rest = np.setdiff1d(np.arange(collapsed.size), np.concatenate([alive, flat]))[: n - alive.size - flat.size]
+    return np.sort(np.concatenate([alive, flat, rest])).astype(np.int64)
+
+
 def _summarize_dying_relu(data: dict) -> dict:
     return {arm: {key: data["summary"][arm][key] for key in ("collapsed", "born_dead", "dead", "non_finite")}
             for arm in data["arms"]}
 
 
-@register("p2.dying_relu", version="1", config_cls=DyingReluConfig, summarize=_summarize_dying_relu,
+@register("p2.dying_relu", version="2", config_cls=DyingReluConfig, summarize=_summarize_dying_relu,
           description="P2.2-2.3: 1000 width-2 depth-10 networks on |x|: ReLU vs Leaky ReLU vs RAI collapse")
 def compute_dying_relu(config: DyingReluConfig) -> dict:
     ens = dying_relu.DyingReluEnsemble(
@@ -191,12 +201,14 @@ def compute_dying_relu(config: DyingReluConfig) -> dict:
     collapsed_by_epoch = np.array([[by_epoch[e][a]["collapsed"].mean() for a in names] for e in epochs_axis])
     dead_by_epoch = np.array([[by_epoch[e][a]["dead"].mean() for a in names] for e in epochs_axis])
 
+    # Example functions per arm: the first non-collapsed simulations (up to half) and the first collapsed ones.
     example_grid = dying_relu.grid(201)
     params = ens.parameters()
+    example_indices = np.stack([_example_indices(final[a.name]["collapsed"], config.n_examples) for a in ens.arms])
     example_outputs = np.stack([
-        dying_relu.evaluate_networks([(k[: config.n_examples], b[: config.n_examples]) for k, b in params[a.name]],
-                                     example_grid, a.activation, config.negative_slope)[0]
-        for a in ens.arms]).astype(np.float32)
+        dying_relu.evaluate_networks([(k[idx], b[idx]) for k, b in params[a.name]], example_grid, a.activation,
+                                     config.negative_slope)[0]
+        for a, idx in zip(ens.arms, example_indices)]).astype(np.float32)
 
     summary, per_arm = {}, {}
     for arm in ens.arms:
@@ -248,7 +260,7 @@ def compute_dying_relu(config: DyingReluConfig) -> dict:
         "loss_quantiles": loss_quantiles.astype(np.float32), "checkpoint_epochs": epochs_axis,
         "collapsed_by_epoch": collapsed_by_epoch, "dead_by_epoch": dead_by_epoch,
         "tolerance_grid": np.array(TOLERANCE_GRID), "example_grid": example_grid.astype(np.float32),
-        "example_outputs": example_outputs,
+        "example_outputs": example_outputs, "example_indices": example_indices,
         "example_target": dying_relu.TARGETS[config.target](example_grid).astype(np.float32),
     }
 
