@@ -149,7 +149,7 @@ class NetworkStack(keras.layers.Layer):
 
     Example:
         >>> stack = NetworkStack(3, depth=2, width=2)
-        >>> stack(np.ones((5, 3), "float32")).shape
+        >>> tuple(stack(np.ones((5, 3), "float32")).shape)
         (5, 3)
     """
 
@@ -176,6 +176,7 @@ class NetworkStack(keras.layers.Layer):
                                                name=f"bias_{i}"))
 
     def call(self, x):
+        """``(batch, S)`` inputs -> ``(batch, S)`` outputs, network ``s`` on column ``s``."""
         if self.products == "einsum":
             h = ops.expand_dims(x, 1)  # (batch, units, S)
             for layer, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
@@ -215,10 +216,12 @@ class PerNetworkMean(keras.metrics.Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, values):
+        """Add one step's per-network losses."""
         self.total.assign_add(ops.cast(values, self.total.dtype))
         self.count.assign_add(ops.cast(1.0, self.count.dtype))
 
     def result(self):
+        """Mean per-network loss over the steps seen since the last reset."""
         return self.total / ops.maximum(self.count, 1.0)
 
 
@@ -235,9 +238,11 @@ class EnsembleRegressor(keras.Model):
         self.network_loss = PerNetworkMean((len(self.stacks), self.stacks[0].n_networks))
 
     def call(self, x):
+        """``(batch, S)`` -> ``(batch, arms, S)``."""
         return ops.stack([stack(x) for stack in self.stacks], axis=1)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Sum over arms and networks of each network's minibatch MSE; records the per-network terms."""
         per_network = ops.mean(ops.square(y_pred - ops.expand_dims(y, 1)), axis=0)
         self.network_loss.update_state(per_network)
         return ops.sum(per_network)
@@ -371,7 +376,7 @@ class DyingReluEnsemble:
         n_simulations: networks per arm (S).
         depth, width: architecture (``depth`` weight layers; see the module docstring).
         arms: e.g. ``('relu', 'leaky_relu', 'relu+rai')``.
-        target: ``'abs'`` (|x|), ``'xsin5x'`` or ``'step_sin'``.
+        target: ``'abs'`` (``|x|``), ``'xsin5x'`` or ``'step_sin'``.
         n_points: training points per simulation, uniform in ``[-√7, √7]``.
         batch_size: minibatch size; the last partial batch of an epoch is dropped (static shapes).
         learning_rate: Adam's learning rate (the other Adam settings are Keras' defaults).
@@ -495,8 +500,8 @@ class DyingReluEnsemble:
             progress: show a progress bar over epochs on stderr.
 
         Returns:
-            ``{'loss': (epochs, arms, S) mean minibatch loss of each network in each epoch,
-            'checkpoints': {epoch: analysis}}``.
+            A dict: ``loss`` of shape ``(epochs, arms, S)``, the mean minibatch loss of each network in
+            each epoch, and ``checkpoints``, mapping each checkpoint epoch to its analysis.
         """
         epochs = _check_positive_int("epochs", epochs)
         from tqdm.auto import tqdm

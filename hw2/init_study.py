@@ -97,15 +97,18 @@ class GradientRecorder(keras.optimizers.Optimizer):
         super().__init__(learning_rate=0.0, name=name, **kwargs)
 
     def build(self, variables):
+        """Create one gradient slot per trained variable."""
         if self.built:
             return
         super().build(variables)
         self.gradients = [self.add_variable_from_reference(v, name="gradient") for v in variables]
 
     def update_step(self, gradient, variable, learning_rate):
+        """Store ``gradient``; ``variable`` is left unchanged."""
         self.assign(self.gradients[self._get_variable_index(variable)], gradient)
 
     def gradient_for(self, variable) -> np.ndarray:
+        """The last gradient recorded for ``variable``, as numpy."""
         return ops.convert_to_numpy(self.gradients[self._get_variable_index(variable)])
 
 

@@ -63,7 +63,7 @@ SIZES: dict[str, dict[str, dict]] = {
     "p2.leaky_long": {"smoke": {"n_simulations": 20, "epochs": 4, "every": 2, "n_points": 640, "grid_size": 201},
                       "laptop": {}, "full": {}},
     "p2.dying_relu_depth": {
-        "smoke": {"depths": (2, 4, 6), "n_simulations": 30, "map_depths": (2, 4), "map_widths": (2, 3),
+        "smoke": {"depths": (2, 3, 4), "n_simulations": 30, "map_depths": (2, 4), "map_widths": (2,),
                   "map_simulations": 20, "mc_depths": (1, 2, 3, 4, 5, 6), "mc_widths": (2, 3),
                   "mc_networks": 2000, "epochs": 2, "n_points": 640, "grid_size": 201},
         "laptop": {},

@@ -6,7 +6,7 @@
 Examples", 2019) train a ReLU network of width 2 and depth 10 on a 1-D function and report that it
 collapses to a constant function in over 90 % of the runs. Repeat the experiment: 1000 independent
 simulations, each with its own 3000 training points drawn uniformly in [−√7, √7], its own He-normal
-initialization (zero biases) and its own minibatch order, target f(x) = |x|, mean-squared error,
+initialization (zero biases) and its own minibatch order, target f(x) = ``|x|``, mean-squared error,
 Adam, minibatches of 64. What fraction collapses, and how does it compare with theirs?
 
 **Setup and conventions.** *Depth* counts weight layers, as in Lu et al. (an "L-layer" network has
@@ -134,7 +134,7 @@ axes[1].legend(fontsize=7)
 
 # %%
 # Left: each line is one simulation's training loss. Collapsed networks (red) fall to the variance
-# of |x| as the output bias walks to the mean — at Adam's step size of 10⁻³ that walk alone takes a
+# of ``|x|`` as the output bias walks to the mean — at Adam's step size of 10⁻³ that walk alone takes a
 # few dozen epochs — while the others go on below it. Right: the collapsed fraction at the recorded
 # epochs for the three arms of the experiment (Leaky ReLU and the asymmetric initialization are
 # discussed on the next page).

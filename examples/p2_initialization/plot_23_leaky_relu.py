@@ -15,7 +15,7 @@ replaced by a Beta(2, 1) draw (positive), so that a unit is less likely to be of
 **Two measures.** A Leaky ReLU layer never outputs zero for every input — below zero it passes
 α·z — so a Leaky ReLU network is (almost surely) never exactly constant and never "dead" in the
 ReLU sense. We therefore measure both: *near-constant* (the same collapse test as 2.2: output
-spread on the domain ≤ the tolerance times the spread of |x|), and *a layer in the negative
+spread on the domain ≤ the tolerance times the spread of ``|x|``), and *a layer in the negative
 regime* (every unit of some hidden layer has pre-activation ≤ 0 at every point — the state in which
 a ReLU network is dead; for Leaky ReLU that layer is linear with slope α).
 """
@@ -58,9 +58,9 @@ print(f"ReLU − Leaky ReLU collapse fraction: {100 * pair['difference']:+.1f} p
 #
 # What the networks learned
 # -------------------------
-# Collapse is one end of a range. Classified by the training MSE relative to the variance of |x|
-# (the MSE of the best constant): *fits |x|* below 1 % of it, *constant-level* above 90 % of it,
-# *partial* in between (e.g. one side of |x| learned, the other flat).
+# Collapse is one end of a range. Classified by the training MSE relative to the variance of ``|x|``
+# (the MSE of the best constant): *fits* ``|x|`` below 1 % of it, *constant-level* above 90 % of it,
+# *partial* in between (e.g. one side of ``|x|`` learned, the other flat).
 variance = summary["target_variance_on_domain"]
 for arm in arms:
     mse = data["per_arm"][arm]["mse"]
@@ -135,7 +135,7 @@ print(f"after {long_config['epochs']} epochs: {pct(long_final)}")
 # %%
 # Left: the near-constant fraction of Leaky ReLU networks against training time, next to the
 # fraction with a negative-regime layer (a layer that is linear with slope α is no obstacle to
-# fitting |x| once the later layers scale it back up). Right: the loss quantiles over the
+# fitting ``|x|`` once the later layers scale it back up). Right: the loss quantiles over the
 # simulations.
 first, last = long_data["collapsed"][1], long_data["collapsed"][-1]
 print(f"near-constant: {100 * first:.1f} % after {int(long_data['checkpoint_epochs'][1])} epochs, "

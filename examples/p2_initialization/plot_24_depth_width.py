@@ -3,7 +3,7 @@
 =================================================================
 
 *Question.* The 90 % of 2.2 belongs to one architecture. How does the collapse fraction of
-ReLU networks (He normal, zero biases, trained on |x| as in 2.2) change with the depth for width 2,
+ReLU networks (He normal, zero biases, trained on ``|x|`` as in 2.2) change with the depth for width 2,
 and over a grid of depths and widths? How much of it is decided at initialization?
 
 Trained fractions come from ensembles like 2.2's (all depths of one width share data and batch
