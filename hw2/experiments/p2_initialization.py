@@ -3,7 +3,7 @@
 * ``p2.init``: per-layer activations and weight gradients of the intoli MLP on the 10,000 MNIST
   test images, for tanh / sigmoid with N(0, σ) and Glorot normal, ReLU with N(0, σ), Glorot and
   He normal (:mod:`hw2.init_study`).
-* ``p2.dying_relu``: 1000 independent trainings of a depth-10 width-2 network on |x| with ReLU,
+* ``p2.dying_relu``: 1000 independent trainings of a depth-10 width-2 network on ``|x|`` with ReLU,
   the same 1000 with Leaky ReLU (same data, weights and batch order) and with ReLU under the
   randomized asymmetric initialization (:mod:`hw2.dying_relu`); collapse and born-dead fractions
   with Wilson intervals, paired comparisons, a Monte-Carlo born-dead probability.
