@@ -28,6 +28,25 @@ _EXPORTS = {
     "ResultStore": "store", "StoredResult": "store",
     "train_margin_sgd": "perceptron",
     "wilson_interval": "stats", "paired_difference": "stats",
+    # Problem 4: the cyclical-policy library
+    "CyclicalLearningRate": "schedules", "CyclicalBatchSize": "schedules",
+    "lr_range_test": "finders", "lr_sweep": "finders", "suggest_lr": "finders",
+    "batch_size_sweep": "finders", "suggest_batch_size": "finders", "batch_size_finder": "finders",
+    "Suggestion": "finders", "LRRangeTestResult": "finders", "LRSweepResult": "finders",
+    "BatchSweepResult": "finders", "BatchFinderResult": "finders", "BATCH_FINDER_DOT": "finders",
+    "effective_batch_optimizer": "training", "fit_effective_batch": "training",
+    "fit_with_batch_policy": "training", "EpochLogger": "training", "TraceCounter": "training",
+    "pad_to_32": "training", "epoch_order": "training",
+    "mini_googlenet": "models",
+    # Problem 2
+    "DyingReluEnsemble": "dying_relu", "NetworkStack": "dying_relu", "EnsembleRegressor": "dying_relu",
+    "Arm": "dying_relu", "analyze_parameters": "dying_relu", "born_dead_monte_carlo": "dying_relu",
+    "one_sided_death_probability": "dying_relu", "train_reference_network": "dying_relu",
+    "randomized_asymmetric": "initializers", "apply_randomized_asymmetric": "initializers",
+    "GradientRecorder": "init_study", "layer_statistics": "init_study",
+    "init_study_mlp": "models", "narrow_mlp": "models",
+    # Problem 3
+    "lenet5": "models", "DriftProbe": "covariate_shift", "drift_summary": "covariate_shift",
 }
 
 __all__ = sorted(_EXPORTS)

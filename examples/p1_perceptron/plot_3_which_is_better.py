@@ -4,8 +4,8 @@
 
 *Question.* Which of the two losses gives the better classifier, and why? One training set cannot
 tell (1000 test points carry about ±1 % of sampling noise), so we repeat the experiment on many
-independent training sets of 20 points (1000 at the full specification) — both losses on the same sets, in the same example order —
-and compare the accuracies pairwise.
+independent training sets of 20 points (1000 at the full specification) — both losses on the
+same sets, in the same example order — and compare the accuracies pairwise.
 """
 
 # %%
