@@ -73,3 +73,14 @@ def test_fallback_labels_a_reduced_run(demo, tmp_path, monkeypatch):
     from hw2 import report
 
     assert "reduced run: laptop profile because no full-spec result is stored" in report.reduced_note(result)
+
+
+def test_no_compute_mode_only_reads_the_store(demo, tmp_path, monkeypatch):
+    store = ResultStore(tmp_path)
+    monkeypatch.setenv("HW2_NO_COMPUTE", "1")
+    with pytest.raises(LookupError, match="no stored result"):
+        experiments.run("t.demo", "smoke", store=store)
+    monkeypatch.delenv("HW2_NO_COMPUTE")
+    experiments.run("t.demo", "smoke", store=store)
+    monkeypatch.setenv("HW2_NO_COMPUTE", "1")
+    assert experiments.run("t.demo", "smoke", store=store).from_store

@@ -14,8 +14,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import os
 import pkgutil
 import time
 from collections.abc import Callable
@@ -126,6 +128,9 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
         cached = store.load(name, config, experiment.version)
         if cached is not None:
             return cached
+    if os.environ.get("HW2_NO_COMPUTE"):
+        raise LookupError(f"{name} (profile {profile}, seed {seed}) has no stored result and computing is "
+                          "switched off (HW2_NO_COMPUTE)")
     if fallback and profile == "full" and experiment.gpu_recommended and not _has_accelerator():
         reduced = run(name, "laptop", seed=seed, force=force, **changes)
         reduced.provenance = dict(reduced.provenance, reduced_from="full")
@@ -149,28 +154,47 @@ def _has_accelerator() -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _no_compute():
+    previous = os.environ.get("HW2_NO_COMPUTE")
+    os.environ["HW2_NO_COMPUTE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HW2_NO_COMPUTE", None)
+        else:
+            os.environ["HW2_NO_COMPUTE"] = previous
+
+
 def verify_store(profile: str = "full", store: ResultStore | None = None) -> list[str]:
     """Problems with a committed store: entries whose version or config no longer match the code,
-    and registered experiments with no current entry. Empty list: everything is current."""
+    and registered experiments with no current entry. Empty list: everything is current.
+    Never computes anything: upstream results that ``prepare`` needs are only looked up."""
     store = store or store_for(profile)
     problems, current = [], set()
-    for path, meta in store.entries():
-        name = meta.get("experiment")
-        try:
-            experiment = get(name)
-        except KeyError:
-            problems.append(f"{path.name}: unknown experiment {name!r}")
-            continue
-        seed = meta.get("config", {}).get("seed", 0)
-        config = experiment.config(profile, seed=seed)
-        if experiment.prepare is not None:
-            config = experiment.prepare(config, profile, False)
-        if meta.get("version") != experiment.version:
-            problems.append(f"{path.name}: {name} version {meta.get('version')} != current {experiment.version}")
-        elif store.load(name, config, experiment.version) is None:
-            problems.append(f"{path.name}: {name} config differs from the current {profile} config")
-        else:
-            current.add(name)
+    with _no_compute():
+        for path, meta in store.entries():
+            name = meta.get("experiment")
+            try:
+                experiment = get(name)
+            except KeyError:
+                problems.append(f"{path.name}: unknown experiment {name!r}")
+                continue
+            seed = meta.get("config", {}).get("seed", 0)
+            try:
+                config = experiment.config(profile, seed=seed)
+                if experiment.prepare is not None:
+                    config = experiment.prepare(config, profile, False)
+            except LookupError as exc:
+                problems.append(f"{path.name}: {name}: an upstream result is missing ({exc})")
+                continue
+            if meta.get("version") != experiment.version:
+                problems.append(f"{path.name}: {name} version {meta.get('version')} != current {experiment.version}")
+            elif store.load(name, config, experiment.version) is None:
+                problems.append(f"{path.name}: {name} config differs from the current {profile} config")
+            else:
+                current.add(name)
     for name in names():
         if name not in current:
             problems.append(f"{name}: no current {profile} result stored")
