@@ -19,6 +19,8 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NU
     os.environ.setdefault(var, str(max(1, os.cpu_count() or 1)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Progress bars are for terminals; in the report they would be captured as noise.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 from hw2 import profiles, report  # noqa: E402
 
