@@ -134,8 +134,10 @@ def _label_for(page: str | None) -> str | None:
 
 
 def _rst_escape(text: str) -> str:
-    """Answers are plain text: keep reST from reading |x|, *x*, `x` or name_ as markup."""
-    for char in ("\\", "*", "`", "|", "_"):
+    """Answers are plain text: keep reST from reading |x|, `x` or name_ as markup (and drop the
+    asterisks of *emphasis*, which plain text cannot show)."""
+    text = text.replace("*", "")
+    for char in ("\\", "`", "|", "_"):
         text = text.replace(char, "\\" + char)
     return text
 

@@ -84,3 +84,13 @@ def test_no_compute_mode_only_reads_the_store(demo, tmp_path, monkeypatch):
     experiments.run("t.demo", "smoke", store=store)
     monkeypatch.setenv("HW2_NO_COMPUTE", "1")
     assert experiments.run("t.demo", "smoke", store=store).from_store
+
+
+def test_local_caches_follow_code_changes_but_committed_results_do_not(demo, tmp_path, monkeypatch):
+    assert experiments._store_version(demo, "full") == "1"
+    smoke = experiments._store_version(demo, "smoke")
+    assert smoke.startswith("1+code.")
+    store = ResultStore(tmp_path)
+    experiments.run("t.demo", "smoke", store=store)
+    monkeypatch.setattr(experiments, "_library_digest", lambda: "other-code")
+    assert not experiments.run("t.demo", "smoke", store=store).from_store  # edited library: recomputed

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
+import hashlib
 import importlib
 import os
 import pkgutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hw2 import profiles, provenance
@@ -125,7 +128,7 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
         config = experiment.prepare(config, profile, fallback)
     store = store or store_for(profile)
     if not force:
-        cached = store.load(name, config, experiment.version)
+        cached = store.load(name, config, _store_version(experiment, profile))
         if cached is not None:
             return cached
     if os.environ.get("HW2_NO_COMPUTE"):
@@ -142,7 +145,27 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     data = experiment.compute(config)
     wall = time.perf_counter() - start
     record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall)
-    return store.save(name, config, experiment.version, data, record)
+    return store.save(name, config, _store_version(experiment, profile), data, record)
+
+
+@functools.lru_cache(maxsize=1)
+def _library_digest() -> str:
+    """Hash of the library's source: local caches of reduced profiles follow every code change."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _store_version(experiment: Experiment, profile: str) -> str:
+    """The version a result is stored under. Full-spec results are committed and keyed by the
+    experiment's version alone (bumped when its meaning changes); smoke and laptop results are local
+    caches, so they are also keyed by the library's source and never outlive a code change."""
+    if profile == "full":
+        return experiment.version
+    return f"{experiment.version}+code.{_library_digest()}"
 
 
 def _has_accelerator() -> bool:
