@@ -29,6 +29,22 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086)
+
+
+def t_quantile_975(df: int) -> float:
+    """Two-sided 95 % quantile of Student's t with ``df`` degrees of freedom (table, then normal).
+
+    Example:
+        >>> t_quantile_975(4)
+        2.776
+    """
+    if df < 1:
+        raise ValueError(f"Argument `df` must be >= 1. Received: df={df}")
+    return _T975[df - 1] if df <= len(_T975) else Z95 * (1 + 1 / (4 * df))
+
+
 def mean_ci(values, z: float = Z95) -> tuple[float, float, float]:
     """``(mean, low, high)``: normal-approximation 95 % interval of the mean."""
     values = np.asarray(values, dtype=np.float64)

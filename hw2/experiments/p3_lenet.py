@@ -43,6 +43,7 @@ from hw2 import covariate_shift, stats
 from hw2.datasets import load_mnist
 from hw2.experiments import register
 from hw2.models import lenet5
+from hw2.stats import t_quantile_975
 from hw2.store import ResultStore, results_root
 
 VERSION = "1"  # of the summary built from the runs
@@ -392,22 +393,6 @@ def variant_summary(runs: dict) -> dict:
         "drift_mean_range_over_std": float(np.mean([d["mean_range_over_std"] for d in per_seed_drift])),
         "drift_std_ratio": float(np.mean([d["std_ratio"] for d in per_seed_drift])),
     }
-
-
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-         2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086)
-
-
-def t_quantile_975(df: int) -> float:
-    """Two-sided 95 % quantile of Student's t with ``df`` degrees of freedom (table, then normal).
-
-    Example:
-        >>> t_quantile_975(4)
-        2.776
-    """
-    if df < 1:
-        raise ValueError(f"Argument `df` must be >= 1. Received: df={df}")
-    return _T975[df - 1] if df <= len(_T975) else stats.Z95 * (1 + 1 / (4 * df))
 
 
 def paired_comparison(a, b) -> dict:
