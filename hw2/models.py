@@ -80,14 +80,15 @@ LENET_INPUTS = ("standardize", "batchnorm")
 
 def lenet5(input_treatment: str = "standardize", hidden_batchnorm: bool = False,
            input_dropout: float = 0.0, hidden_dropout: float = 0.0, input_mean: float = 0.0,
-           input_variance: float = 1.0, activation: str = "tanh", name: str = "lenet5") -> keras.Model:
+           input_variance: float = 1.0, activation: str = "tanh", conv_dropout: float = 0.0,
+           name: str = "lenet5") -> keras.Model:
     """LeNet-5 (LeCun et al. 1998) in its common modern form, with switches for BN and dropout.
 
     Layout (28x28x1 images in [0, 1]; tanh is the activation of every hidden layer)::
 
         zero-pad to 32x32 -> input treatment -> [dropout(input_dropout)]
-        conv 6@5x5 -> [BN] -> tanh -> avg-pool 2x2
-        conv 16@5x5 -> [BN] -> tanh -> avg-pool 2x2 -> flatten
+        conv 6@5x5 -> [BN] -> tanh -> avg-pool 2x2 -> [dropout(conv_dropout)]
+        conv 16@5x5 -> [BN] -> tanh -> avg-pool 2x2 -> [dropout(conv_dropout)] -> flatten
         dense 120 -> [BN] -> tanh -> [dropout(hidden_dropout)]
         dense 84  -> [BN] -> tanh -> [dropout(hidden_dropout)]
         dense 10 softmax
@@ -98,8 +99,9 @@ def lenet5(input_treatment: str = "standardize", hidden_batchnorm: bool = False,
     e.g. from a Normalization layer adapted once); ``'batchnorm'`` is a
     :class:`keras.layers.BatchNormalization` over the single input channel. With
     ``hidden_batchnorm`` every hidden conv / dense layer is followed by BN before its activation
-    and drops its bias (BN's beta replaces it). Hidden dropout acts on the two hidden dense layers
-    only: the conv maps have 6 and 16 channels of strongly correlated pixels.
+    and drops its bias (BN's beta replaces it). ``hidden_dropout`` acts on the two hidden dense layers;
+    ``conv_dropout`` (default off) after each conv block, where neighbouring pixels of a map are
+    strongly correlated, so dropping single pixels regularizes less than dropping dense units.
 
     Layers are named so experiments can find them: ``input_norm`` / ``input_bn``, ``conv1``,
     ``conv2``, ``fc1``, ``fc2`` (each with ``_bn`` and ``_act``), ``output``.
@@ -114,7 +116,8 @@ def lenet5(input_treatment: str = "standardize", hidden_batchnorm: bool = False,
     if input_treatment not in LENET_INPUTS:
         raise ValueError(f"Argument `input_treatment` must be one of {LENET_INPUTS}. "
                          f"Received: input_treatment={input_treatment!r}")
-    for arg, rate in (("input_dropout", input_dropout), ("hidden_dropout", hidden_dropout)):
+    for arg, rate in (("input_dropout", input_dropout), ("hidden_dropout", hidden_dropout),
+                      ("conv_dropout", conv_dropout)):
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Argument `{arg}` must be in [0, 1). Received: {arg}={rate}")
     if not input_variance > 0:
@@ -136,10 +139,11 @@ def lenet5(input_treatment: str = "standardize", hidden_batchnorm: bool = False,
         x = keras.layers.BatchNormalization(name="input_bn")(x)
     if input_dropout:
         x = keras.layers.Dropout(input_dropout, name="input_dropout")(x)
-    x = hidden(x, keras.layers.Conv2D(6, 5, use_bias=use_bias, name="conv1"), "conv1")
-    x = keras.layers.AveragePooling2D(2, name="pool1")(x)
-    x = hidden(x, keras.layers.Conv2D(16, 5, use_bias=use_bias, name="conv2"), "conv2")
-    x = keras.layers.AveragePooling2D(2, name="pool2")(x)
+    for label, channels in (("conv1", 6), ("conv2", 16)):
+        x = hidden(x, keras.layers.Conv2D(channels, 5, use_bias=use_bias, name=label), label)
+        x = keras.layers.AveragePooling2D(2, name=f"pool{label[-1]}")(x)
+        if conv_dropout:
+            x = keras.layers.Dropout(conv_dropout, name=f"{label}_dropout")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     for label, units in (("fc1", 120), ("fc2", 84)):
         x = hidden(x, keras.layers.Dense(units, use_bias=use_bias, name=label), label)

@@ -70,9 +70,9 @@ SIZES: dict[str, dict[str, dict]] = {
         "full": {},
     },
     "p3.lenet": {
-        "smoke": {"n_seeds": 2, "epochs": 1, "n_train": 1024, "n_validation": 500, "n_test": 500,
-                  "probe_size": 250, "n_probe_steps": 8},
-        "laptop": {"n_seeds": 3, "epochs": 2},
+        "smoke": {"n_seeds": 2, "max_epochs": 2, "patience": 1, "n_train": 1024, "n_validation": 500,
+                  "n_test": 500, "probe_size": 250, "n_probe_steps": 8, "probe_epochs": 1},
+        "laptop": {"n_seeds": 2, "max_epochs": 3, "patience": 1, "probe_epochs": 1},
         "full": {},
     },
     # P4 (MiniGoogLeNet on Fashion-MNIST): see _P4_SMOKE / _P4_LAPTOP above.

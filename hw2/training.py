@@ -146,6 +146,46 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     return np.random.default_rng([int(seed), int(epoch)]).permutation(n)
 
 
+class EpochBatches(keras.utils.PyDataset):
+    """Full batches of ``(x, y)`` in the order :func:`epoch_order` fixes for each epoch.
+
+    Epoch ``e`` of a ``fit`` call takes ``epoch_order(n, seed, e)`` and drops the last ``n mod
+    batch_size`` samples (a different subset every epoch), so every step has the same shape and two
+    models trained with the same seed see the same batches in the same order. Rows within a batch
+    are sorted (memory locality; the batch is a set).
+
+    Example:
+        >>> data = EpochBatches(np.zeros((10, 2)), np.arange(10), batch_size=4, seed=0)
+        >>> len(data), data[0][0].shape
+        (2, (4, 2))
+        >>> first = data[0][1].tolist(); data.on_epoch_end(); first != data[0][1].tolist()
+        True
+    """
+
+    def __init__(self, x, y, batch_size: int, seed: int = 0, epoch: int = 0):
+        super().__init__()
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or not 1 <= batch_size <= len(x):
+            raise ValueError(f"Argument `batch_size` must be an integer in [1, {len(x)}]. "
+                             f"Received: batch_size={batch_size!r}")
+        if len(x) != len(y):
+            raise ValueError(f"Arguments `x` and `y` must have the same length. Received: {len(x)} and {len(y)}")
+        self.x, self.y, self.batch_size, self.seed = x, y, int(batch_size), int(seed)
+        self.epoch = int(epoch)
+        self._order = epoch_order(len(x), self.seed, self.epoch)
+
+    def __len__(self) -> int:
+        return len(self.x) // self.batch_size
+
+    def __getitem__(self, index: int):
+        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+        return self.x[rows], self.y[rows]
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._order = epoch_order(len(self.x), self.seed, self.epoch)
+
+
 class _AddToLogs(keras.callbacks.Callback):
     """Puts fixed values (the epoch's batch size) into the epoch logs before other callbacks see them."""
 

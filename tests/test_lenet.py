@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from hw2 import covariate_shift
+from hw2 import covariate_shift, training
 from hw2.experiments import p3_lenet
 from hw2.models import lenet5
 from hw2.store import ResultStore
@@ -70,23 +70,6 @@ def test_lenet5_rejects_bad_arguments(kwargs, message):
 
 
 # ------------------------------------------------------------------------------------------ data
-def test_shuffled_batches_drop_the_partial_batch_and_follow_the_seed():
-    x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10)
-    a, b = p3_lenet.ShuffledBatches(x, y, 4, seed=3), p3_lenet.ShuffledBatches(x, y, 4, seed=3)
-    assert len(a) == 2
-    first = [a[i][1].tolist() for i in range(len(a))]
-    assert first == [b[i][1].tolist() for i in range(len(b))]
-    assert all(len(batch) == 4 for batch in first)
-    assert len(set(sum(first, []))) == 8
-    a.on_epoch_end()
-    second = [a[i][1].tolist() for i in range(len(a))]
-    assert second != first
-    other = p3_lenet.ShuffledBatches(x, y, 4, seed=4)
-    assert [other[i][1].tolist() for i in range(2)] != first
-    with pytest.raises(ValueError, match="batch_size"):
-        p3_lenet.ShuffledBatches(x, y, 11, seed=0)
-
-
 def test_mnist_splits_are_fixed_disjoint_and_standardized():
     data = p3_lenet.mnist_splits(n_validation=500, n_train=1000, n_test=300)
     assert data.x_train.shape == (1000, 28, 28, 1) and data.x_val.shape == (500, 28, 28, 1)
@@ -138,7 +121,7 @@ def _tiny_fit(model, steps, epochs=1, callbacks=()):
     rng = np.random.default_rng(0)
     x, y = rng.random((16 * steps, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 16 * steps)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(p3_lenet.ShuffledBatches(x, y, 16, seed=0), epochs=epochs, verbose=0, callbacks=list(callbacks))
+    model.fit(training.EpochBatches(x, y, 16, seed=0), epochs=epochs, verbose=0, callbacks=list(callbacks))
     return x
 
 
@@ -202,8 +185,12 @@ def test_verdict_wording_follows_the_interval():
 def test_config_validation():
     with pytest.raises(ValueError, match="variants"):
         p3_lenet.LeNetConfig(variants=("bn_everywhere",))
-    with pytest.raises(ValueError, match="epochs"):
-        p3_lenet.LeNetConfig(epochs=0)
+    with pytest.raises(ValueError, match="max_epochs"):
+        p3_lenet.LeNetConfig(max_epochs=0)
+    with pytest.raises(ValueError, match="probe_epochs"):
+        p3_lenet.LeNetConfig(patience=1, probe_epochs=3)
+    with pytest.raises(ValueError, match="conv_dropout"):
+        p3_lenet.LeNetConfig(conv_dropout=1.0)
     with pytest.raises(ValueError, match="final_learning_rate"):
         p3_lenet.LeNetConfig(final_learning_rate=0.1)
     with pytest.raises(ValueError, match="hidden_dropout"):
@@ -211,7 +198,8 @@ def test_config_validation():
 
 
 # ------------------------------------------------------------------------------------------ experiment
-TINY = dict(n_seeds=2, epochs=1, n_train=256, n_validation=128, n_test=200, probe_size=64, n_probe_steps=3,
+TINY = dict(n_seeds=2, max_epochs=2, patience=1, probe_epochs=1, n_train=256, n_validation=128, n_test=200,
+            probe_size=64, n_probe_steps=3,
             variants=("baseline", "bn_dropout"))
 
 
@@ -228,7 +216,9 @@ def test_experiment_end_to_end_with_per_run_cache(tmp_path, monkeypatch):
     assert runs["seeds"].tolist() == [0, 1]
     assert runs["test_accuracy"].shape == (2,)
     assert np.all((runs["test_accuracy"] >= 0) & (runs["test_accuracy"] <= 1))
-    assert runs["history"]["val_accuracy"].shape == (2, 1)
+    assert runs["history"]["val_accuracy"].shape == (2, 2)
+    assert set(runs["epochs_run"].tolist()) <= {2} and set(runs["best_epoch"].tolist()) <= {1, 2}
+    assert np.all(runs["train_loss"] > 0) and np.all(runs["test_loss"] > 0)
     assert runs["bn"]["fc1_bn"]["gamma"].shape == (2, 120)
     assert runs["drift"]["mean"].shape[0] == 2 and runs["drift"]["mean"].shape[-1] == 84
     assert set(runs["variance_shift"]) == {"conv1_bn", "conv2_bn", "fc1_bn", "fc2_bn"}
@@ -259,4 +249,29 @@ def test_run_key_ignores_only_the_study_level_fields():
     key = p3_lenet._run_key(config, "baseline", 7)
     assert "seed" not in key and "n_seeds" not in key and "variants" not in key
     assert key["run_seed"] == 7 and key["variant"] == "baseline"
-    assert p3_lenet._run_key(dataclasses.replace(config, epochs=2), "baseline", 7) != key
+    assert p3_lenet._run_key(dataclasses.replace(config, max_epochs=3), "baseline", 7) != key
+
+
+def test_conv_dropout_follows_each_conv_block():
+    names = [layer.name for layer in lenet5(conv_dropout=0.5, hidden_dropout=0.5).layers]
+    assert names.index("conv1_dropout") == names.index("pool1") + 1
+    assert names.index("conv2_dropout") == names.index("pool2") + 1
+    assert "conv1_dropout" not in [layer.name for layer in lenet5(hidden_dropout=0.5).layers]
+
+
+def test_stacking_pads_runs_that_stopped_early():
+    def run(seed, epochs, best):
+        return {"seed": seed, "test_accuracy": 0.9, "test_loss": 0.3, "train_accuracy": 0.95, "train_loss": 0.2,
+                "train_time_s": 1.0, "epochs_run": epochs, "best_epoch": best,
+                "history": {"val_loss": np.linspace(1, 0.5, epochs), "val_accuracy": np.linspace(0.5, 0.9, epochs),
+                            "epoch_time_s": np.ones(epochs)},
+                "bn": {}, "variance_shift": {}, "steps_per_epoch": 10, "n_params": 1,
+                "drift": {"steps": np.arange(epochs), "mean": np.zeros((epochs, 3)), "std": np.ones((epochs, 3))}}
+
+    stacked = p3_lenet._stack([run(0, 3, 3), run(1, 5, 2)])
+    assert stacked["history"]["val_loss"].shape == (2, 5)
+    assert np.isnan(stacked["history"]["val_loss"][0, 3:]).all()
+    assert stacked["drift"]["mean"].shape == (2, 3, 3)
+    summary = p3_lenet.variant_summary(stacked, max_epochs=5)
+    assert summary["runs_at_epoch_cap"] == 1 and summary["best_epoch_per_seed"] == [3, 2]
+    assert summary["best_val_accuracy_mean"] == pytest.approx((0.9 + 0.6) / 2)

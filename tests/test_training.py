@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from hw2 import training
 from hw2.schedules import CyclicalBatchSize
 from hw2.training import (
     EpochLogger,
@@ -157,3 +158,21 @@ def test_epoch_logger_prints_one_line_per_epoch():
     stream = io.StringIO()
     model.fit(x, y, epochs=4, verbose=0, callbacks=[EpochLogger(every=2, stream=stream, show_time=False)])
     assert [line.split("  ")[0] for line in stream.getvalue().splitlines()] == ["epoch 2/4", "epoch 4/4"]
+
+
+def test_epoch_batches_drop_the_partial_batch_and_follow_the_seed():
+    x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10)
+    a, b = training.EpochBatches(x, y, 4, seed=3), training.EpochBatches(x, y, 4, seed=3)
+    assert len(a) == 2
+    first = [a[i][1].tolist() for i in range(len(a))]
+    assert first == [b[i][1].tolist() for i in range(len(b))]
+    assert all(len(batch) == 4 for batch in first) and len(set(sum(first, []))) == 8
+    a.on_epoch_end()
+    assert [a[i][1].tolist() for i in range(len(a))] != first
+    other = training.EpochBatches(x, y, 4, seed=4)
+    assert [other[i][1].tolist() for i in range(2)] != first
+    for bad in (11, 0, 4.0, True):
+        with pytest.raises(ValueError, match="batch_size"):
+            training.EpochBatches(x, y, bad, seed=0)
+    with pytest.raises(ValueError, match="same length"):
+        training.EpochBatches(x, y[:5], 4, seed=0)

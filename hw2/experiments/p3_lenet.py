@@ -1,22 +1,28 @@
 """Problem 3 experiment ``p3.lenet``: LeNet-5 on MNIST with batch normalization, dropout and both.
 
-Five variants of :func:`hw2.models.lenet5` train under identical conditions: the same optimizer,
-batch size, epochs, validation split and, for a given seed, the same data order. Each seed gives
-one run of every variant, so variants are compared by paired differences over seeds.
+Six variants of :func:`hw2.models.lenet5` train under identical conditions: the same optimizer,
+batch size, epoch cap, early-stopping rule, validation split and, for a given seed, the same data
+order. Each seed gives one run of every variant, so variants are compared by paired differences
+over seeds.
 
-=================  ========================  ==========  =============  =====
-variant            input                     hidden BN   dropout        part
-=================  ========================  ==========  =============  =====
-baseline           standardized              no          none           ref.
-bn_hidden          standardized              yes         none           3.2
-bn_input_hidden    BatchNormalization        yes         none           3.3
-dropout            standardized              no          0.2 / 0.5      3.4
-bn_dropout         standardized              yes         0.2 / 0.5      3.5
-=================  ========================  ==========  =============  =====
+=================  ========================  ==========  ======================  =====
+variant            input                     hidden BN   dropout                 part
+=================  ========================  ==========  ======================  =====
+baseline           standardized              no          none                    ref.
+bn_hidden          standardized              yes         none                    3.2
+bn_input_hidden    BatchNormalization        yes         none                    3.3
+dropout            standardized              no          0.2 input / 0.5 dense   3.4
+dropout_conv       standardized              no          as above + 0.5 conv     3.4
+bn_dropout         standardized              yes         0.2 input / 0.5 dense   3.5
+=================  ========================  ==========  ======================  =====
+
+Every run trains to convergence: early stopping on the validation loss with ``patience`` epochs,
+the best epoch's weights restored, at most ``max_epochs`` epochs (a run that reaches the cap says so).
 
 Per run it stores the per-epoch curves (training-mode running averages from ``fit``, plus
-inference-mode loss/accuracy on a fixed training subset and on the validation split), the final
-test loss/accuracy, every BN layer's learned gamma and beta, the drift of the inputs to the
+inference-mode loss/accuracy on a fixed training subset and on the validation split), the epochs run
+and the best epoch, inference-mode loss/accuracy of the restored weights on the whole training split
+and on the test set, every BN layer's learned gamma and beta, the drift of the inputs to the
 ``fc2`` nonlinearity over training steps (:mod:`hw2.covariate_shift`, part 3.1), and every BN
 layer's moving statistics next to the actual inference-time statistics of its input (the variance
 shift of Li et al. 2019, part 3.5).
@@ -39,15 +45,15 @@ import time
 import keras
 import numpy as np
 
-from hw2 import covariate_shift, stats
+from hw2 import covariate_shift, stats, training
 from hw2.datasets import load_mnist
 from hw2.experiments import register
 from hw2.models import lenet5
 from hw2.stats import t_quantile_975
 from hw2.store import ResultStore, results_root
 
-VERSION = "1"  # of the summary built from the runs
-RUN_VERSION = "3"  # of one (variant, seed) run: bump when training or what it records changes
+VERSION = "2"  # of the summary built from the runs
+RUN_VERSION = "4"  # of one (variant, seed) run: bump when training or what it records changes
 VARIANTS = {
     "baseline": {"part": "reference", "input_treatment": "standardize", "hidden_batchnorm": False,
                  "dropout": False, "label": "baseline (no BN, no dropout)"},
@@ -56,9 +62,11 @@ VARIANTS = {
     "bn_input_hidden": {"part": "3.3", "input_treatment": "batchnorm", "hidden_batchnorm": True,
                         "dropout": False, "label": "3.3 BN input + hidden"},
     "dropout": {"part": "3.4", "input_treatment": "standardize", "hidden_batchnorm": False,
-                "dropout": True, "label": "3.4 dropout"},
+                "dropout": "dense", "label": "3.4 dropout"},
+    "dropout_conv": {"part": "3.4", "input_treatment": "standardize", "hidden_batchnorm": False,
+                     "dropout": "dense+conv", "label": "3.4 dropout, conv blocks too"},
     "bn_dropout": {"part": "3.5", "input_treatment": "standardize", "hidden_batchnorm": True,
-                   "dropout": True, "label": "3.5 BN hidden + dropout"},
+                   "dropout": "dense", "label": "3.5 BN hidden + dropout"},
 }
 # (a, b, question): paired comparisons a - b reported by ``comparisons``.
 COMPARISONS = (
@@ -68,6 +76,8 @@ COMPARISONS = (
     ("dropout", "baseline", "does dropout help?"),
     ("dropout", "bn_hidden", "dropout vs BN in the hidden layers"),
     ("dropout", "bn_input_hidden", "dropout vs BN on input and hidden layers"),
+    ("dropout_conv", "dropout", "does dropout on the conv blocks help on top of dense dropout?"),
+    ("dropout_conv", "baseline", "dropout incl. conv blocks vs the baseline"),
     ("bn_dropout", "dropout", "BN + dropout vs dropout alone"),
     ("bn_dropout", "bn_hidden", "BN + dropout vs BN alone"),
     ("bn_dropout", "baseline", "BN + dropout vs the baseline"),
@@ -84,19 +94,26 @@ class LeNetConfig:
 
     Attributes:
         n_seeds: runs per variant; seeds ``seed, seed + 1, ...``.
-        epochs, batch_size: shared by every variant, as is the optimizer: Adam whose learning rate
-            follows a cosine from ``learning_rate`` to ``final_learning_rate`` over the whole run
-            (so the curves settle within ``epochs``); loss: sparse categorical cross-entropy.
+        max_epochs, patience: every run stops once the validation loss has not improved for
+            ``patience`` epochs (and at ``max_epochs`` at the latest); the best epoch's weights are
+            restored (:class:`keras.callbacks.EarlyStopping`).
+        batch_size: shared by every variant, as is the optimizer: Adam whose learning rate follows a
+            cosine from ``learning_rate`` to ``final_learning_rate`` over ``max_epochs``; loss: sparse
+            categorical cross-entropy.
         n_validation: images carved once (fixed permutation, independent of ``seed``) from the
             60k training set for the curves; the rest train.
         n_train, n_test: ``None`` = all; smaller values take the first images (smoke profile).
-        input_dropout, hidden_dropout: rates of the dropout variants (3.4, 3.5).
-        probe_size, n_probe_steps: the 3.1 drift probe (validation images, log-spaced steps).
+        input_dropout, hidden_dropout, conv_dropout: rates of the dropout variants (3.4, 3.5);
+            ``conv_dropout`` only in ``dropout_conv``.
+        probe_size, n_probe_steps, probe_epochs: the 3.1 drift probe (validation images, log-spaced
+            steps over the first ``probe_epochs`` epochs, which every run reaches:
+            ``probe_epochs <= patience + 1``).
     """
 
     seed: int = 0
     n_seeds: int = 5
-    epochs: int = 8
+    max_epochs: int = 30
+    patience: int = 3
     batch_size: int = 128
     learning_rate: float = 1e-3
     final_learning_rate: float = 1e-4
@@ -106,11 +123,14 @@ class LeNetConfig:
     variants: tuple[str, ...] = tuple(VARIANTS)
     input_dropout: float = 0.2
     hidden_dropout: float = 0.5
+    conv_dropout: float = 0.5
     probe_size: int = 1000
     n_probe_steps: int = 40
+    probe_epochs: int = 4
 
     def __post_init__(self):
-        for name in ("n_seeds", "epochs", "batch_size", "n_validation", "probe_size", "n_probe_steps"):
+        for name in ("n_seeds", "max_epochs", "patience", "batch_size", "n_validation", "probe_size",
+                     "n_probe_steps", "probe_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
         for name in ("n_train", "n_test"):
@@ -127,46 +147,17 @@ class LeNetConfig:
         if unknown or not self.variants:
             raise ValueError(f"Argument `variants` must be a non-empty subset of {tuple(VARIANTS)}. "
                              f"Received: variants={self.variants}")
-        for name in ("input_dropout", "hidden_dropout"):
+        for name in ("input_dropout", "hidden_dropout", "conv_dropout"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise ValueError(
                     f"Argument `{name}` must be in (0, 1). Received: {name}={getattr(self, name)}")
+        if self.probe_epochs > min(self.max_epochs, self.patience + 1):
+            raise ValueError(f"Argument `probe_epochs` must be <= min(max_epochs, patience + 1) = "
+                             f"{min(self.max_epochs, self.patience + 1)} (every run must reach it). "
+                             f"Received: probe_epochs={self.probe_epochs}")
 
 
 # ------------------------------------------------------------------------------------------ data
-class ShuffledBatches(keras.utils.PyDataset):
-    """Full batches of ``(x, y)`` in an order fixed by ``seed``, reshuffled every epoch.
-
-    The last partial batch is dropped so every step has the same shape. Epoch ``e`` uses the
-    permutation drawn ``e``-th from ``np.random.default_rng(seed)``, so two models trained with the
-    same seed see exactly the same batches in the same order.
-
-    Example:
-        >>> data = ShuffledBatches(np.zeros((10, 2)), np.arange(10), batch_size=4, seed=0)
-        >>> len(data), data[0][0].shape
-        (2, (4, 2))
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
-        super().__init__()
-        if not 1 <= batch_size <= len(x):
-            raise ValueError(
-                f"Argument `batch_size` must be in [1, {len(x)}]. Received: batch_size={batch_size}")
-        self.x, self.y, self.batch_size = x, y, batch_size
-        self._rng = np.random.default_rng(seed)
-        self._order = self._rng.permutation(len(x))
-
-    def __len__(self) -> int:
-        return len(self.x) // self.batch_size
-
-    def __getitem__(self, index: int):
-        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
-        return self.x[rows], self.y[rows]
-
-    def on_epoch_end(self):
-        self._order = self._rng.permutation(len(self.x))
-
-
 @dataclasses.dataclass
 class MnistSplits:
     x_train: np.ndarray
@@ -281,6 +272,8 @@ class EpochEvaluation(keras.callbacks.Callback):
                            ("train_loss", train_loss), ("train_accuracy", train_acc), ("val_loss", val_loss),
                            ("val_accuracy", val_acc), ("epoch_time_s", elapsed)):
             self.history[key].append(float(value))
+        if logs is not None:  # for callbacks after this one (early stopping on the inference-mode val_loss)
+            logs.update(val_loss=val_loss, val_accuracy=val_acc)
         if self.verbose:
             loss = logs.get("loss", float("nan"))
             print(f"[p3] {self.label} epoch {epoch + 1}/{self.epochs}: loss {loss:.4f} "
@@ -296,9 +289,10 @@ def build_variant(variant: str, config: LeNetConfig, mean: float, variance: floa
     model = lenet5(input_treatment=spec["input_treatment"], hidden_batchnorm=spec["hidden_batchnorm"],
                    input_dropout=config.input_dropout if spec["dropout"] else 0.0,
                    hidden_dropout=config.hidden_dropout if spec["dropout"] else 0.0,
+                   conv_dropout=config.conv_dropout if spec["dropout"] == "dense+conv" else 0.0,
                    input_mean=mean, input_variance=variance, name=f"lenet5_{variant}")
     schedule = keras.optimizers.schedules.CosineDecay(
-        config.learning_rate, decay_steps=config.epochs * steps_per_epoch,
+        config.learning_rate, decay_steps=config.max_epochs * steps_per_epoch,
         alpha=config.final_learning_rate / config.learning_rate)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -314,20 +308,29 @@ def bn_parameters(model: keras.Model) -> dict:
 
 def train_variant(variant: str, run_seed: int, config: LeNetConfig, data: MnistSplits,
                   verbose: bool = True) -> dict:
-    """Train one variant with one seed; return its curves, test numbers, BN parameters and drift."""
+    """Train one variant with one seed to convergence (early stopping on the validation loss, best
+    weights restored); return its curves, epochs, train/test numbers, BN parameters and drift."""
     keras.utils.set_random_seed(run_seed)
-    batches = ShuffledBatches(data.x_train, data.y_train, config.batch_size, seed=run_seed)
+    batches = training.EpochBatches(data.x_train, data.y_train, config.batch_size, seed=run_seed)
     model = build_variant(variant, config, data.mean, data.variance, len(batches))
     n_eval = min(len(data.x_val), len(data.x_train))
     evaluation = EpochEvaluation((data.x_train[:n_eval], data.y_train[:n_eval]), (data.x_val, data.y_val),
-                                 f"{variant} seed {run_seed}", config.epochs, verbose)
-    steps = covariate_shift.checkpoint_steps(config.epochs * len(batches), config.n_probe_steps)
+                                 f"{variant} seed {run_seed}", config.max_epochs, verbose)
+    # EpochEvaluation writes the inference-mode val_loss into the epoch logs before EarlyStopping reads it.
+    stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
+                                             restore_best_weights=True)
+    steps = covariate_shift.checkpoint_steps(config.probe_epochs * len(batches), config.n_probe_steps)
     probe = covariate_shift.DriftProbe(DRIFT_LAYER, data.x_val[:config.probe_size], steps)
     start = time.perf_counter()
-    model.fit(batches, epochs=config.epochs, verbose=0, callbacks=[evaluation, probe])
+    model.fit(batches, epochs=config.max_epochs, verbose=0, callbacks=[evaluation, stopping, probe])
     train_time = time.perf_counter() - start
+    epochs_run = len(evaluation.history["val_loss"])
+    best_epoch = int(np.argmin(evaluation.history["val_loss"]))  # what EarlyStopping restored
+    train_loss, train_accuracy = evaluate_arrays(model, data.x_train, data.y_train)
     test_loss, test_accuracy = evaluate_arrays(model, data.x_test, data.y_test)
     return {"variant": variant, "seed": run_seed, "test_loss": test_loss, "test_accuracy": test_accuracy,
+            "train_loss": train_loss, "train_accuracy": train_accuracy,
+            "epochs_run": epochs_run, "best_epoch": best_epoch + 1,
             "history": {key: np.asarray(values, np.float32) for key, values in evaluation.history.items()},
             "bn": bn_parameters(model), "drift": probe.result(), "train_time_s": train_time,
             "variance_shift": bn_variance_shift(model, data.x_val),
@@ -358,27 +361,39 @@ def cached_run(variant: str, run_seed: int, config: LeNetConfig, data_fn, store:
     return result
 
 
+def _pad(values, length: int) -> np.ndarray:
+    """A per-epoch curve padded with NaN to ``length`` epochs (runs stop at different epochs)."""
+    values = np.asarray(values, np.float32)
+    return np.concatenate([values, np.full(length - len(values), np.nan, np.float32)])
+
+
 def _stack(runs: list[dict]) -> dict:
-    """Per-seed runs of one variant -> arrays with a leading seed axis."""
+    """Per-seed runs of one variant -> arrays with a leading seed axis (curves NaN-padded to the
+    longest run; drift checkpoints cut to those every seed recorded)."""
     first = runs[0]
+    longest = max(len(r["history"]["val_loss"]) for r in runs)
+    n_drift = min(len(r["drift"]["steps"]) for r in runs)
+    scalars = ("test_accuracy", "test_loss", "train_accuracy", "train_loss", "train_time_s")
     return {
         "seeds": np.asarray([r["seed"] for r in runs], np.int64),
-        "test_accuracy": np.asarray([r["test_accuracy"] for r in runs], np.float64),
-        "test_loss": np.asarray([r["test_loss"] for r in runs], np.float64),
-        "train_time_s": np.asarray([r["train_time_s"] for r in runs], np.float64),
-        "history": {k: np.stack([r["history"][k] for r in runs]) for k in first["history"]},
+        **{k: np.asarray([r[k] for r in runs], np.float64) for k in scalars},
+        "epochs_run": np.asarray([r["epochs_run"] for r in runs], np.int64),
+        "best_epoch": np.asarray([r["best_epoch"] for r in runs], np.int64),
+        "history": {k: np.stack([_pad(r["history"][k], longest) for r in runs]) for k in first["history"]},
         "bn": {layer: {p: np.stack([r["bn"][layer][p] for r in runs]) for p in ("gamma", "beta")}
                for layer in first["bn"]},
         "variance_shift": {layer: {k: np.stack([r["variance_shift"][layer][k] for r in runs]) for k in stat}
                            for layer, stat in first["variance_shift"].items()},
-        "drift": {k: (np.asarray(first["drift"]["steps"]) if k == "steps"
-                      else np.stack([r["drift"][k] for r in runs])) for k in first["drift"]},
+        "drift": {k: (np.asarray(first["drift"]["steps"])[:n_drift] if k == "steps"
+                      else np.stack([r["drift"][k][:n_drift] for r in runs])) for k in first["drift"]},
         "steps_per_epoch": int(first["steps_per_epoch"]), "n_params": int(first["n_params"]),
     }
 
 
 # ------------------------------------------------------------------------------------------ analysis
-def variant_summary(runs: dict) -> dict:
+def variant_summary(runs: dict, max_epochs: int) -> dict:
+    """Headline numbers of one variant over its seeds (``max_epochs``: the cap, to count the runs
+    that reached it instead of converging)."""
     acc = np.asarray(runs["test_accuracy"])
     mean, low, high = stats.mean_ci(acc)
     drift = covariate_shift.drift_summary
@@ -388,8 +403,15 @@ def variant_summary(runs: dict) -> dict:
         "test_accuracy_sd": float(acc.std(ddof=1)) if acc.size > 1 else float("nan"),
         "test_accuracy_ci95": [low, high], "test_accuracy_per_seed": acc.tolist(),
         "test_loss_mean": float(np.mean(runs["test_loss"])),
-        "final_val_accuracy_mean": float(np.mean(runs["history"]["val_accuracy"][:, -1])),
-        "seconds_per_epoch": float(np.mean(runs["history"]["epoch_time_s"])),
+        "train_loss_mean": float(np.mean(runs["train_loss"])),
+        "train_accuracy_mean": float(np.mean(runs["train_accuracy"])),
+        "best_val_accuracy_mean": float(np.mean(
+            [h[e - 1] for h, e in zip(runs["history"]["val_accuracy"], runs["best_epoch"])])),
+        "epochs_run_mean": float(np.mean(runs["epochs_run"])),
+        "best_epoch_mean": float(np.mean(runs["best_epoch"])),
+        "best_epoch_per_seed": [int(e) for e in runs["best_epoch"]],
+        "runs_at_epoch_cap": int(np.sum(np.asarray(runs["epochs_run"]) >= max_epochs)),
+        "seconds_per_epoch": float(np.nanmean(runs["history"]["epoch_time_s"])),
         "drift_mean_range_over_std": float(np.mean([d["mean_range_over_std"] for d in per_seed_drift])),
         "drift_std_ratio": float(np.mean([d["std_ratio"] for d in per_seed_drift])),
     }
@@ -503,13 +525,17 @@ def accuracy_table(variants: dict) -> str:
 
 
 def late_change(runs: dict, key: str = "val_accuracy", last: int = 2) -> tuple[float, float]:
-    """Mean ± sd over seeds of how much ``history[key]`` changed over the last ``last`` epochs:
-    a flat curve at the end of training gives a value near 0 (``nan`` with too few epochs)."""
+    """Mean ± sd over seeds of how much ``history[key]`` changed over the ``last`` epochs before the
+    best (restored) epoch: near 0 when the curve had flattened (``nan`` when too few epochs)."""
     values = np.asarray(runs["history"][key], np.float64)
-    if values.shape[1] <= last:
+    change = []
+    for curve, best in zip(values, np.asarray(runs["best_epoch"])):
+        change.append(curve[best - 1] - curve[best - 1 - last] if best - 1 - last >= 0 else np.nan)
+    change = np.asarray(change)
+    if np.isnan(change).all():
         return float("nan"), float("nan")
-    change = values[:, -1] - values[:, -1 - last]
-    return float(change.mean()), float(change.std(ddof=1)) if change.size > 1 else float("nan")
+    sd = float(np.nanstd(change, ddof=1)) if np.sum(~np.isnan(change)) > 1 else float("nan")
+    return float(np.nanmean(change)), sd
 
 
 def _summarize(data: dict) -> dict:
@@ -536,7 +562,7 @@ def lenet_study(config: LeNetConfig) -> dict:
             runs[variant].append(cached_run(variant, run_seed, config, data_fn))
     variants = {v: _stack(r) for v, r in runs.items()}
     data = data_fn()
-    summary = {v: variant_summary(variants[v]) for v in variants}
+    summary = {v: variant_summary(variants[v], config.max_epochs) for v in variants}
     return {
         "variants": variants,
         "comparisons": comparisons(variants),
@@ -546,6 +572,9 @@ def lenet_study(config: LeNetConfig) -> dict:
                   "optimizer": f"Adam, learning rate cosine {config.learning_rate:g} -> "
                                f"{config.final_learning_rate:g} over the run",
                   "batch_size": config.batch_size,
-                  "epochs": config.epochs, "seeds": seeds, "activation": "tanh",
+                  "max_epochs": config.max_epochs, "patience": config.patience,
+                  "stopping": f"early stopping on the validation loss, patience {config.patience} epochs, "
+                              f"best weights restored, at most {config.max_epochs} epochs",
+                  "probe_epochs": config.probe_epochs, "seeds": seeds, "activation": "tanh",
                   "drift_layer": DRIFT_LAYER},
     }
