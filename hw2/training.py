@@ -1,18 +1,18 @@
-"""Fit helpers: full batches only, a batch size per epoch, effective batches by gradient accumulation.
+"""Training with a batch size per epoch, in one ``model.fit``: fixed micro-batches, variable accumulation.
 
-XLA compiles one program per input shape. A partial last batch is a second shape (and on JAX a
-recompilation every epoch it changes); a batch size that changes every epoch is a new shape per
-epoch. So :func:`fit_with_batch_policy` shuffles each epoch itself, drops the remainder, and fits one
-epoch at a time with a batch size taken from a policy whose values are powers of two
-(:class:`hw2.schedules.CyclicalBatchSize`): the model compiles at most once per bucket.
-:class:`TraceCounter` counts those compilations.
+XLA compiles one program per input shape: a partial last batch is a second shape, and a batch
+size that changes every epoch is a new shape (and 3-78 s of compilation on a GPU) per epoch. So the
+model here is always fed full micro-batches of one size (:class:`EpochBatches`: shuffled per
+``(seed, epoch)``, remainder dropped), and the effective batch size is the number of micro-batches
+whose gradients a :class:`GradientAccumulation` optimizer averages before one update. That number
+is a variable, which a callback (:class:`BatchSizeSchedule`) sets per epoch from a batch-size policy
+(:class:`hw2.schedules.CyclicalBatchSize`): one compiled train step for a whole cyclical run.
 
-Batch sizes that do not fit in memory are reached with a physical micro-batch and Keras' optimizer
-option ``gradient_accumulation_steps`` (:func:`effective_batch_optimizer`): gradients of ``k``
-micro-batches are averaged, then applied once, which equals one step on the ``k``-times batch for
-models without batch normalization. With batch normalization it does not: each micro-batch is
-normalized with its own statistics (a "ghost batch" of the micro-batch size) and the moving
-statistics are updated ``k`` times per effective step.
+Averaging ``k`` micro-batch gradients equals one step on the ``k``-times batch for models without
+batch normalization. With batch normalization each micro-batch is normalized with its own
+statistics (a "ghost batch" of the micro-batch size) and the moving statistics are updated per
+micro-batch: the effective batch then changes the gradient noise but not the normalization.
+:class:`TraceCounter` counts compilations.
 
 Example:
     >>> import keras, numpy as np
@@ -61,64 +61,227 @@ def pad_to_32(x) -> np.ndarray:
 # ------------------------------------------------------------------------------ effective batch
 
 
-def effective_batch_optimizer(optimizer, effective_batch: int, micro_batch: int):
-    """A fresh copy of ``optimizer`` that applies one update per ``effective_batch // micro_batch`` steps.
+class GradientAccumulation(keras.optimizers.Optimizer):
+    """Average the gradients of ``steps`` micro-batches, then let ``optimizer`` apply them once.
 
-    Keras averages the gradients of ``k = effective_batch // micro_batch`` consecutive micro-batches
-    and applies them once (``gradient_accumulation_steps=k``; ``k == 1`` means no accumulation).
-    The copy is built from ``optimizer.get_config()``, so pass an optimizer that has not trained yet.
-    Learning-rate schedules see the micro-step count (Keras' convention).
+    Unlike Keras' ``gradient_accumulation_steps`` (a Python constant), the number of micro-batches
+    per update is a variable, ``accumulation_steps``: a callback can change the effective batch size
+    ``micro_batch * steps`` between epochs (:class:`BatchSizeSchedule`) and the train step stays the
+    one compiled program, with the wrapped optimizer's state (momentum, Adam moments) carried on::
+
+        accumulated += g;  count += 1
+        if count >= steps:                       # an update
+            optimizer.apply(accumulated / count); accumulated = 0; count = 0
+
+    ``iterations`` is the wrapped optimizer's counter, so a learning-rate schedule's clock counts
+    updates (effective batches), not micro-batches, whatever the number of steps. A group that is
+    open when ``steps`` changes is closed by the new rule and averaged over the micro-batches it
+    holds. The update is computed at every micro-step and kept only where ``count >= steps``
+    (``ops.where``), the form both TensorFlow graphs and JAX's stateless train step accept.
+
+    Every update also leaves the two squared gradient norms that the gradient-noise scale needs
+    (:mod:`hw2.noise_scale`): the mean over the group's micro-batches of ``|g_i|^2`` and ``|mean g|^2``,
+    summed over updates in ``noise_small_sq``, ``noise_big_sq`` (and counted in ``noise_updates``)
+    until a reader resets them.
+
+    With batch normalization each micro-batch is normalized with its own statistics (a "ghost
+    batch" of the micro-batch size), so the effective batch changes the gradient noise but not the
+    normalization.
 
     Example:
-        >>> opt = effective_batch_optimizer(keras.optimizers.SGD(0.1, momentum=0.9), 1024, 256)
-        >>> opt.gradient_accumulation_steps, opt.momentum
-        (4, 0.9)
-        >>> effective_batch_optimizer("sgd", 1000, 64)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ValueError: Argument `effective_batch` must be a multiple of `micro_batch`. Received: ...
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(0.1), steps=4), loss="mse")
+        >>> _ = model.fit(np.ones((32, 3)), np.ones(32), batch_size=8, epochs=1, verbose=0)
+        >>> int(model.optimizer.iterations)          # 4 micro-batches of 8 -> one update of 32
+        1
 
     Args:
-        optimizer: an optimizer instance, a name (``"sgd"``) or a zero-argument factory.
-        effective_batch: the batch size each update stands for.
-        micro_batch: the batch size actually fed to the model.
+        optimizer: the optimizer that applies the averaged gradient (any Keras optimizer, unbuilt).
+        steps: initial number of micro-batches per update (>= 1).
     """
-    for arg, value in (("effective_batch", effective_batch), ("micro_batch", micro_batch)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Argument `{arg}` must be an integer >= 1. Received: {arg}={value!r}")
-    if effective_batch % micro_batch:
-        raise ValueError("Argument `effective_batch` must be a multiple of `micro_batch`. "
-                         f"Received: effective_batch={effective_batch}, micro_batch={micro_batch}")
-    if callable(optimizer) and not isinstance(optimizer, keras.optimizers.Optimizer):
-        optimizer = optimizer()
-    optimizer = keras.optimizers.get(optimizer)
-    if optimizer.built:
-        raise ValueError("Argument `optimizer` must not have been used for training yet (its state "
-                         "would be lost in the copy). Pass a fresh optimizer or a factory.")
-    k = effective_batch // micro_batch
-    config = dict(optimizer.get_config(), gradient_accumulation_steps=k if k >= 2 else None)
-    return optimizer.__class__.from_config(config)
+
+    def __init__(self, optimizer, steps: int = 1, name: str | None = None, **kwargs):
+        super().__init__(learning_rate=0.0, name=name, **kwargs)
+        self.inner_optimizer = keras.optimizers.get(optimizer)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
+        self.initial_steps = int(steps)
+
+    def build(self, var_list):
+        def scalar(name, dtype, value=0):
+            return self.add_variable(shape=(), dtype=dtype, initializer=keras.initializers.Constant(value),
+                                     aggregation="none", name=name)
+
+        self.accumulation_steps = scalar("accumulation_steps", "int32", self.initial_steps)
+        self.micro_step = scalar("micro_step", "int32")
+        self.noise_small_sq = scalar("noise_small_sq", "float32")
+        self.noise_big_sq = scalar("noise_big_sq", "float32")
+        self.noise_updates = scalar("noise_updates", "float32")
+        self._group_sq = scalar("group_sq", "float32")
+        self._accumulated = [self.add_variable_from_reference(v, name="accumulated") for v in var_list]
+        self.inner_optimizer.build(var_list)
+        super().build(var_list)
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        # Optimizer.__init__ sets a placeholder rate before the wrapped optimizer exists.
+        if "inner_optimizer" in self.__dict__:
+            self.inner_optimizer.learning_rate = learning_rate
+
+    @property
+    def iterations(self):
+        return self.inner_optimizer.iterations
+
+    def apply(self, grads, trainable_variables=None):
+        if not self.built:
+            self.build(trainable_variables)
+            self.built = True
+        variables = list(trainable_variables if trainable_variables is not None else self._trainable_variables)
+        accumulated = [self._accumulated[self._get_variable_index(v)] for v in variables]
+        grads = [ops.cast(g, a.dtype) for g, a in zip(grads, accumulated)]
+        count = self.micro_step + 1
+        update = ops.greater_equal(count, self.accumulation_steps)
+        sums = [ops.convert_to_tensor(a) + g for a, g in zip(accumulated, grads)]
+        mean = [t / ops.cast(count, t.dtype) for t in sums]
+        group_sq = self._group_sq + sum(ops.sum(ops.square(ops.cast(g, "float32"))) for g in grads)
+
+        # Snapshots (a TensorFlow variable's ``.value`` is the variable itself, read later).
+        before = [ops.copy(ops.convert_to_tensor(v)) for v in variables + list(self.inner_optimizer.variables)]
+        self.inner_optimizer.apply(mean, variables)
+        for v, old in zip(variables + list(self.inner_optimizer.variables), before):
+            v.assign(ops.where(update, ops.convert_to_tensor(v), old))
+        for a, t in zip(accumulated, sums):
+            a.assign(ops.where(update, ops.zeros_like(t), t))
+
+        counted = ops.cast(count, "float32")
+        big_sq = sum(ops.sum(ops.square(ops.cast(t, "float32"))) for t in mean)
+        with_noise = ops.logical_and(update, ops.greater(count, 1))  # two batch sizes need count >= 2
+        self.noise_small_sq.assign(self.noise_small_sq + ops.where(with_noise, group_sq / counted, 0.0))
+        self.noise_big_sq.assign(self.noise_big_sq + ops.where(with_noise, big_sq, 0.0))
+        self.noise_updates.assign(self.noise_updates + ops.where(with_noise, 1.0, 0.0))
+        self._group_sq.assign(ops.where(update, 0.0, group_sq))
+        self.micro_step.assign(ops.where(update, 0, count))
+        self._iterations.assign_add(1)  # micro-batches seen; ``iterations`` is the update count
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    def get_config(self):
+        return {"name": self.name, "steps": self.initial_steps,
+                "optimizer": keras.saving.serialize_keras_object(self.inner_optimizer)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = keras.saving.deserialize_keras_object(config.pop("optimizer"), custom_objects=custom_objects)
+        return cls(inner, **config)
 
 
-def fit_effective_batch(model, x, y, *, effective_batch: int, micro_batch: int, epochs: int = 1,
-                        seed: int = 0, validation_data=None, callbacks=None) -> dict:
-    """Train with updates of ``effective_batch`` samples fed as micro-batches of ``micro_batch``.
-
-    ``model`` must be compiled with ``effective_batch_optimizer(..., effective_batch, micro_batch)``.
-    Each epoch uses ``N // effective_batch`` full effective batches, so accumulation groups never
-    straddle epochs. Returns the history dict of :func:`fit_with_batch_policy`.
+def accumulation_steps(batch_size: int, micro_batch: int) -> int:
+    """How many micro-batches of ``micro_batch`` make one batch of ``batch_size``.
 
     Example:
-        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-        >>> model.compile(optimizer=effective_batch_optimizer("sgd", 64, 16),
-        ...               loss="sparse_categorical_crossentropy")
-        >>> x, y = np.random.rand(200, 4).astype("float32"), np.random.randint(0, 3, 200)
-        >>> fit_effective_batch(model, x, y, effective_batch=64, micro_batch=16)["steps"]
-        [3]
+        >>> accumulation_steps(1024, 64)
+        16
+        >>> accumulation_steps(100, 64)
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `batch_size` must be a multiple of `micro_batch`=64. Received: batch_size=100
     """
-    return fit_with_batch_policy(model, x, y, policy=effective_batch, epochs=epochs, seed=seed,
-                                 micro_batch=micro_batch, validation_data=validation_data,
-                                 callbacks=callbacks)
+    for arg, value in (("batch_size", batch_size), ("micro_batch", micro_batch)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"Argument `{arg}` must be an integer >= 1. Received: {arg}={value!r}")
+    if batch_size % micro_batch:
+        raise ValueError(f"Argument `batch_size` must be a multiple of `micro_batch`={micro_batch}. "
+                         f"Received: batch_size={batch_size}")
+    return int(batch_size // micro_batch)
+
+
+class BatchSizeSchedule(keras.callbacks.Callback):
+    """Set the effective batch size of every epoch from a policy, inside one ``model.fit`` call.
+
+    The model is fed fixed micro-batches (one compiled shape) and compiled with a
+    :class:`GradientAccumulation` optimizer (any optimizer will do while the policy stays at the
+    micro-batch size); at the start of epoch ``e`` this callback sets its
+    ``accumulation_steps`` to ``policy(e) // micro_batch``. It keeps the number of updates in Python
+    (mirroring the optimizer's counter, so it never reads the device per step), can stop training
+    after ``max_updates`` updates, and puts ``batch_size`` and ``updates`` (this epoch's) in the
+    epoch logs.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=GradientAccumulation("sgd"), loss="mse")
+        >>> schedule = BatchSizeSchedule(lambda epoch: 16 * 2 ** epoch, micro_batch=16)
+        >>> history = model.fit(np.ones((64, 3)), np.ones(64), batch_size=16, epochs=3, verbose=0,
+        ...                     callbacks=[schedule])
+        >>> history.history["batch_size"], history.history["updates"]
+        ([16, 32, 64], [4, 2, 1])
+    """
+
+    def __init__(self, policy, micro_batch: int, max_updates: int | None = None):
+        super().__init__()
+        self.policy = _policy_fn(policy)
+        self.micro_batch = int(micro_batch)
+        self.max_updates = max_updates
+        self.updates, self._open, self._steps = 0, 0, 1
+        self.batch_sizes: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        optimizer = self.model.optimizer
+        if isinstance(optimizer, GradientAccumulation) and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)  # TensorFlow builds it lazily, at the first step
+
+    def on_epoch_begin(self, epoch, logs=None):
+        batch_size = int(self.policy(epoch))
+        self._steps = accumulation_steps(batch_size, self.micro_batch)
+        self.batch_sizes.append(batch_size)
+        self._epoch_start_updates = self.updates
+        if isinstance(self.model.optimizer, GradientAccumulation):
+            self.model.optimizer.accumulation_steps.assign(self._steps)
+        elif self._steps != 1:
+            raise ValueError(f"Batch size {batch_size} fed as micro-batches of {self.micro_batch} needs a model "
+                             "compiled with a hw2.training.GradientAccumulation optimizer.")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._open += 1
+        if self._open >= self._steps:
+            self.updates, self._open = self.updates + 1, 0
+            if self.max_updates is not None and self.updates >= self.max_updates:
+                self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(batch_size=self.batch_sizes[-1], updates=self.updates - self._epoch_start_updates)
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stop at the end of the first epoch whose loss or weights are not finite (a diverged run).
+
+    Checked once per epoch, not per batch: a per-batch check makes Keras wait for the device after
+    every step. The weights are checked too, because a NaN in the inputs of a ReLU/BN network can
+    poison the weights while the reported loss stays finite. Sets ``diverged`` / ``diverged_epoch``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged, self.diverged_epoch = False, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss", 0.0)
+        finite = math.isfinite(float(loss)) and all(
+            bool(np.isfinite(ops.convert_to_numpy(w)).all()) for w in self.model.trainable_weights)
+        if not finite and not self.diverged:
+            self.diverged, self.diverged_epoch = True, epoch
+            self.model.stop_training = True
+
 
 
 # --------------------------------------------------------------------------- batch-size policies
@@ -147,22 +310,25 @@ def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 
 
 class EpochBatches(keras.utils.PyDataset):
-    """Full batches of ``(x, y)`` in the order :func:`epoch_order` fixes for each epoch.
+    """Full batches of ``(x, y)`` for ``epochs`` epochs, epoch ``e`` in the order ``epoch_order(n, seed, e)``.
 
-    Epoch ``e`` of a ``fit`` call takes ``epoch_order(n, seed, e)`` and drops the last ``n mod
-    batch_size`` samples (a different subset every epoch), so every step has the same shape and two
-    models trained with the same seed see the same batches in the same order. Rows within a batch
-    are sorted (memory locality; the batch is a set).
+    Each epoch drops the last ``n mod batch_size`` samples of its permutation (a different subset
+    every epoch), so every step has the same shape, and two models trained with the same seed see the
+    same batches in the same order. Rows within a batch are sorted (memory locality; a batch is a
+    set). Item ``i`` is a pure function of ``i`` (epoch ``i // steps_per_epoch``), so prefetching
+    ahead of Keras' epoch hooks cannot mix two epochs' orders: pass ``epochs``,
+    ``steps_per_epoch=data.steps_per_epoch`` and ``shuffle=False`` (Keras shuffles items otherwise)
+    to ``model.fit``.
 
     Example:
-        >>> data = EpochBatches(np.zeros((10, 2)), np.arange(10), batch_size=4, seed=0)
-        >>> len(data), data[0][0].shape
-        (2, (4, 2))
-        >>> first = data[0][1].tolist(); data.on_epoch_end(); first != data[0][1].tolist()
+        >>> data = EpochBatches(np.zeros((10, 2)), np.arange(10), batch_size=4, seed=0, epochs=3)
+        >>> data.steps_per_epoch, len(data), data[0][0].shape
+        (2, 6, (4, 2))
+        >>> data[0][1].tolist() != data[2][1].tolist()     # epoch 1 starts at item 2
         True
     """
 
-    def __init__(self, x, y, batch_size: int, seed: int = 0, epoch: int = 0):
+    def __init__(self, x, y, batch_size: int, seed: int = 0, epochs: int = 1):
         super().__init__()
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or not 1 <= batch_size <= len(x):
@@ -170,32 +336,27 @@ class EpochBatches(keras.utils.PyDataset):
                              f"Received: batch_size={batch_size!r}")
         if len(x) != len(y):
             raise ValueError(f"Arguments `x` and `y` must have the same length. Received: {len(x)} and {len(y)}")
-        self.x, self.y, self.batch_size, self.seed = x, y, int(batch_size), int(seed)
-        self.epoch = int(epoch)
-        self._order = epoch_order(len(x), self.seed, self.epoch)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
+        self.x, self.y, self.batch_size, self.seed, self.epochs = x, y, int(batch_size), int(seed), int(epochs)
+        self.steps_per_epoch = len(x) // self.batch_size
+        self._orders: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
-        return len(self.x) // self.batch_size
+        return self.steps_per_epoch * self.epochs
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The permutation of epoch ``epoch`` (the last two are kept)."""
+        if epoch not in self._orders:
+            if len(self._orders) >= 2:
+                self._orders.pop(min(self._orders))
+            self._orders[epoch] = epoch_order(len(self.x), self.seed, epoch)
+        return self._orders[epoch]
 
     def __getitem__(self, index: int):
-        rows = np.sort(self._order[index * self.batch_size:(index + 1) * self.batch_size])
+        epoch, step = divmod(int(index), self.steps_per_epoch)
+        rows = np.sort(self.order(epoch)[step * self.batch_size:(step + 1) * self.batch_size])
         return self.x[rows], self.y[rows]
-
-    def on_epoch_end(self):
-        self.epoch += 1
-        self._order = epoch_order(len(self.x), self.seed, self.epoch)
-
-
-class _AddToLogs(keras.callbacks.Callback):
-    """Puts fixed values (the epoch's batch size) into the epoch logs before other callbacks see them."""
-
-    def __init__(self, **values):
-        super().__init__()
-        self.values = values
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(self.values)
 
 
 def current_learning_rate(optimizer) -> float:
@@ -203,92 +364,97 @@ def current_learning_rate(optimizer) -> float:
     return float(ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def fit_with_batch_policy(model, x, y, policy, epochs: int, *, validation_data=None, seed: int = 0,
-                          callbacks=None, micro_batch: int | None = None, max_steps: int | None = None,
+def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int | None = None,
+                          validation_data=None, seed: int = 0, callbacks=None, max_steps: int | None = None,
                           stop_on_nan: bool = True, validation_batch_size: int = 256) -> dict:
-    """Train ``model`` for ``epochs`` epochs, epoch ``e`` with batch size ``policy(e)``, full batches only.
+    """Train ``model`` for ``epochs`` epochs in one ``model.fit``, epoch ``e`` at batch size ``policy(e)``.
 
-    Each epoch shuffles with :func:`epoch_order` and drops the last ``N mod B`` samples (a different
-    subset every epoch, so nothing is left out systematically), then runs one ``model.fit`` epoch
-    (``initial_epoch=e``), so the compiled train step is reused for every epoch with the same batch
-    size. Give the policy powers of two (:class:`hw2.schedules.CyclicalBatchSize`) to bound the
-    number of compilations. Callbacks see ``logs["batch_size"]``; each epoch is its own ``fit``
-    call, so callbacks that keep state across ``on_train_begin`` (early stopping) do not apply.
+    The model is fed full micro-batches of ``micro_batch`` samples (one shape, so one compiled train
+    step for the whole run) in the order :class:`EpochBatches` fixes per ``(seed, epoch)``; an epoch is
+    ``N // micro_batch`` micro-batches. :class:`BatchSizeSchedule` sets how many micro-batches make
+    one update, so batch sizes above ``micro_batch`` need a model compiled with a
+    :class:`GradientAccumulation` optimizer. Its wrapped optimizer keeps its state across batch sizes,
+    and a learning-rate schedule's clock counts updates.
 
     Args:
         model: a compiled Keras model.
         x, y: training arrays (numpy).
-        policy: an int (a constant batch size) or a callable ``epoch -> batch size``.
+        policy: an int (a constant batch size) or a callable ``epoch -> batch size``
+            (e.g. :class:`hw2.schedules.CyclicalBatchSize`); every value a multiple of ``micro_batch``.
         epochs: number of epochs (>= 1).
+        micro_batch: the batch actually fed; default the smallest batch size the policy returns.
         validation_data: optional ``(x_val, y_val)``, evaluated after every epoch.
         seed: fixes the per-epoch sample order.
-        callbacks: Keras callbacks (e.g. :class:`EpochLogger`).
-        micro_batch: feed each batch as micro-batches of this size; the optimizer must accumulate
-            ``batch_size // micro_batch`` steps (:func:`effective_batch_optimizer`).
-        max_steps: stop after this many optimizer updates (the last epoch is cut short).
-        stop_on_nan: stop after the first epoch whose loss is not finite (a diverged run). It is
-            checked per epoch, not per batch: a per-batch check would make Keras synchronize with
-            the device after every step.
+        callbacks: further Keras callbacks (e.g. :class:`EpochLogger`).
+        max_steps: stop after this many optimizer updates.
+        stop_on_nan: stop after the first epoch whose loss or weights are not finite
+            (:class:`StopOnDivergence`).
         validation_batch_size: one fixed batch size for validation (one shape, compiled once).
 
     Returns:
-        A dict of per-epoch lists: ``epoch``, ``batch_size``, ``steps`` (optimizer updates),
-        ``learning_rate`` (at the end of the epoch), ``seconds``, and every Keras log
-        (``loss``, ``accuracy``, ``val_loss``, ...).
+        A dict of per-epoch lists: ``epoch``, ``batch_size``, ``steps`` (optimizer updates in the
+        epoch), ``learning_rate`` (at the end of the epoch), ``seconds``, every Keras log (``loss``,
+        ``accuracy``, ``val_loss``, ...), and ``diverged`` (bool).
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        >>> model.compile(optimizer=GradientAccumulation("sgd"), loss="sparse_categorical_crossentropy")
+        >>> x, y = np.random.rand(128, 4).astype("float32"), np.random.randint(0, 3, 128)
+        >>> history = fit_with_batch_policy(model, x, y, policy=lambda e: 16 * 2 ** e, epochs=3)
+        >>> history["batch_size"], history["steps"]
+        ([16, 32, 64], [8, 4, 2])
     """
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
     if getattr(model, "optimizer", None) is None:
         raise ValueError("Argument `model` must be compiled (model.compile(...)) before training.")
     batch_size_at = _policy_fn(policy)
     x, y = np.asarray(x), np.asarray(y)
-    n = len(x)
-    accumulation = getattr(model.optimizer, "gradient_accumulation_steps", None) or 1
-    for callback in callbacks or ():
-        if isinstance(callback, EpochLogger) and callback.epochs is None:
-            callback.epochs = int(epochs)
-    history: dict[str, list] = {"epoch": [], "batch_size": [], "steps": [], "learning_rate": [],
-                                "seconds": []}
-    updates = 0
-    for epoch in range(int(epochs)):
-        batch_size = int(batch_size_at(epoch))
-        if not 1 <= batch_size <= n:
-            raise ValueError(f"The batch-size policy must return values in [1, {n}] (the number of samples). "
-                             f"Received: batch_size={batch_size} at epoch {epoch}")
-        feed = batch_size if micro_batch is None else int(micro_batch)
-        if micro_batch is not None and (batch_size % feed or batch_size // feed != accumulation):
-            raise ValueError(
-                f"Batch size {batch_size} with `micro_batch={micro_batch}` needs an optimizer with "
-                f"gradient_accumulation_steps={batch_size // max(feed, 1)}; it has {accumulation}. "
-                "Use hw2.training.effective_batch_optimizer.")
-        if micro_batch is None and accumulation != 1:
-            raise ValueError("The optimizer accumulates gradients; pass `micro_batch` so that batch "
-                             "boundaries line up with its updates.")
-        n_batches = n // batch_size
-        if max_steps is not None:
-            n_batches = min(n_batches, int(max_steps) - updates)
-            if n_batches <= 0:
-                break
-        order = epoch_order(n, seed, epoch)[: n_batches * batch_size]
-        epoch_callbacks = [_AddToLogs(batch_size=batch_size), *(callbacks or ())]
-        start = time.perf_counter()
-        result = model.fit(x[order], y[order], batch_size=feed, epochs=epoch + 1, initial_epoch=epoch,
-                           shuffle=False, verbose=0, validation_data=validation_data,
-                           validation_batch_size=validation_batch_size, callbacks=epoch_callbacks)
-        seconds = time.perf_counter() - start
-        updates += n_batches
-        history["epoch"].append(epoch)
-        history["batch_size"].append(batch_size)
-        history["steps"].append(n_batches)
-        history["learning_rate"].append(current_learning_rate(model.optimizer))
-        history["seconds"].append(seconds)
-        for key, values in result.history.items():
-            if key in ("batch_size", "learning_rate"):  # recorded above, once per epoch
-                continue
-            history.setdefault(key, [math.nan] * (len(history["epoch"]) - 1)).append(float(values[-1]))
-        if stop_on_nan and not math.isfinite(history["loss"][-1]):
-            break
+    if len(x) != len(y):
+        raise ValueError(f"Arguments `x` and `y` must have the same length. Received: {len(x)} and {len(y)}")
+    sizes = [int(batch_size_at(e)) for e in range(int(epochs))]
+    if min(sizes) < 1 or max(sizes) > len(x):
+        raise ValueError(f"The batch-size policy must return values in [1, {len(x)}] (the number of samples). "
+                         f"Received: batch sizes {sorted(set(sizes))}")
+    micro = min(sizes) if micro_batch is None else micro_batch
+    for size in sizes:
+        accumulation_steps(size, micro)
+    if max(sizes) > micro and not isinstance(model.optimizer, GradientAccumulation):
+        raise ValueError(f"Batch sizes up to {max(sizes)} fed as micro-batches of {micro} need a model compiled "
+                         "with a hw2.training.GradientAccumulation optimizer.")
+    schedule = BatchSizeSchedule(batch_size_at, micro, max_updates=max_steps)
+    divergence = StopOnDivergence()
+    clock = _EpochClock(model)
+    every = [schedule, clock, *([divergence] if stop_on_nan else []), *(callbacks or ())]
+    batches = EpochBatches(x, y, micro, seed=seed, epochs=int(epochs))
+    # shuffle=False: Keras would otherwise shuffle the items, mixing the epochs of EpochBatches
+    result = model.fit(batches, epochs=int(epochs), steps_per_epoch=batches.steps_per_epoch, shuffle=False,
+                       verbose=0,
+                       validation_data=validation_data, validation_batch_size=validation_batch_size,
+                       callbacks=every)
+    logs = result.history
+    history = {"epoch": result.epoch, "batch_size": [int(b) for b in logs.pop("batch_size")],
+               "steps": [int(u) for u in logs.pop("updates")], "learning_rate": clock.learning_rates,
+               "seconds": clock.seconds}
+    history.update({key: [float(v) for v in values] for key, values in logs.items()})
+    history["diverged"] = divergence.diverged
     return history
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Wall time and end-of-epoch learning rate of every epoch."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.seconds: list[float] = []
+        self.learning_rates: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+        self.learning_rates.append(current_learning_rate(self.model.optimizer))
 
 
 # ---------------------------------------------------------------------------------- callbacks
@@ -365,8 +531,8 @@ class TraceCounter:
         >>> model.compile(optimizer="sgd", loss="mse")
         >>> with TraceCounter(model) as traces:
         ...     _ = fit_with_batch_policy(model, np.zeros((64, 2)), np.zeros(64), policy=16, epochs=3)
-        >>> traces.count, traces.batch_sizes
-        (1, [16])
+        >>> traces.count
+        1
 
     Attributes:
         count: number of traces so far.

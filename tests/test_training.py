@@ -1,4 +1,5 @@
-"""Fit helpers: gradient accumulation equals a real large batch, full batches only, one trace per bucket."""
+"""Training with a batch-size policy: accumulation equals a real large batch, state carries across batch sizes,
+one compiled train step per run."""
 
 import io
 
@@ -10,10 +11,9 @@ from hw2 import training
 from hw2.schedules import CyclicalBatchSize
 from hw2.training import (
     EpochLogger,
+    GradientAccumulation,
     TraceCounter,
-    effective_batch_optimizer,
     epoch_order,
-    fit_effective_batch,
     fit_with_batch_policy,
 )
 
@@ -29,59 +29,118 @@ def data(n=96, n_in=6, n_out=3, seed=0):
     return rng.normal(size=(n, n_in)).astype("float32"), rng.integers(0, n_out, n)
 
 
-def test_accumulated_step_equals_real_large_batch_step():
+@pytest.mark.parametrize("make", [lambda: keras.optimizers.SGD(learning_rate=0.5, momentum=0.9),
+                                  lambda: keras.optimizers.Adam(learning_rate=0.05)], ids=["sgd-momentum", "adam"])
+def test_accumulated_step_equals_real_large_batch_step(make):
     """k micro-batches + accumulation == one step on the k-times batch (no BN in this model)."""
     x, y = data(n=64)
-    make = lambda: keras.optimizers.SGD(learning_rate=0.5, momentum=0.9)
     real = small_model()
     real.compile(optimizer=make(), loss="sparse_categorical_crossentropy")
     accumulated = small_model()
-    accumulated.compile(optimizer=effective_batch_optimizer(make, 32, 8),
-                        loss="sparse_categorical_crossentropy")
-    for a, b in zip(real.get_weights(), accumulated.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    accumulated.compile(optimizer=GradientAccumulation(make(), steps=4), loss="sparse_categorical_crossentropy")
     start = [w.copy() for w in real.get_weights()]
-    # two updates (momentum carries over between them), same samples in the same order
+    # two updates (the optimizer state carries over between them), same samples in the same order
     fit_with_batch_policy(real, x, y, policy=32, epochs=1, seed=3)
-    fit_effective_batch(accumulated, x, y, effective_batch=32, micro_batch=8, epochs=1, seed=3)
+    fit_with_batch_policy(accumulated, x, y, policy=32, epochs=1, seed=3, micro_batch=8)
     assert int(real.optimizer.iterations) == int(accumulated.optimizer.iterations) == 2
     for a, b, w0 in zip(real.get_weights(), accumulated.get_weights(), start):
         assert not np.allclose(a, w0)  # it did train
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_effective_batch_optimizer_validates_and_copies():
-    opt = effective_batch_optimizer(keras.optimizers.Adam(1e-3), 256, 64)
-    assert opt.gradient_accumulation_steps == 4 and isinstance(opt, keras.optimizers.Adam)
-    assert effective_batch_optimizer("sgd", 64, 64).gradient_accumulation_steps is None
-    with pytest.raises(ValueError, match="multiple of `micro_batch`"):
-        effective_batch_optimizer("sgd", 100, 64)
-    with pytest.raises(ValueError, match="Argument `micro_batch`"):
-        effective_batch_optimizer("sgd", 64, 0)
-    model = small_model()
-    model.compile(optimizer=effective_batch_optimizer("sgd", 32, 8), loss="sparse_categorical_crossentropy")
+@pytest.mark.parametrize("make", [lambda: keras.optimizers.SGD(learning_rate=0.3, momentum=0.9),
+                                  lambda: keras.optimizers.Adam(learning_rate=0.05)], ids=["sgd-momentum", "adam"])
+def test_optimizer_state_carries_across_batch_sizes(make):
+    """A policy 16 -> 32 -> 64 in one fit equals plain steps at 16, then 32, then 64 with one optimizer."""
     x, y = data(n=64)
-    with pytest.raises(ValueError, match="gradient_accumulation_steps=2"):
-        fit_with_batch_policy(model, x, y, policy=16, epochs=1, micro_batch=8)
-    with pytest.raises(ValueError, match="micro_batch"):
-        fit_with_batch_policy(model, x, y, policy=32, epochs=1)
+    policy = lambda epoch: 16 * 2 ** epoch
+    cyclic = small_model()
+    cyclic.compile(optimizer=GradientAccumulation(make()), loss="sparse_categorical_crossentropy")
+    history = fit_with_batch_policy(cyclic, x, y, policy=policy, epochs=3, seed=1, micro_batch=16)
+    assert history["batch_size"] == [16, 32, 64] and history["steps"] == [4, 2, 1]
+    reference = small_model()
+    reference.compile(optimizer=make(), loss="sparse_categorical_crossentropy")
+    for epoch in range(3):
+        order = epoch_order(64, 1, epoch)
+        b = policy(epoch)
+        for start in range(0, 64, b):
+            rows = order[start:start + b]
+            # same samples per update; accumulation averages micro-batch means = the mean over rows
+            reference.train_on_batch(x[rows], y[rows])
+    assert int(cyclic.optimizer.iterations) == int(reference.optimizer.iterations) == 7
+    for a, b in zip(cyclic.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_policy_training_uses_full_batches_and_one_trace_per_bucket():
-    x, y = data(n=100)  # 100 is no multiple of any bucket: a partial batch would show up
+def test_learning_rate_schedule_counts_updates_not_micro_batches():
+    x, y = data(n=64)
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([2], [1.0, 0.001])  # drops after update 2
+    model = small_model()
+    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(schedule)),
+                  loss="sparse_categorical_crossentropy")
+    history = fit_with_batch_policy(model, x, y, policy=32, epochs=2, micro_batch=8)
+    assert history["steps"] == [2, 2] and int(model.optimizer.iterations) == 4
+    assert int(model.optimizer._iterations) == 16  # micro-batches
+    # after 2 updates the rate is still 1.0 (boundary inclusive); a micro-batch clock (8) would give 0.001
+    assert history["learning_rate"] == pytest.approx([1.0, 0.001])
+    assert training.current_learning_rate(model.optimizer) == pytest.approx(0.001)
+
+
+def test_a_cyclical_batch_size_run_compiles_one_train_step():
+    x, y = data(n=100)
     policy = CyclicalBatchSize(8, 32, step_size=2)
     model = small_model()
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=GradientAccumulation("sgd"), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     with TraceCounter(model) as traces:
         history = fit_with_batch_policy(model, x, y, policy=policy, epochs=8)
-    assert history["batch_size"] == policy.trajectory(8).tolist() == [32, 16, 8, 16, 32, 16, 8, 16]
-    assert history["steps"] == [100 // b for b in history["batch_size"]]
+    assert history["batch_size"] == policy.trajectory(8).tolist()
+    assert len(set(history["batch_size"])) == 3
+    constant = small_model()
+    constant.compile(optimizer=GradientAccumulation("sgd"), loss="sparse_categorical_crossentropy",
+                     metrics=["accuracy"])
+    with TraceCounter(constant) as constant_traces:
+        fit_with_batch_policy(constant, x, y, policy=8, epochs=2)
+    # JAX traces once; TensorFlow traces a PyDataset-fed step twice, shape-generically: as often as a
+    # constant batch size does, whatever the number of batch sizes
+    assert traces.count == constant_traces.count <= 2 and set(traces.batch_sizes) <= {8, None}
     assert int(model.optimizer.iterations) == sum(history["steps"])
-    # JAX compiles once per bucket; TensorFlow may generalize the batch dimension (None) instead
-    assert 1 <= traces.count <= len(set(history["batch_size"]))
-    assert set(traces.batch_sizes) <= {8, 16, 32, None}
     assert len(history["loss"]) == 8 and all(np.isfinite(history["loss"]))
     assert "accuracy" in history and "learning_rate" in history
+
+
+def test_noise_statistics_of_one_update():
+    """|g_i|^2 averaged over the group and |mean g|^2, for a linear model with known gradients."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(0.0), steps=2), loss="mse")
+    # mse gradient wrt w at w = 0 for one point (x, t): -2 x t
+    x, t = np.array([[1.0], [2.0]], "float32"), np.array([1.0, 1.0], "float32")
+    model.fit(x, t, batch_size=1, epochs=1, verbose=0, shuffle=False)
+    opt = model.optimizer
+    g = np.array([-2.0, -4.0])
+    assert float(opt.noise_updates) == 1.0
+    assert float(opt.noise_small_sq) == pytest.approx(np.mean(g ** 2))
+    assert float(opt.noise_big_sq) == pytest.approx(np.mean(g) ** 2)
+
+
+def test_gradient_accumulation_validates_and_serializes():
+    with pytest.raises(ValueError, match="Argument `steps`"):
+        GradientAccumulation("sgd", steps=0)
+    with pytest.raises(ValueError, match="Argument `steps`"):
+        GradientAccumulation("sgd", steps=True)
+    opt = GradientAccumulation(keras.optimizers.SGD(0.1, momentum=0.9), steps=4)
+    again = GradientAccumulation.from_config(opt.get_config())
+    assert again.initial_steps == 4 and isinstance(again.inner_optimizer, keras.optimizers.SGD)
+    assert again.inner_optimizer.momentum == 0.9
+    with pytest.raises(ValueError, match="multiple of `micro_batch`"):
+        training.accumulation_steps(100, 64)
+    model = small_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = data(n=64)
+    with pytest.raises(ValueError, match="GradientAccumulation"):
+        fit_with_batch_policy(model, x, y, policy=32, epochs=1, micro_batch=8)
+    with pytest.raises(ValueError, match="multiple of `micro_batch`"):
+        fit_with_batch_policy(model, x, y, policy=lambda e: [16, 24][e], epochs=2)
 
 
 def test_trace_counter_sees_a_partial_last_batch():
@@ -97,16 +156,14 @@ def test_trace_counter_sees_a_partial_last_batch():
     assert "train_step" not in vars(model)  # the wrapper is gone afterwards
 
 
-def test_every_step_sees_a_full_bucket_sized_batch():
+def test_every_step_sees_a_full_micro_batch():
     """Run eagerly, the counter records every step's concrete batch size (both backends)."""
     x, y = data(n=100)
-    policy = CyclicalBatchSize(8, 32, step_size=1)
     model = small_model()
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", run_eagerly=True)
+    model.compile(optimizer=GradientAccumulation("sgd"), loss="sparse_categorical_crossentropy", run_eagerly=True)
     with TraceCounter(model) as steps:
-        fit_with_batch_policy(model, x, y, policy=policy, epochs=4)
-    expected = [b for b in policy.trajectory(4).tolist() for _ in range(100 // b)]
-    assert steps.batch_sizes == expected
+        fit_with_batch_policy(model, x, y, policy=CyclicalBatchSize(8, 32, step_size=1), epochs=4)
+    assert steps.batch_sizes == [8] * (4 * (100 // 8))
 
 
 def test_epoch_order_is_seeded_and_independent_of_batch_size():
@@ -121,12 +178,12 @@ def test_max_steps_and_stop_on_nan():
     model = small_model()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     history = fit_with_batch_policy(model, x, y, policy=16, epochs=5, max_steps=6)
-    assert history["steps"] == [4, 2]
+    assert history["steps"] == [4, 2] and not history["diverged"]
     keras.utils.set_random_seed(0)
     exploding = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3)])
     exploding.compile(optimizer=keras.optimizers.SGD(1e12), loss="mse")
     history = fit_with_batch_policy(exploding, x, np.full((64, 3), 1e3, "float32"), policy=16, epochs=5)
-    assert len(history["loss"]) < 5 and not np.isfinite(history["loss"][-1])
+    assert len(history["loss"]) < 5 and not np.isfinite(history["loss"][-1]) and history["diverged"]
 
 
 def test_policy_errors():
@@ -149,6 +206,8 @@ def test_epoch_logger_prints_one_line_per_epoch():
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     stream = io.StringIO()
+    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(0.05)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     fit_with_batch_policy(model, x, y, policy=CyclicalBatchSize(16, 32, 1), epochs=3,
                           callbacks=[EpochLogger(stream=stream, prefix="[run] ")])
     lines = stream.getvalue().splitlines()
@@ -162,13 +221,12 @@ def test_epoch_logger_prints_one_line_per_epoch():
 
 def test_epoch_batches_drop_the_partial_batch_and_follow_the_seed():
     x, y = np.arange(10, dtype=np.float32)[:, None], np.arange(10)
-    a, b = training.EpochBatches(x, y, 4, seed=3), training.EpochBatches(x, y, 4, seed=3)
-    assert len(a) == 2
-    first = [a[i][1].tolist() for i in range(len(a))]
-    assert first == [b[i][1].tolist() for i in range(len(b))]
+    a, b = training.EpochBatches(x, y, 4, seed=3, epochs=2), training.EpochBatches(x, y, 4, seed=3, epochs=2)
+    assert a.steps_per_epoch == 2 and len(a) == 4
+    first = [a[i][1].tolist() for i in range(2)]
+    assert first == [b[i][1].tolist() for i in range(2)]
     assert all(len(batch) == 4 for batch in first) and len(set(sum(first, []))) == 8
-    a.on_epoch_end()
-    assert [a[i][1].tolist() for i in range(len(a))] != first
+    assert [a[i][1].tolist() for i in (2, 3)] != first
     other = training.EpochBatches(x, y, 4, seed=4)
     assert [other[i][1].tolist() for i in range(2)] != first
     for bad in (11, 0, 4.0, True):
@@ -176,3 +234,22 @@ def test_epoch_batches_drop_the_partial_batch_and_follow_the_seed():
             training.EpochBatches(x, y, bad, seed=0)
     with pytest.raises(ValueError, match="same length"):
         training.EpochBatches(x, y[:5], 4, seed=0)
+
+
+def test_fit_sees_exactly_the_epoch_orders():
+    """Through model.fit (prefetching, epoch hooks), step s of epoch e is epoch_order(n, seed, e)'s s-th batch."""
+    x, y = data(n=64)
+    targets = np.arange(64, dtype="float32")
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+    seen, original = [], model.train_step
+
+    def recording(*args):
+        seen.append(sorted(int(t) for t in np.asarray(args[-1][1])))
+        return original(*args)
+
+    model.train_step = recording
+    batches = training.EpochBatches(x, targets, 16, seed=3, epochs=3)
+    model.fit(batches, epochs=3, steps_per_epoch=batches.steps_per_epoch, shuffle=False, verbose=0)
+    expected = [sorted(epoch_order(64, 3, e)[s:s + 16].tolist()) for e in range(3) for s in range(0, 64, 16)]
+    assert seen == expected

@@ -311,18 +311,22 @@ def train_variant(variant: str, run_seed: int, config: LeNetConfig, data: MnistS
     """Train one variant with one seed to convergence (early stopping on the validation loss, best
     weights restored); return its curves, epochs, train/test numbers, BN parameters and drift."""
     keras.utils.set_random_seed(run_seed)
-    batches = training.EpochBatches(data.x_train, data.y_train, config.batch_size, seed=run_seed)
-    model = build_variant(variant, config, data.mean, data.variance, len(batches))
+    batches = training.EpochBatches(data.x_train, data.y_train, config.batch_size, seed=run_seed,
+                                    epochs=config.max_epochs)
+    steps_per_epoch = batches.steps_per_epoch
+    model = build_variant(variant, config, data.mean, data.variance, steps_per_epoch)
     n_eval = min(len(data.x_val), len(data.x_train))
     evaluation = EpochEvaluation((data.x_train[:n_eval], data.y_train[:n_eval]), (data.x_val, data.y_val),
                                  f"{variant} seed {run_seed}", config.max_epochs, verbose)
     # EpochEvaluation writes the inference-mode val_loss into the epoch logs before EarlyStopping reads it.
     stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
                                              restore_best_weights=True)
-    steps = covariate_shift.checkpoint_steps(config.probe_epochs * len(batches), config.n_probe_steps)
+    steps = covariate_shift.checkpoint_steps(config.probe_epochs * steps_per_epoch, config.n_probe_steps)
     probe = covariate_shift.DriftProbe(DRIFT_LAYER, data.x_val[:config.probe_size], steps)
     start = time.perf_counter()
-    model.fit(batches, epochs=config.max_epochs, verbose=0, callbacks=[evaluation, stopping, probe])
+    # shuffle=False: Keras would otherwise shuffle the items, mixing the epochs of EpochBatches
+    model.fit(batches, epochs=config.max_epochs, steps_per_epoch=steps_per_epoch, shuffle=False, verbose=0,
+              callbacks=[evaluation, stopping, probe])
     train_time = time.perf_counter() - start
     epochs_run = len(evaluation.history["val_loss"])
     best_epoch = int(np.argmin(evaluation.history["val_loss"]))  # what EarlyStopping restored
@@ -334,7 +338,7 @@ def train_variant(variant: str, run_seed: int, config: LeNetConfig, data: MnistS
             "history": {key: np.asarray(values, np.float32) for key, values in evaluation.history.items()},
             "bn": bn_parameters(model), "drift": probe.result(), "train_time_s": train_time,
             "variance_shift": bn_variance_shift(model, data.x_val),
-            "steps_per_epoch": len(batches), "n_params": int(model.count_params())}
+            "steps_per_epoch": steps_per_epoch, "n_params": int(model.count_params())}
 
 
 def _run_store() -> ResultStore:
