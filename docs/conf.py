@@ -47,7 +47,6 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
-    "sphinx.ext.graphviz",
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = False
@@ -56,7 +55,6 @@ autodoc_member_order = "bysource"
 autodoc_mock_imports = []
 napoleon_google_docstring = True
 napoleon_use_ivar = True
-graphviz_output_format = "svg"
 exclude_patterns = ["_build", "_answers", "auto_examples/*.ipynb", "**/sg_execution_times.rst"]
 suppress_warnings = ["config.cache"]
 
