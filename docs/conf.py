@@ -47,6 +47,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = False
@@ -57,6 +58,10 @@ napoleon_google_docstring = True
 napoleon_use_ivar = True
 exclude_patterns = ["_build", "_answers", "auto_examples/*.ipynb", "**/sg_execution_times.rst"]
 suppress_warnings = ["config.cache"]
+# `.. plot::` (the architecture page's diagram): one PNG, no source or format links.
+plot_formats = [("png", 110)]
+plot_html_show_source_link = False
+plot_html_show_formats = False
 
 
 def reset_keras(gallery_conf, fname):
