@@ -209,6 +209,7 @@ class NetworkStack(keras.layers.Layer):
         return [(ops.convert_to_numpy(k), ops.convert_to_numpy(b)) for k, b in zip(self.kernels, self.biases)]
 
     def get_config(self) -> dict:
+        """The constructor's arguments (``products`` as resolved), as for any Keras layer."""
         return {**super().get_config(), "n_networks": self.n_networks, "depth": self.depth, "width": self.width,
                 "activation": self.activation_name, "negative_slope": self.negative_slope, "products": self.products}
 
@@ -242,6 +243,7 @@ class PerNetworkMean(keras.metrics.Metric):
         return self.total / ops.maximum(self.count, 1.0)
 
     def get_config(self) -> dict:
+        """Keras' metric config plus ``shape``."""
         return {**super().get_config(), "shape": self.shape}
 
 
@@ -269,10 +271,12 @@ class EnsembleRegressor(keras.Model):
         return ops.stack([stack(x) for stack in self.stacks], axis=1)
 
     def get_config(self) -> dict:
+        """Keras' model config plus ``stacks``: each arm's serialized :class:`NetworkStack`."""
         return {**super().get_config(), "stacks": [keras.saving.serialize_keras_object(s) for s in self.stacks]}
 
     @classmethod
     def from_config(cls, config):
+        """The model :meth:`get_config` describes (arms rebuilt; weights as after construction)."""
         config = dict(config)
         stacks = [keras.saving.deserialize_keras_object(s) for s in config.pop("stacks")]
         return cls(stacks, **config)
