@@ -47,7 +47,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
-    "sphinx.ext.graphviz",
+    "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = False
@@ -56,9 +56,12 @@ autodoc_member_order = "bysource"
 autodoc_mock_imports = []
 napoleon_google_docstring = True
 napoleon_use_ivar = True
-graphviz_output_format = "svg"
 exclude_patterns = ["_build", "_answers", "auto_examples/*.ipynb", "**/sg_execution_times.rst"]
 suppress_warnings = ["config.cache"]
+# `.. plot::` (the architecture page's diagram): one PNG, no source or format links.
+plot_formats = [("png", 110)]
+plot_html_show_source_link = False
+plot_html_show_formats = False
 
 
 def reset_keras(gallery_conf, fname):

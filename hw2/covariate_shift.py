@@ -21,6 +21,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from hw2._checks import check_int
+
 PERCENTILES = (15.0, 50.0, 85.0)
 
 
@@ -31,10 +33,8 @@ def checkpoint_steps(total_steps: int, n_checkpoints: int) -> np.ndarray:
         >>> checkpoint_steps(100, 5).tolist()
         [0, 1, 3, 10, 32, 100]
     """
-    if total_steps < 1:
-        raise ValueError(f"Argument `total_steps` must be >= 1. Received: total_steps={total_steps}")
-    if n_checkpoints < 1:
-        raise ValueError(f"Argument `n_checkpoints` must be >= 1. Received: n_checkpoints={n_checkpoints}")
+    total_steps = check_int("total_steps", total_steps, low=1)
+    n_checkpoints = check_int("n_checkpoints", n_checkpoints, low=1)
     steps = np.unique(np.rint(np.geomspace(1, total_steps, n_checkpoints)).astype(np.int64))
     return np.concatenate([[0], steps])
 

@@ -29,10 +29,14 @@ initialization) train side by side on the same data and batch order: the compari
   layer in that state still passes ``negative_slope x`` its input, so the network is not constant.
 * *born dead*: dead already at initialization.
 
-Example:
+Example (training is skipped as a doctest: compiling the train step takes 5-20 s on a CPU;
+``tests/test_dying_relu.py`` trains the same way):
+
     >>> ens = DyingReluEnsemble(n_simulations=4, depth=3, width=2, n_points=128, batch_size=64, seed=0)
     >>> history = ens.train(epochs=1, progress=False)          # doctest: +SKIP
-    >>> ens.analyze()["relu"]["collapsed"].shape                # doctest: +SKIP
+    >>> history["loss"].shape                                   # doctest: +SKIP
+    (1, 2, 4)
+    >>> ens.analyze()["relu"]["collapsed"].shape
     (4,)
 """
 
@@ -49,6 +53,7 @@ import numpy as np
 from keras import ops
 
 from hw2 import initializers
+from hw2._checks import check_choice, check_fields, check_int, check_positive, check_range
 
 DOMAIN_HALF_WIDTH = math.sqrt(7.0)
 
@@ -66,16 +71,14 @@ INITIALIZATIONS = ("he_normal", "rai")
 
 
 # ----------------------------------------------------------------------------------------- checks
-def _check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"Argument `{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
-
-
 def check_target(name: str) -> str:
-    if name not in TARGETS:
-        raise ValueError(f"Argument `target` must be one of {sorted(TARGETS)}. Received: target={name!r}")
-    return name
+    """``name`` if it is one of :data:`TARGETS`, else Keras' "must be one of" ``ValueError``.
+
+    Example:
+        >>> check_target("abs")
+        'abs'
+    """
+    return check_choice("target", name, TARGETS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,15 +101,9 @@ class Arm:
     width: int | None = None
 
     def __post_init__(self):
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"Argument `activation` must be one of {ACTIVATIONS}. "
-                             f"Received: activation={self.activation!r}")
-        if self.initialization not in INITIALIZATIONS:
-            raise ValueError(f"Argument `initialization` must be one of {INITIALIZATIONS}. "
-                             f"Received: initialization={self.initialization!r}")
-        for name in ("depth", "width"):
-            if getattr(self, name) is not None:
-                _check_positive_int(name, getattr(self, name))
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("initialization", self.initialization, INITIALIZATIONS)
+        check_fields(self, ("depth", "width"), optional=True)
 
     @classmethod
     def parse(cls, text) -> Arm:
@@ -123,8 +120,8 @@ class Arm:
 
 def layer_sizes(depth: int, width: int) -> list[int]:
     """Units per layer, input and output included: ``[1, width, ..., width, 1]`` (``depth`` weight layers)."""
-    depth = _check_positive_int("depth", depth)
-    width = _check_positive_int("width", width)
+    depth = check_int("depth", depth, low=1)
+    width = check_int("width", width, low=1)
     return [1] + [width] * (depth - 1) + [1]
 
 
@@ -134,9 +131,10 @@ def _activation(name: str, negative_slope: float):
         return ops.relu
     if name == "leaky_relu":
         return lambda x: ops.leaky_relu(x, negative_slope=negative_slope)
-    raise ValueError(f"Argument `activation` must be one of {ACTIVATIONS}. Received: activation={name!r}")
+    check_choice("activation", name, ACTIVATIONS)
 
 
+@keras.saving.register_keras_serializable(package="hw2")
 class NetworkStack(keras.layers.Layer):
     """``n_networks`` independent networks ``1 -> width (x depth-1) -> 1`` evaluated together.
 
@@ -147,25 +145,29 @@ class NetworkStack(keras.layers.Layer):
     unit as a sum of ``(batch, S)`` products (fast for width 2); ``'einsum'`` uses one ``einsum``
     per layer (a compact graph for wider layers); ``'auto'`` picks by width.
 
+    The weights start at zero: the ensemble sets them with :meth:`set_parameters`. ``get_config``
+    mirrors the constructor (``products`` as resolved), so the layer serializes like any Keras
+    layer; the weights travel with ``model.save`` / ``get_weights``, as for Keras' own layers.
+
     Example:
         >>> stack = NetworkStack(3, depth=2, width=2)
         >>> tuple(stack(np.ones((5, 3), "float32")).shape)
         (5, 3)
+        >>> NetworkStack.from_config(stack.get_config()).sizes
+        [1, 2, 1]
     """
 
     def __init__(self, n_networks: int, depth: int, width: int, activation: str = "relu",
                  negative_slope: float = 0.01, products: str = "auto", **kwargs):
         super().__init__(**kwargs)
-        if products not in PRODUCTS:
-            raise ValueError(f"Argument `products` must be one of {PRODUCTS}. Received: products={products!r}")
-        if products == "auto":
-            products = "elementwise" if width <= ELEMENTWISE_MAX_WIDTH else "einsum"
-        self.products = products
-        self.n_networks = _check_positive_int("n_networks", n_networks)
+        check_choice("products", products, PRODUCTS)
+        self.n_networks = check_int("n_networks", n_networks, low=1)
         self.sizes = layer_sizes(depth, width)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"Argument `activation` must be one of {ACTIVATIONS}. Received: activation={activation!r}")
-        self.activation_name = activation
+        self.depth, self.width = len(self.sizes) - 1, self.sizes[1]
+        if products == "auto":
+            products = "elementwise" if self.width <= ELEMENTWISE_MAX_WIDTH else "einsum"
+        self.products = products
+        self.activation_name = check_choice("activation", activation, ACTIVATIONS)
         self.negative_slope = float(negative_slope)
         self._act = _activation(activation, self.negative_slope)
         self.kernels, self.biases = [], []
@@ -206,12 +208,28 @@ class NetworkStack(keras.layers.Layer):
     def get_parameters(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [(ops.convert_to_numpy(k), ops.convert_to_numpy(b)) for k, b in zip(self.kernels, self.biases)]
 
+    def get_config(self) -> dict:
+        """The constructor's arguments (``products`` as resolved), as for any Keras layer."""
+        return {**super().get_config(), "n_networks": self.n_networks, "depth": self.depth, "width": self.width,
+                "activation": self.activation_name, "negative_slope": self.negative_slope, "products": self.products}
 
+
+@keras.saving.register_keras_serializable(package="hw2")
 class PerNetworkMean(keras.metrics.Metric):
-    """Mean over the steps of an epoch of each network's minibatch loss (shape ``(arms, S)``)."""
+    """Mean over the steps of an epoch of each network's minibatch loss (shape ``(arms, S)``).
+
+    Example:
+        >>> metric = PerNetworkMean((1, 2))
+        >>> metric.update_state([[1.0, 2.0]]); metric.update_state([[3.0, 2.0]])
+        >>> ops.convert_to_numpy(metric.result()).tolist()
+        [[2.0, 2.0]]
+        >>> PerNetworkMean.from_config(metric.get_config()).shape
+        (1, 2)
+    """
 
     def __init__(self, shape, name="network_loss", **kwargs):
         super().__init__(name=name, **kwargs)
+        self.shape = tuple(int(n) for n in shape)
         self.total = self.add_variable(shape=tuple(shape), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
@@ -224,12 +242,23 @@ class PerNetworkMean(keras.metrics.Metric):
         """Mean per-network loss over the steps seen since the last reset."""
         return self.total / ops.maximum(self.count, 1.0)
 
+    def get_config(self) -> dict:
+        """Keras' metric config plus ``shape``."""
+        return {**super().get_config(), "shape": self.shape}
 
+
+@keras.saving.register_keras_serializable(package="hw2")
 class EnsembleRegressor(keras.Model):
     """Several :class:`NetworkStack` arms fed the same ``(batch, S)`` input; output ``(batch, arms, S)``.
 
     The loss is ``sum over arms and networks of mean over the batch of (prediction - y)²``: a sum of
-    independent losses, so every network gets exactly its own gradient.
+    independent losses, so every network gets exactly its own gradient. ``get_config`` holds the
+    arms' serialized configs, so ``model.save("m.keras")`` / ``keras.saving.load_model`` round-trip.
+
+    Example:
+        >>> model = EnsembleRegressor([NetworkStack(4, 2, 2), NetworkStack(4, 2, 2, "leaky_relu")])
+        >>> [stack.activation_name for stack in EnsembleRegressor.from_config(model.get_config()).stacks]
+        ['relu', 'leaky_relu']
     """
 
     def __init__(self, stacks, **kwargs):
@@ -240,6 +269,17 @@ class EnsembleRegressor(keras.Model):
     def call(self, x):
         """``(batch, S)`` -> ``(batch, arms, S)``."""
         return ops.stack([stack(x) for stack in self.stacks], axis=1)
+
+    def get_config(self) -> dict:
+        """Keras' model config plus ``stacks``: each arm's serialized :class:`NetworkStack`."""
+        return {**super().get_config(), "stacks": [keras.saving.serialize_keras_object(s) for s in self.stacks]}
+
+    @classmethod
+    def from_config(cls, config):
+        """The model :meth:`get_config` describes (arms rebuilt; weights as after construction)."""
+        config = dict(config)
+        stacks = [keras.saving.deserialize_keras_object(s) for s in config.pop("stacks")]
+        return cls(stacks, **config)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Sum over arms and networks of each network's minibatch MSE; records the per-network terms."""
@@ -310,15 +350,14 @@ def initial_parameters(initialization: str, depth: int, width: int, n_networks: 
         elif initialization == "rai":
             kernel, bias = initializers.randomized_asymmetric(fan_in, fan_out, rng, size=(n_networks,))
         else:
-            raise ValueError(f"Argument `initialization` must be one of {INITIALIZATIONS}. "
-                             f"Received: initialization={initialization!r}")
+            check_choice("initialization", initialization, INITIALIZATIONS)
         params.append((kernel, bias))
     return params
 
 
 def grid(size: int = 1001) -> np.ndarray:
     """``size`` evenly spaced points of the domain ``[-√7, √7]`` (endpoints included)."""
-    return np.linspace(-DOMAIN_HALF_WIDTH, DOMAIN_HALF_WIDTH, _check_positive_int("grid_size", size, 2))
+    return np.linspace(-DOMAIN_HALF_WIDTH, DOMAIN_HALF_WIDTH, check_int("grid_size", size, low=2))
 
 
 def born_dead_monte_carlo(depth: int, width: int, n_networks: int, *, initialization: str = "he_normal",
@@ -333,7 +372,7 @@ def born_dead_monte_carlo(depth: int, width: int, n_networks: int, *, initializa
     """
     from hw2.stats import wilson_interval
 
-    n_networks = _check_positive_int("n_networks", n_networks)
+    n_networks = check_int("n_networks", n_networks, low=1)
     rng = np.random.default_rng([seed, 7, depth, width])
     points = grid(grid_size)
     dead = 0
@@ -359,8 +398,8 @@ def one_sided_death_probability(depth: int, width: int) -> float:
         >>> round(one_sided_death_probability(10, 2), 4)
         0.9249
     """
-    depth = _check_positive_int("depth", depth)
-    width = _check_positive_int("width", width)
+    depth = check_int("depth", depth, low=1)
+    width = check_int("width", width, low=1)
     return 1.0 - (1.0 - 2.0 ** -width) ** (depth - 1)
 
 
@@ -391,20 +430,17 @@ class DyingReluEnsemble:
                  target: str = "abs", n_points: int = 3000, batch_size: int = 64, learning_rate: float = 1e-3,
                  negative_slope: float = 0.01, seed: int = 0, products: str = "auto",
                  record_orders: bool = False, jit_compile: bool = True):
-        self.n_simulations = _check_positive_int("n_simulations", n_simulations)
-        self.depth = _check_positive_int("depth", depth)
-        self.width = _check_positive_int("width", width)
-        self.n_points = _check_positive_int("n_points", n_points)
-        self.batch_size = _check_positive_int("batch_size", batch_size)
+        self.n_simulations = check_int("n_simulations", n_simulations, low=1)
+        self.depth = check_int("depth", depth, low=1)
+        self.width = check_int("width", width, low=1)
+        self.n_points = check_int("n_points", n_points, low=1)
+        self.batch_size = check_int("batch_size", batch_size, low=1)
         if self.batch_size > self.n_points:
             raise ValueError(f"Argument `batch_size` must be <= n_points={self.n_points}. "
                              f"Received: batch_size={batch_size}")
-        if not learning_rate > 0:
-            raise ValueError(f"Argument `learning_rate` must be > 0. Received: learning_rate={learning_rate}")
-        if not 0 <= negative_slope < 1:
-            raise ValueError(f"Argument `negative_slope` must be in [0, 1). Received: negative_slope={negative_slope}")
-        if products not in PRODUCTS:
-            raise ValueError(f"Argument `products` must be one of {PRODUCTS}. Received: products={products!r}")
+        check_positive("learning_rate", learning_rate)
+        check_range("negative_slope", negative_slope, 0, 1, inclusive="left")
+        check_choice("products", products, PRODUCTS)
         self.arms = [Arm.parse(a) for a in arms]
         if not self.arms:
             raise ValueError("Argument `arms` must name at least one arm. Received: arms=()")
@@ -503,7 +539,7 @@ class DyingReluEnsemble:
             A dict: ``loss`` of shape ``(epochs, arms, S)``, the mean minibatch loss of each network in
             each epoch, and ``checkpoints``, mapping each checkpoint epoch to its analysis.
         """
-        epochs = _check_positive_int("epochs", epochs)
+        epochs = check_int("epochs", epochs, low=1)
         from tqdm.auto import tqdm
 
         model = self.model
@@ -564,8 +600,7 @@ def analyze_parameters(params, activation: str, target: str = "abs", negative_sl
         >>> bool(np.all(out["dead"] <= out["collapsed"]))   # a dead ReLU network is constant
         True
     """
-    if not tolerance >= 0:
-        raise ValueError(f"Argument `tolerance` must be >= 0. Received: tolerance={tolerance}")
+    check_range("tolerance", tolerance, low=0)
     points = grid(grid_size)
     target_values = TARGETS[check_target(target)](points)
     target_spread = float(target_values.max() - target_values.min())

@@ -29,17 +29,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from hw2._checks import check_int, check_positive
+
 # Keras' VarianceScaling(truncated_normal) divides the target std by the std of a standard normal
 # truncated to [-2, 2], so the truncated draws keep the intended variance.
 _TRUNCATED_NORMAL_STD = 0.87962566103423978
 RAI_SIGMA = 0.6007
 
 
-def _check_fans(fan_in: int, fan_out: int) -> None:
-    if int(fan_in) < 1:
-        raise ValueError(f"Argument `fan_in` must be >= 1. Received: fan_in={fan_in}")
-    if int(fan_out) < 1:
-        raise ValueError(f"Argument `fan_out` must be >= 1. Received: fan_out={fan_out}")
+def _check_fans(fan_in: int, fan_out: int) -> tuple[int, int]:
+    return check_int("fan_in", fan_in, low=1), check_int("fan_out", fan_out, low=1)
 
 
 def truncated_normal(rng: np.random.Generator, stddev: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -60,7 +59,7 @@ def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator, size: tuple[i
         >>> he_normal(2, 2, np.random.default_rng(1), size=(3,)).shape
         (3, 2, 2)
     """
-    _check_fans(fan_in, fan_out)
+    fan_in, fan_out = _check_fans(fan_in, fan_out)
     stddev = np.sqrt(2.0 / fan_in) / _TRUNCATED_NORMAL_STD
     return truncated_normal(rng, stddev, tuple(size) + (fan_in, fan_out)).astype(dtype)
 
@@ -84,9 +83,8 @@ def randomized_asymmetric(fan_in: int, fan_out: int, rng: np.random.Generator, s
         >>> k.shape, b.shape
         ((1, 2), (2,))
     """
-    _check_fans(fan_in, fan_out)
-    if sigma <= 0:
-        raise ValueError(f"Argument `sigma` must be > 0. Received: sigma={sigma}")
+    fan_in, fan_out = _check_fans(fan_in, fan_out)
+    check_positive("sigma", sigma)
     size = tuple(size)
     # V[..., j, :] = [W[:, j], b[j]]: one row of fan_in + 1 entries per unit.
     v = rng.standard_normal(size + (fan_out, fan_in + 1)) * (sigma / np.sqrt(fan_in))
@@ -104,7 +102,9 @@ def apply_randomized_asymmetric(model, rng: np.random.Generator, sigma: float = 
     Example:
         >>> import keras
         >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(2, activation="relu")])
-        >>> apply_randomized_asymmetric(model, np.random.default_rng(0))  # doctest: +SKIP
+        >>> apply_randomized_asymmetric(model, np.random.default_rng(0))
+        >>> bool(np.all(keras.ops.convert_to_numpy(model.layers[0].bias) == 0))  # Keras' zeros are gone
+        False
     """
     import keras
 

@@ -1,5 +1,6 @@
 """The dying-ReLU simulator: each network of the ensemble trains exactly like a plain Keras model."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -114,7 +115,8 @@ def test_diverging_networks_are_reported_not_silent():
     ({"depth": 0}, "depth"), ({"width": 0}, "width"), ({"batch_size": 5000}, "batch_size"),
     ({"target": "sine"}, "target"), ({"arms": ("tanh",)}, "activation"), ({"arms": ("relu+lsuv",)}, "initialization"),
     ({"n_simulations": 0}, "n_simulations"), ({"learning_rate": 0.0}, "learning_rate"), ({"arms": ()}, "arms"),
-    ({"arms": ("relu", "relu")}, "arms"),
+    ({"arms": ("relu", "relu")}, "arms"), ({"learning_rate": float("nan")}, "learning_rate"),
+    ({"negative_slope": 1.0}, "negative_slope"), ({"depth": 2.5}, "depth"), ({"products": "loops"}, "products"),
 ])
 def test_bad_input_names_the_argument(kwargs, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
@@ -142,3 +144,30 @@ def test_experiment_configs_validate_and_checkpoints():
             DyingReluConfig(**kwargs)
     with pytest.raises(ValueError, match="`depth`"):
         DepthSweepConfig(depths=(0, 2))
+
+
+# ------------------------------------------------------------------------------ Keras serialization
+def test_network_stack_config_round_trips():
+    stack = dr.NetworkStack(3, depth=4, width=5, activation="leaky_relu", negative_slope=0.2, name="arm")
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(stack))
+    assert type(clone) is dr.NetworkStack and clone.get_config() == stack.get_config()
+    assert (clone.sizes, clone.products, clone.negative_slope) == ([1, 5, 5, 5, 1], "einsum", 0.2)
+
+
+def test_per_network_mean_config_round_trips():
+    metric = dr.PerNetworkMean((2, 3), name="loss_per_network")
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(metric))
+    assert type(clone) is dr.PerNetworkMean and clone.get_config() == metric.get_config()
+    assert tuple(clone.result().shape) == (2, 3)
+
+
+def test_ensemble_regressor_saves_and_loads_with_its_weights(tmp_path):
+    ens = dr.DyingReluEnsemble(3, depth=3, width=2, arms=("relu", "leaky_relu"), n_points=64, batch_size=32)
+    model = ens.model
+    clone = dr.EnsembleRegressor.from_config(model.get_config())
+    assert [s.get_config() for s in clone.stacks] == [s.get_config() for s in model.stacks]
+    path = tmp_path / "ensemble.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, compile=False)
+    x = np.linspace(-1, 1, 3 * 32, dtype="float32").reshape(32, 3)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)))

@@ -49,6 +49,8 @@ def test_randomized_asymmetric_scale_and_model_helper():
     (lambda: initializers.he_normal(0, 2, np.random.default_rng(0)), "fan_in"),
     (lambda: initializers.randomized_asymmetric(2, 0, np.random.default_rng(0)), "fan_out"),
     (lambda: initializers.randomized_asymmetric(2, 2, np.random.default_rng(0), sigma=0), "sigma"),
+    (lambda: initializers.randomized_asymmetric(2, 2, np.random.default_rng(0), sigma=float("inf")), "sigma"),
+    (lambda: initializers.he_normal(2.5, 2, np.random.default_rng(0)), "fan_in"),
 ])
 def test_bad_arguments(call, name):
     with pytest.raises(ValueError, match=f"`{name}`"):
