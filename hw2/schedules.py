@@ -22,21 +22,21 @@ import keras
 import numpy as np
 from keras import ops
 
+from hw2._checks import check_choice, check_int, check_positive, check_range
+
 LR_MODES = ("triangular", "triangular2", "exp_range")
 SCALE_MODES = ("cycle", "iterations")
 BATCH_MODES = ("triangular", "triangular2", "exp_range", "exponential")
+BATCH_SCALES = ("inverse", "log2")
 
 
 def _check_step_size(step_size):
-    if not isinstance(step_size, (int, float, np.integer, np.floating)) or not step_size > 0:
-        raise ValueError(f"Argument `step_size` must be > 0. Received: step_size={step_size!r}")
+    step_size = check_positive("step_size", step_size)
     return float(step_size) if not float(step_size).is_integer() else int(step_size)
 
 
 def _check_gamma(gamma):
-    if not isinstance(gamma, (int, float, np.integer, np.floating)) or not 0 < gamma <= 1:
-        raise ValueError(f"Argument `gamma` must be in (0, 1]. Received: gamma={gamma!r}")
-    return float(gamma)
+    return float(check_range("gamma", gamma, low=0, high=1, inclusive="right"))
 
 
 def _check_mode(mode, allowed):
@@ -120,13 +120,12 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, lr_min, lr_max, step_size, mode="triangular", gamma=1.0, scale_fn=None,
                  scale_mode="cycle", name="CyclicalLearningRate"):
         super().__init__()
-        if not isinstance(lr_min, (int, float, np.integer, np.floating)) or not lr_min >= 0:
-            raise ValueError(f"Argument `lr_min` must be >= 0. Received: lr_min={lr_min!r}")
-        if not isinstance(lr_max, (int, float, np.integer, np.floating)) or not lr_max > lr_min:
+        check_range("lr_min", lr_min, low=0)
+        # float32 evaluation: a bound beyond ~1e38 would return inf
+        check_range("lr_max", lr_max, low=0, high=1e30)
+        if not lr_max > lr_min:
             raise ValueError(f"Argument `lr_max` must be > `lr_min`. Received: lr_min={lr_min!r}, "
                              f"lr_max={lr_max!r}")
-        if not math.isfinite(lr_max):
-            raise ValueError(f"Argument `lr_max` must be finite. Received: lr_max={lr_max!r}")
         self.lr_min = float(lr_min)
         self.lr_max = float(lr_max)
         self.step_size = _check_step_size(step_size)
@@ -177,87 +176,105 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
 
 class CyclicalBatchSize:
-    """A policy mapping time (an epoch, usually) to a power-of-two batch size in [b_min, b_max].
+    """A policy mapping time (an epoch, usually) to a batch size in [b_min, b_max]: CLR's dual.
 
-    The batch size moves in log2 space opposite to the learning rate of the same mode: SGD's
-    gradient-noise scale is ``g ~ lr * N / B`` (Smith & Le 2018; Smith, Kindermans, Ying & Le 2018,
-    "Don't decay the learning rate, increase the batch size"), so the high-noise end of a batch-size
-    cycle is ``b_min``, as it is ``lr_max`` for a learning-rate cycle. With Smith's position ``u``
-    (see :func:`triangle_position`)::
+    SGD's gradient-noise scale is ``g ~ lr * N / B`` (Smith & Le 2018; Smith, Kindermans, Ying & Le
+    2018, "Don't decay the learning rate, increase the batch size"), so the exact counterpart of a
+    learning-rate triangle is a triangle in ``1 / B``: the high-noise end of a batch-size cycle is
+    ``b_min``, as it is ``lr_max`` for a learning-rate cycle. With Smith's position ``u`` (see
+    :func:`triangle_position`) and ``scale="inverse"`` (the default)::
 
-        log2_b = log2(b_max) - u * (log2(b_max) - log2(b_min))
-        batch_size = 2 ** round(log2_b)
+        inverse_b = 1 / b_max + u * (1 / b_min - 1 / b_max)     # linear in u, like lr(u)
+        batch_size = b_min * round(1 / (inverse_b * b_min))     # a multiple of b_min
 
-    so every cycle starts at ``b_max``, reaches ``b_min`` halfway and returns. ``"triangular2"`` halves
-    the excursion every cycle and ``"exp_range"`` shrinks it by ``gamma ** t``: the batch size settles
-    at ``b_max`` over training, as the learning rate settles at ``lr_min``. ``"exponential"`` is the
-    monotone schedule of Smith et al. 2018: start at ``b_min`` and double every ``step_size`` units
-    until ``b_max`` (``batch_size = min(b_max, b_min * 2 ** floor(t / step_size))``).
+    ``scale="log2"`` moves geometrically instead (``log2 B`` linear in ``u``, rounded to
+    ``b_min * 2 ** k``): halving and doubling, it spends as long at every power of two.
 
-    Rounding in log2 space keeps every batch size a power of two, so a model compiled for XLA sees
-    at most ``log2(b_max / b_min) + 1`` distinct shapes (:attr:`batch_sizes`).
+    Every cycle starts at ``b_max``, reaches ``b_min`` halfway and returns. ``"triangular2"`` halves
+    the excursion every cycle; ``"exp_range"`` multiplies it by ``gamma`` per time unit, applied per
+    cycle (``gamma ** (2 * step_size * (cycle - 1))``) so that the first cycle spans the whole range
+    and the batch size then settles towards ``b_max``, as a decaying CLR settles at ``lr_min``.
+    ``"exponential"`` is the monotone schedule of Smith et al. 2018: start at ``b_min`` and double
+    every ``step_size`` units until ``b_max``.
+
+    Batch sizes are multiples of ``b_min``: feed micro-batches of ``b_min`` and accumulate
+    (:func:`hw2.training.fit_with_batch_policy`), and a whole run is one compiled train step.
 
     Example:
         >>> policy = CyclicalBatchSize(64, 1024, step_size=4)
         >>> policy.trajectory(9).tolist()
+        [1024, 192, 128, 64, 64, 64, 128, 192, 1024]
+        >>> CyclicalBatchSize(64, 1024, step_size=4, scale="log2").trajectory(9).tolist()
         [1024, 512, 256, 128, 64, 128, 256, 512, 1024]
         >>> CyclicalBatchSize(64, 1024, step_size=2, mode="exponential").trajectory(10).tolist()
         [64, 64, 128, 128, 256, 256, 512, 512, 1024, 1024]
-        >>> policy.batch_sizes
-        (64, 128, 256, 512, 1024)
 
     Args:
-        b_min: the smallest batch size, a power of two >= 1.
-        b_max: the largest batch size, a power of two > ``b_min``.
+        b_min: the smallest batch size, an integer >= 1.
+        b_max: the largest batch size, a multiple of ``b_min`` above it (for ``scale="log2"`` and
+            ``"exponential"``, ``b_min`` times a power of two).
         step_size: half a cycle (cyclic modes) or the doubling period (``"exponential"``), in the
             caller's time unit (epochs for :func:`hw2.training.fit_with_batch_policy`), > 0.
         mode: ``"triangular"``, ``"triangular2"``, ``"exp_range"`` or ``"exponential"``.
         gamma: per-unit decay of the ``exp_range`` excursion, in (0, 1].
+        scale: ``"inverse"`` (1/B linear in the triangle, the dual of CLR) or ``"log2"``.
     """
 
-    def __init__(self, b_min, b_max, step_size, mode="triangular", gamma=1.0):
-        for arg, value in (("b_min", b_min), ("b_max", b_max)):
-            if not _is_power_of_two(value):
-                raise ValueError(f"Argument `{arg}` must be a power of two >= 1. Received: {arg}={value!r}")
-        if not b_max > b_min:
-            raise ValueError(f"Argument `b_max` must be > `b_min`. "
+    def __init__(self, b_min, b_max, step_size, mode="triangular", gamma=1.0, scale="inverse"):
+        self.b_min = check_int("b_min", b_min, low=1)
+        self.b_max = check_int("b_max", b_max, low=1, high=2**31)  # int64 arithmetic, memory
+        if not self.b_max > self.b_min or self.b_max % self.b_min:
+            raise ValueError(f"Argument `b_max` must be a multiple of `b_min` larger than it. "
                              f"Received: b_min={b_min!r}, b_max={b_max!r}")
-        self.b_min = int(b_min)
-        self.b_max = int(b_max)
         self.step_size = _check_step_size(step_size)
         self.mode = _check_mode(mode, BATCH_MODES)
         self.gamma = _check_gamma(gamma)
+        self.scale = check_choice("scale", scale, BATCH_SCALES)
+        if (self.scale == "log2" or self.mode == "exponential") and not _is_power_of_two(self.b_max // self.b_min):
+            raise ValueError(f"Argument `b_max` must be `b_min` times a power of two for scale='log2' or "
+                             f"mode='exponential'. Received: b_min={b_min!r}, b_max={b_max!r}")
 
     @property
     def batch_sizes(self) -> tuple[int, ...]:
-        """Every batch size the policy can return (the XLA shape buckets), ascending."""
-        lo, hi = int(math.log2(self.b_min)), int(math.log2(self.b_max))
-        return tuple(2**k for k in range(lo, hi + 1))
+        """Every batch size the policy can return, ascending."""
+        if self.scale == "log2" or self.mode == "exponential":
+            return tuple(self.b_min * 2**k for k in range(int(math.log2(self.b_max // self.b_min)) + 1))
+        return tuple(range(self.b_min, self.b_max + 1, self.b_min))  # 1/B sweeps continuously: every multiple
 
     def __call__(self, t) -> int:
-        """The batch size at time ``t`` (an integer >= 0)."""
-        if t < 0:
-            raise ValueError(f"Argument `t` must be >= 0. Received: t={t!r}")
-        return int(self._sizes(np.asarray([t]))[0])
+        """The batch size at time ``t`` (a finite number >= 0)."""
+        t = check_range("t", t, low=0)
+        return int(self._sizes(np.asarray([t], dtype=np.float64))[0])
 
     def trajectory(self, n: int) -> np.ndarray:
         """Batch sizes at ``t = 0, 1, ..., n - 1`` (int64 array)."""
-        if n < 0:
-            raise ValueError(f"Argument `n` must be >= 0. Received: n={n!r}")
-        return self._sizes(np.arange(n))
+        n = check_int("n", n, low=0)
+        return self._sizes(np.arange(n, dtype=np.float64))
+
+    def excursion(self, t) -> np.ndarray:
+        """Smith's position ``u`` times this mode's decay at time(s) ``t``: 0 = b_max, 1 = b_min."""
+        t = np.asarray(t, dtype=np.float64)
+        if self.mode == "exp_range":
+            cycle = np.floor(1 + t / (2 * self.step_size))
+            return triangle_position(t, self.step_size) * self.gamma ** (2 * self.step_size * (cycle - 1))
+        return triangle_position(t, self.step_size, self.mode, self.gamma)
 
     def _sizes(self, t):
         lo, hi = math.log2(self.b_min), math.log2(self.b_max)
         if self.mode == "exponential":
             log2_b = np.minimum(hi, lo + np.floor(np.asarray(t, dtype=np.float64) / self.step_size))
-        else:
-            u = triangle_position(t, self.step_size, self.mode, self.gamma)
+            return (2 ** log2_b).round().astype(np.int64)
+        u = self.excursion(t)
+        if self.scale == "log2":
             log2_b = np.floor(hi - u * (hi - lo) + 0.5)  # round half up: deterministic buckets
-        return (2 ** np.clip(log2_b, lo, hi).astype(np.int64)).astype(np.int64)
+            return (2 ** np.clip(log2_b, lo, hi)).round().astype(np.int64)
+        inverse = 1.0 / self.b_max + u * (1.0 / self.b_min - 1.0 / self.b_max)
+        multiples = np.floor(1.0 / (inverse * self.b_min) + 0.5)
+        return (self.b_min * np.clip(multiples, 1, self.b_max // self.b_min)).astype(np.int64)
 
     def get_config(self) -> dict:
         return {"b_min": self.b_min, "b_max": self.b_max, "step_size": self.step_size,
-                "mode": self.mode, "gamma": self.gamma}
+                "mode": self.mode, "gamma": self.gamma, "scale": self.scale}
 
     @classmethod
     def from_config(cls, config: dict) -> CyclicalBatchSize:

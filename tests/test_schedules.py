@@ -101,57 +101,104 @@ def test_clr_drives_an_optimizer_and_survives_model_save_load(tmp_path):
 # ------------------------------------------------------------------------------ batch size
 
 
-def reference_batch(t, b_min, b_max, step, mode="triangular", gamma=1.0):
+def reference_batch(t, b_min, b_max, step, mode="triangular", gamma=1.0, scale="inverse"):
+    """Plain-Python reference, written from the docstring's formulas."""
     if mode == "exponential":
         return min(b_max, b_min * 2 ** math.floor(t / step))
     cycle = math.floor(1 + t / (2 * step))
     x = abs(t / step - 2 * cycle + 1)
-    scale = {"triangular": 1.0, "triangular2": 1 / 2 ** (cycle - 1), "exp_range": gamma**t}[mode]
-    u = max(0.0, 1 - x) * scale
-    log2_b = math.log2(b_max) - u * (math.log2(b_max) - math.log2(b_min))
-    return 2 ** int(math.floor(log2_b + 0.5))
+    decay = {"triangular": 1.0, "triangular2": 1 / 2 ** (cycle - 1),
+             "exp_range": gamma ** (2 * step * (cycle - 1))}[mode]
+    u = max(0.0, 1 - x) * decay
+    if scale == "log2":
+        log2_b = math.log2(b_max) - u * (math.log2(b_max) - math.log2(b_min))
+        return 2 ** int(math.floor(log2_b + 0.5))
+    inverse = 1 / b_max + u * (1 / b_min - 1 / b_max)
+    return b_min * int(math.floor(1 / (inverse * b_min) + 0.5))
 
 
+@pytest.mark.parametrize("scale", ["inverse", "log2"])
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range", "exponential"])
 @pytest.mark.parametrize("step", [3, 4, 2.5])
-def test_batch_policy_matches_reference(mode, step):
-    policy = CyclicalBatchSize(64, 8192, step_size=step, mode=mode, gamma=0.9)
+def test_batch_policy_matches_reference(mode, step, scale):
+    policy = CyclicalBatchSize(64, 8192, step_size=step, mode=mode, gamma=0.9, scale=scale)
     got = policy.trajectory(60).tolist()
-    assert got == [reference_batch(t, 64, 8192, step, mode, 0.9) for t in range(60)]
+    assert got == [reference_batch(t, 64, 8192, step, mode, 0.9, scale) for t in range(60)]
     assert [policy(t) for t in range(60)] == got
     assert set(got) <= set(policy.batch_sizes)
-    assert all(64 <= b <= 8192 and b & (b - 1) == 0 for b in got)
+    assert all(64 <= b <= 8192 and b % 64 == 0 for b in got)
+    if scale == "log2" or mode == "exponential":
+        assert all(b & (b - 1) == 0 for b in got)
+
+
+@pytest.mark.parametrize("scale", ["inverse", "log2"])
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
+@pytest.mark.parametrize("b_min,b_max,step,gamma", [
+    (64, 8192, 8, 0.1 ** (1 / 48)),   # the full specification (48 epochs, amplitude 0.1 left)
+    (64, 8192, 2, 0.1 ** (1 / 12)),   # a short reduced run
+    (64, 1024, 1, 0.5), (32, 4096, 3, 0.9),
+])
+def test_the_first_cycle_visits_both_ends(mode, scale, b_min, b_max, step, gamma):
+    first_cycle = CyclicalBatchSize(b_min, b_max, step, mode, gamma, scale).trajectory(2 * step + 1)
+    assert first_cycle[0] == b_max and first_cycle.min() == b_min and first_cycle[-1] == b_max
 
 
 def test_batch_policy_shapes():
     tri = CyclicalBatchSize(64, 1024, step_size=4).trajectory(9).tolist()
-    assert tri == [1024, 512, 256, 128, 64, 128, 256, 512, 1024]
+    assert tri == [1024, 192, 128, 64, 64, 64, 128, 192, 1024]
+    assert CyclicalBatchSize(64, 1024, step_size=4, scale="log2").trajectory(9).tolist() == [
+        1024, 512, 256, 128, 64, 128, 256, 512, 1024]
     # the excursion of triangular2 / exp_range shrinks: the batch size settles at b_max
-    tri2 = CyclicalBatchSize(64, 1024, step_size=4, mode="triangular2").trajectory(24)
+    tri2 = CyclicalBatchSize(64, 1024, step_size=4, mode="triangular2", scale="log2").trajectory(24)
     assert tri2[4] == 64 and tri2[12] == 256 and tri2[20] == 512
     exp = CyclicalBatchSize(64, 1024, step_size=4, mode="exp_range", gamma=0.8).trajectory(40)
     assert exp[4] < exp[12] <= exp[20] and exp[-8:].min() == 1024
     grow = CyclicalBatchSize(64, 1024, step_size=2, mode="exponential").trajectory(12)
     assert np.all(np.diff(grow) >= 0) and grow[0] == 64 and grow[-1] == 1024
-    assert CyclicalBatchSize(64, 1024, 2).batch_sizes == (64, 128, 256, 512, 1024)
+    assert CyclicalBatchSize(64, 1024, 2, scale="log2").batch_sizes == (64, 128, 256, 512, 1024)
+    assert CyclicalBatchSize(64, 256, 2).batch_sizes == (64, 128, 192, 256)
 
 
-def test_batch_policy_is_the_inverse_of_the_lr_cycle():
-    # b_min where the learning rate of the same mode is at lr_max (noise scale ~ lr / B)
-    u = triangle_position(np.arange(20), 5)
-    sizes = CyclicalBatchSize(32, 512, step_size=5).trajectory(20)
-    assert np.all(sizes[u == 1] == 32) and np.all(sizes[u == 0] == 512)
+def test_inverse_batch_policy_is_the_dual_of_the_lr_cycle():
+    """1/B follows the triangle as CLR's lr does: lr_max/B(t) == lr(t)/b_min when b_max/b_min = lr_max/lr_min."""
+    lr_min, lr_max, b_min, step = 1e-3, 1.6e-2, 64, 5
+    policy = CyclicalBatchSize(b_min, int(b_min * lr_max / lr_min), step_size=step)
+    clr = CyclicalLearningRate(lr_min, lr_max, step_size=step)
+    t = np.arange(20)
+    lr = np.array([float(clr(int(i))) for i in t])
+    exact = b_min * lr_max / lr  # the batch size at which lr_max / B equals CLR's lr(t) / b_min
+    # the policy's batch size is the multiple of b_min nearest to it
+    assert np.all(np.abs(policy.trajectory(20) - exact) <= b_min / 2 + 1e-6 * exact)
+    u = triangle_position(t, step)
+    assert np.all(policy.trajectory(20)[u == 1] == b_min) and np.all(policy.trajectory(20)[u == 0] == 1024)
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"b_min": 48}, "b_min"), ({"b_max": 1000}, "b_max"), ({"b_min": 0}, "b_min"),
-    ({"b_min": 256, "b_max": 256}, "b_max"), ({"step_size": 0}, "step_size"),
-    ({"gamma": 2.0}, "gamma"), ({"mode": "cosine"}, "mode"),
+    ({"b_min": 48, "scale": "log2"}, "b_max"), ({"b_max": 1000}, "b_max"), ({"b_min": 0}, "b_min"),
+    ({"b_min": 256, "b_max": 256}, "b_max"), ({"step_size": 0}, "step_size"), ({"step_size": math.inf}, "step_size"),
+    ({"gamma": 2.0}, "gamma"), ({"mode": "cosine"}, "mode"), ({"b_min": True}, "b_min"),
+    ({"b_min": 1, "b_max": 2**64}, "b_max"), ({"scale": "linear"}, "scale"),
 ])
 def test_batch_policy_rejects_bad_arguments(kwargs, match):
     args = {"b_min": 64, "b_max": 1024, "step_size": 2, **kwargs}
     with pytest.raises(ValueError, match=f"Argument `{match}`"):
         CyclicalBatchSize(**args)
+
+
+def test_batch_policy_rejects_bad_times():
+    policy = CyclicalBatchSize(64, 1024, step_size=2)
+    for bad in (float("nan"), -1, True, float("inf")):
+        with pytest.raises(ValueError, match="Argument `t`"):
+            policy(bad)
+    with pytest.raises(ValueError, match="Argument `n`"):
+        policy.trajectory(2.5)
+
+
+def test_lr_schedule_rejects_unusable_bounds():
+    for kwargs, match in (({"step_size": math.inf}, "step_size"), ({"lr_max": 1e300}, "lr_max"),
+                          ({"lr_min": True}, "lr_min"), ({"lr_max": float("nan")}, "lr_max")):
+        with pytest.raises(ValueError, match=f"Argument `{match}`"):
+            CyclicalLearningRate(**{"lr_min": 1e-3, "lr_max": 1e-2, "step_size": 4, **kwargs})
 
 
 def test_batch_policy_config_round_trip():
