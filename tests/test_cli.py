@@ -25,8 +25,14 @@ def test_run_prints_json_summary_and_then_reads_the_store():
     payload = json.loads(first.stdout)
     assert payload["experiment"] == "p1.perceptron" and payload["profile"] == "smoke"
     assert set(payload["summary"]) >= {"perceptron", "hinge", "hinge_minus_perceptron"}
+    assert payload["provenance"]["seed"] == 3  # the seed reached the computation
     second = json.loads(_cli("run", "p1.perceptron", "--profile", "smoke", "--seed", "3").stdout)
     assert second["source"] == "store" and second["summary"] == payload["summary"]
+    forced = _cli("run", "p1.perceptron", "--profile", "smoke", "--seed", "3", "--force")
+    assert forced.returncode == 0, forced.stderr
+    forced = json.loads(forced.stdout)
+    assert forced["source"] == "computed" and forced["provenance"]["seed"] == 3
+    assert forced["summary"] == payload["summary"]  # same seed, same numbers
 
 
 @pytest.mark.parametrize("args, message", [
@@ -41,16 +47,6 @@ def test_bad_input_exits_2_with_a_clear_message(args, message):
 def test_verify_results_reports_missing_entries(tmp_path):
     out = _cli("verify-results", env_extra={"HW2_RESULTS_DIR": str(tmp_path)})
     assert out.returncode == 1 and "no current full result stored" in out.stdout
-
-
-def test_seed_reaches_the_provenance_and_force_recomputes():
-    first = json.loads(_cli("run", "p1.perceptron", "--profile", "smoke", "--seed", "5").stdout)
-    assert first["provenance"]["seed"] == 5
-    forced = _cli("run", "p1.perceptron", "--profile", "smoke", "--seed", "5", "--force")
-    assert forced.returncode == 0, forced.stderr
-    forced = json.loads(forced.stdout)
-    assert forced["source"] == "computed" and forced["provenance"]["seed"] == 5
-    assert forced["summary"] == first["summary"]  # same seed, same numbers
 
 
 def test_every_seed_of_a_multi_seed_experiment_is_checked_before_training():
