@@ -28,10 +28,11 @@ def _prepare(config, profile, fallback):
 @pytest.fixture
 def demo(monkeypatch):
     monkeypatch.setitem(profiles.SIZES, "t.demo", {"smoke": {"n": 1}, "laptop": {}, "full": {}})
+    experiments.names()  # discover the real experiments, then register into a copy that teardown drops
+    monkeypatch.setattr(experiments, "_REGISTRY", dict(experiments._REGISTRY))
     experiments.register("t.demo", version="1", config_cls=_Cfg, summarize=lambda d: d,
                          description="test", prepare=_prepare)(_compute)
-    yield experiments.get("t.demo")
-    experiments._REGISTRY.pop("t.demo", None)
+    return experiments.get("t.demo")
 
 
 def test_unknown_experiment_lists_known_names():
@@ -121,11 +122,12 @@ def _multi_compute(config):
 @pytest.fixture
 def multi(monkeypatch):
     monkeypatch.setitem(profiles.SIZES, "t.multi", {"smoke": {"n": 1}, "laptop": {}, "full": {}})
+    experiments.names()
+    monkeypatch.setattr(experiments, "_REGISTRY", dict(experiments._REGISTRY))
     experiments.register("t.multi", version="1", config_cls=_MultiCfg, summarize=lambda d: d,
                          description="test")(_multi_compute)
     _trained.clear()
-    yield experiments.get("t.multi")
-    experiments._REGISTRY.pop("t.multi", None)
+    return experiments.get("t.multi")
 
 
 def test_parts_are_cached_but_follow_force_and_code_changes(multi, tmp_path, monkeypatch):
@@ -191,12 +193,11 @@ def test_code_version_is_taken_when_the_run_starts(demo, tmp_path, monkeypatch):
 
 def test_verify_store_uses_the_runners_version_and_names_bad_files(demo, tmp_path):
     store = ResultStore(tmp_path)
-    experiments.run("t.demo", "smoke", store=store)
+    entry = experiments.run("t.demo", "smoke", store=store).path
     assert not any("t.demo" in p for p in experiments.verify_store("smoke", store))  # just computed: current
     with pytest.raises(ValueError, match="Allowed profiles"):
         experiments.verify_store("huge", store)
     (tmp_path / "t.demo" / "t.demo-0000000000000000.npz").write_bytes(b"junk")
-    entry = next((tmp_path / "t.demo").glob("t.demo-[!0]*.npz"))
     (tmp_path / "p1.perceptron").mkdir()
     misplaced = tmp_path / "p1.perceptron" / "p1.perceptron-1111111111111111.npz"
     misplaced.write_bytes(entry.read_bytes())

@@ -87,8 +87,8 @@ def seeds_used(config) -> list[int]:
 
     Example:
         >>> import dataclasses
-        >>> Config = dataclasses.make_dataclass("Config", [("seed", int, 7), ("n_seeds", int, 3)])
-        >>> seeds_used(Config())
+        >>> Config = dataclasses.make_dataclass("Config", ["seed", "n_seeds"])
+        >>> seeds_used(Config(seed=7, n_seeds=3))
         [7, 8, 9]
     """
     fields = dataclasses.asdict(config)
@@ -96,7 +96,7 @@ def seeds_used(config) -> list[int]:
     out += list(fields.get("seeds") or ())
     if "n_seeds" in fields and isinstance(fields.get("seed"), int):
         out += [fields["seed"] + i for i in range(int(fields["n_seeds"]))]
-    return out
+    return list(dict.fromkeys(out))  # each seed once, in order
 
 
 _REGISTRY: dict[str, Experiment] = {}
