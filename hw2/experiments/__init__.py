@@ -218,7 +218,8 @@ def cached_part(part: str, key: Any, compute: Callable[[], dict], *, version: st
     experiment's store version (the library source for smoke/laptop, the experiment version for
     full), digest-checked on load (an edited part raises, naming its file), recomputed and
     overwritten under ``force``, and stored in ``<store>/.parts/<experiment>.<part>/``. Outside
-    :func:`run`, ``compute()`` is simply called.
+    :func:`run` (or in a thread it did not start: the run is a context variable), ``compute()`` is
+    simply called.
 
     Example:
         >>> cached_part("demo", {"n": 1}, lambda: {"value": 1.0})  # not inside run(): no cache
