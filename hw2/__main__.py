@@ -7,6 +7,10 @@ Examples::
     python -m hw2 run p4.lr_sweep p4.clr --profile full --seed 0
     python -m hw2 fetch-data
     python -m hw2 verify-results
+    python -m hw2 verify-results --recompute p1.perceptron p4.fashion_mnist
+
+An expected failure (bad argument, missing data, no stored result, unwritable folder, edited result
+file) is one line on stderr with exit status 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -75,14 +79,35 @@ def _cmd_fetch(args) -> int:
 def _cmd_verify(args) -> int:
     from hw2 import experiments
 
-    problems = experiments.verify_store(args.profile)
+    profile = profiles.resolve_profile(args.profile)
+    for name in args.recompute or ():
+        experiments.get(name)  # fail fast on a typo before any long computation
+    # With --recompute, only the named experiments are checked (CI proves the cheap ones).
+    problems = experiments.verify_store(profile, only=args.recompute)
+    checked = ", ".join(args.recompute) if args.recompute else "every experiment"
     if problems:
-        print(f"results/{args.profile}: {len(problems)} problem(s):")
+        print(f"results/{profile}: {len(problems)} problem(s):")
         for problem in problems:
             print(f"  - {problem}")
-        return 1
-    print(f"results/{args.profile}: every experiment has a current result.")
-    return 0
+    else:
+        print(f"results/{profile}: {checked}: current result stored.")
+    failed = bool(problems)
+    for name in args.recompute or ():
+        start = time.perf_counter()
+        print(f"[hw2] recomputing {name} (profile {profile}) into a temporary store ...", file=sys.stderr)
+        differences = experiments.recompute_and_compare(name, profile)
+        took = f"{time.perf_counter() - start:.1f} s"
+        if differences:
+            failed = True
+            print(f"{name}: recomputed in {took}: {len(differences)} field(s) differ from the stored result "
+                  f"(floats compared within rtol={experiments.RECOMPUTE_RTOL:g}, "
+                  f"atol={experiments.RECOMPUTE_ATOL:g}):")
+            for difference in differences:
+                print(f"  - {difference}")
+        else:
+            print(f"{name}: recomputed in {took}: every stored number reproduced (floats within "
+                  f"rtol={experiments.RECOMPUTE_RTOL:g}, atol={experiments.RECOMPUTE_ATOL:g}).")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,13 +124,41 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("fetch-data", help="download/verify MNIST and Fashion-MNIST into the cache").set_defaults(
         func=_cmd_fetch)
     verify = sub.add_parser("verify-results", help="check that committed results match the current code")
-    verify.add_argument("--profile", default="full")
+    verify.add_argument("--profile", default="full", help=f"one of {', '.join(profiles.PROFILES)} (default: full)")
+    verify.add_argument("--recompute", nargs="+", metavar="EXPERIMENT", default=None,
+                        help="also recompute these experiments (into a temporary store) and compare every "
+                             "stored number")
     verify.set_defaults(func=_cmd_verify)
+    for command in sub.choices.values():
+        command.add_argument("--debug", action="store_true", help="show the traceback of an expected failure")
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, KeyError) as exc:
-        parser.exit(2, f"error: {exc.args[0] if exc.args else exc}\n")
+    except _EXPECTED as exc:
+        if args.debug:
+            raise
+        parser.exit(2, f"error: {_one_line(exc)}\n")
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Failures a user can fix (bad input, missing data or result, a folder that cannot be written):
+    one line, exit 2. Anything else is a bug and keeps its traceback."""
+    from hw2.datasets import DatasetError
+
+    return ValueError, LookupError, OSError, DatasetError
+
+
+_EXPECTED = _expected_errors()
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}. Fix: check that this path exists and can be written."
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

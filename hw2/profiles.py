@@ -103,9 +103,16 @@ def resolve_profile(profile: str | None = None) -> str:
 
 
 def overrides_for(experiment: str, profile: str) -> dict:
-    """The fields ``profile`` changes in ``experiment``'s full-spec config (empty: full spec)."""
+    """The fields ``profile`` changes in ``experiment``'s full-spec config (empty: full spec).
+
+    An experiment or profile missing from ``SIZES`` is an error, not the full specification: a
+    forgotten entry would otherwise run at full size under smoke.
+    """
     profile = resolve_profile(profile)
-    return dict(SIZES.get(experiment, {}).get(profile, {}))
+    if profile not in SIZES.get(experiment, {}):
+        raise KeyError(f"profiles.SIZES[{experiment!r}] has no {profile!r} entry. Fix: add one to hw2/profiles.py "
+                       "(an empty dict means the full specification).")
+    return dict(SIZES[experiment][profile])
 
 
 def config_for(experiment: str, config_cls, profile: str | None = None, **changes):

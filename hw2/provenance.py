@@ -46,6 +46,9 @@ def code_version() -> str:
         return f"hw2 {_version('hw2') or 'unknown'}"
 
 
+_current_code_version = code_version  # ``collect``'s argument shadows the function
+
+
 def _cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -77,8 +80,10 @@ def device_description() -> str:
     return f"CPU: {_cpu_name()} ({os.cpu_count()} cores)"
 
 
-def collect(*, profile: str, seed: int | None, wall_time_s: float, **extra) -> dict:
-    """Provenance record for a result computed now."""
+def collect(*, profile: str, seed: int | None, wall_time_s: float, code_version: str | None = None,
+            **extra) -> dict:
+    """Provenance record for a result computed now; ``code_version`` is best taken when the
+    computation starts (default: :func:`code_version` now)."""
     import keras
 
     record = {
@@ -89,7 +94,7 @@ def collect(*, profile: str, seed: int | None, wall_time_s: float, **extra) -> d
         "backend": keras.backend.backend(),
         "device": device_description(),
         "versions": package_versions(),
-        "code_version": code_version(),
+        "code_version": code_version or _current_code_version(),
         "platform": platform.platform(),
     }
     record.update(extra)

@@ -2,8 +2,13 @@
 
 A result is a nested dict of JSON values and numpy arrays. It is stored as one ``.npz`` file whose
 ``__meta__`` member holds the JSON part (with array placeholders), the config, the experiment
-version and the provenance. The file name is derived from the key, and the key is re-checked on
-load, so a result computed under another config or experiment version is never served.
+version, the provenance and a SHA-256 *content digest* of all of it and of every array. The file
+name is derived from the key, and the key is re-checked on load, so a result computed under another
+config or experiment version is never served. The digest is re-checked on load too: a file whose
+numbers were edited (or that is unreadable) raises :class:`ResultIntegrityError` naming the file;
+it is neither served nor silently recomputed over. Files written before digests existed
+(no ``sha256`` in their meta) still load, with ``StoredResult.sha256`` ``None``;
+``python -m hw2 verify-results`` lists them as "no content digest".
 
 Writes are atomic (temporary file + rename): two writers of the same entry each rename a complete
 file, so readers see one of them, never a mix.
@@ -34,6 +39,11 @@ from hw2.atomic import atomic_write_bytes
 
 _ARRAY_TAG = "__array__"
 _TUPLE_TAG = "__tuple__"
+_DIGEST = "sha256"
+
+
+class ResultIntegrityError(ValueError):
+    """A stored result file is unreadable or its content no longer matches its digest."""
 
 
 def canonical_json(value: Any) -> str:
@@ -93,6 +103,23 @@ def _join_arrays(value: Any, arrays: dict) -> Any:
     return value
 
 
+def content_digest(meta: dict, arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of an entry: its meta (canonical JSON, without the digest itself) and, per array
+    member in name order, the member name, dtype, shape and bytes."""
+    digest = hashlib.sha256(canonical_json({k: v for k, v in meta.items() if k != _DIGEST}).encode())
+    for member in sorted(arrays):
+        array = np.ascontiguousarray(arrays[member])
+        digest.update(f"{member}:{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _encode(meta: dict, members: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **members)
+    return buffer.getvalue()
+
+
 @dataclasses.dataclass
 class StoredResult:
     """One experiment result with everything needed to say where it came from."""
@@ -104,6 +131,7 @@ class StoredResult:
     provenance: dict
     path: Path | None = None
     from_store: bool = False
+    sha256: str | None = None  # content digest; None for a file written before digests existed
 
     @property
     def profile(self) -> str:
@@ -120,7 +148,7 @@ class ResultStore:
         return self.root / experiment / f"{result_key(experiment, config, version)}.npz"
 
     def save(self, experiment: str, config: Any, version: str, data: dict, provenance: dict) -> StoredResult:
-        """Store ``data`` atomically and return it as a :class:`StoredResult`."""
+        """Store ``data`` atomically, with its content digest, and return it as a :class:`StoredResult`."""
         arrays: dict[str, np.ndarray] = {}
         skeleton = _split_arrays(data, arrays, "data")
         meta = {
@@ -131,51 +159,72 @@ class ResultStore:
             "provenance": _jsonable(provenance),
             "data": skeleton,
         }
-        members = {f"a{i}": arr for i, arr in enumerate(arrays.values())}
+        members = {f"a{i}": np.asarray(arr) for i, arr in enumerate(arrays.values())}
         meta["array_members"] = dict(zip(arrays.keys(), members.keys()))
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                            **members)
+        meta = json.loads(json.dumps(meta))  # the digest covers exactly what a reader will parse
+        meta[_DIGEST] = content_digest(meta, members)
         path = self.path_for(experiment, config, version)
-        atomic_write_bytes(path, buffer.getvalue())
-        return StoredResult(experiment, meta["config"], str(version), data, meta["provenance"], path, False)
+        atomic_write_bytes(path, _encode(meta, members))
+        return StoredResult(experiment, meta["config"], str(version), data, meta["provenance"], path, False,
+                            meta[_DIGEST])
 
     @staticmethod
     def read(path: str | os.PathLike) -> tuple[dict, dict]:
-        """Read one entry file: ``(meta, data)``. Raises ``ValueError`` if it is unreadable."""
+        """Read one entry file: ``(meta, data)``.
+
+        Raises:
+            ResultIntegrityError: the file is unreadable, or its content does not match its digest
+                (edited or damaged after it was written).
+        """
         try:
             with np.load(path, allow_pickle=False) as npz:
                 meta = json.loads(bytes(npz["__meta__"]).decode())
-                arrays = {name: npz[member] for name, member in meta["array_members"].items()}
+                members = {member: npz[member] for member in meta["array_members"].values()}
         except Exception as exc:
-            raise ValueError(f"unreadable result file {path}: {exc}") from exc
+            raise ResultIntegrityError(f"unreadable result file {path}: {exc}. Fix: delete it, or recompute it "
+                                       "with `python -m hw2 run ... --force`.") from exc
+        stored = meta.get(_DIGEST)
+        if stored is not None and content_digest(meta, members) != stored:
+            raise ResultIntegrityError(
+                f"result file {path} was changed after it was written: its content does not match its "
+                "SHA-256 digest, so it is not used. Fix: restore it (git checkout), or recompute it with "
+                "`python -m hw2 run ... --force`.")
+        arrays = {name: members[member] for name, member in meta["array_members"].items()}
         return meta, _join_arrays(meta["data"], arrays)
 
     def load(self, experiment: str, config: Any, version: str) -> StoredResult | None:
         """The stored result for exactly this (experiment, config, version), or ``None``.
 
-        A missing, unreadable or mismatching entry (stale version, other config) gives ``None``.
+        A missing entry, or a file whose own key differs (stale version, other config or experiment,
+        copied or renamed by hand), gives ``None``. An unreadable or edited file raises
+        :class:`ResultIntegrityError`.
         """
         path = self.path_for(experiment, config, version)
         if not path.exists():
             return None
-        try:
-            meta, data = self.read(path)
-        except ValueError:
-            return None
+        meta, data = self.read(path)
         if (meta.get("experiment") != experiment or meta.get("version") != str(version)
                 or canonical_json(meta.get("config")) != canonical_json(config)):
             return None
-        return StoredResult(experiment, meta["config"], meta["version"], data, meta["provenance"], path, True)
+        return StoredResult(experiment, meta["config"], meta["version"], data, meta["provenance"], path, True,
+                            meta.get(_DIGEST))
 
-    def entries(self):
-        """Yield ``(path, meta)`` for every readable entry in the store."""
+    def scan(self):
+        """Yield ``(path, meta, error)`` for every entry file: ``meta`` is ``None`` and ``error`` the
+        :class:`ResultIntegrityError` for an unreadable or edited file."""
         for path in sorted(self.root.glob("*/*.npz")):
             try:
                 meta, _ = self.read(path)
-            except ValueError:
+            except ResultIntegrityError as exc:
+                yield path, None, exc
                 continue
-            yield path, meta
+            yield path, meta, None
+
+    def entries(self):
+        """Yield ``(path, meta)`` for every readable, unedited entry in the store."""
+        for path, meta, error in self.scan():
+            if error is None:
+                yield path, meta
 
 
 def results_root() -> Path:

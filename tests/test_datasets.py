@@ -173,3 +173,56 @@ def test_unit_square_labels():
     np.testing.assert_array_equal(y, np.where(x[:, 0] > x[:, 1], 1.0, -1.0))
     with pytest.raises(ValueError, match="`n` must be >= 1"):
         datasets.unit_square(0, np.random.default_rng(0))
+
+
+def test_a_verified_copy_is_used_when_the_cache_cannot_be_written(tiny, tmp_path, capsys):
+    spec, train, test, calls = tiny
+    (tmp_path / "tiny.npz").mkdir()  # something that is not a writable file sits at the cache path
+    (x_train, _), _ = datasets.load("tiny")
+    np.testing.assert_array_equal(x_train, train[0])
+    err = capsys.readouterr().err
+    assert f"tiny: not in the cache; trying good source (timeout {datasets.SOURCE_TIMEOUT_S:.0f} s)" in err
+    assert f"could not write the cache at {tmp_path / 'tiny.npz'}" in err and "using the verified copy" in err
+
+
+def test_a_stalled_tool_is_ended_after_its_timeout(tmp_path):
+    with pytest.raises(TimeoutError, match="gave no result within 1 s"):
+        datasets._run(["sleep", "30"], cwd=str(tmp_path), timeout=1)
+
+
+_SIGTERM_SCRIPT = """
+import os, sys, tempfile
+from hw2 import datasets
+
+def stalled(spec):
+    with tempfile.TemporaryDirectory(dir=sys.argv[1]) as tmp:
+        datasets._run(["sh", "-c", "echo $$ > " + sys.argv[1] + "/child.pid; exec sleep 60"], cwd=tmp)
+
+datasets.SOURCES["mnist"] = [("stalled registry", stalled)]
+datasets.load("mnist")
+"""
+
+
+def test_sigterm_ends_the_child_tool_and_removes_its_temporary_folder(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, HW2_DATA_DIR=str(tmp_path / "data"))
+    proc = subprocess.Popen([sys.executable, "-c", _SIGTERM_SCRIPT, str(tmp_path)], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    pid_file = tmp_path / "child.pid"
+    deadline = time.time() + 60
+    while not (pid_file.exists() and pid_file.read_text().strip()) and time.time() < deadline:
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir() and p.name != "data"]  # its temp folder exists
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "trying stalled registry" in err
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # the child is gone (reaped by the parent)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child.pid"]  # temporary folder removed

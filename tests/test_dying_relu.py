@@ -171,3 +171,32 @@ def test_ensemble_regressor_saves_and_loads_with_its_weights(tmp_path):
     loaded = keras.saving.load_model(path, compile=False)
     x = np.linspace(-1, 1, 3 * 32, dtype="float32").reshape(32, 3)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)))
+
+
+@pytest.mark.parametrize("tolerance", [1e-3, 0.05])
+def test_collapse_tolerance_separates_spreads_just_below_and_above_it(tolerance):
+    # Two depth-2 width-1 networks out = w * relu(x + 10): on the grid [-sqrt 7, sqrt 7] the hidden
+    # unit is x + 10 > 0, so the output spread is |w| * 2 sqrt 7 and the target |x| spreads sqrt 7:
+    # relative spread 2 |w|, set 1 % below and 1 % above the tolerance.
+    w = np.array([0.99, 1.01], np.float32) * tolerance / 2
+    params = [(np.ones((2, 1, 1), np.float32), np.full((2, 1), 10.0, np.float32)),
+              (w.reshape(2, 1, 1), np.zeros((2, 1), np.float32))]
+    out = dr.analyze_parameters(params, "relu", "abs", tolerance=tolerance)
+    np.testing.assert_allclose(out["relative_spread"], [0.99 * tolerance, 1.01 * tolerance], rtol=1e-3)
+    assert out["collapsed"].tolist() == [True, False]
+    assert out["dead"].tolist() == [False, False]
+
+
+def test_a_checkpoints_analysis_is_the_analysis_of_its_parameters(trained):
+    ens, history = trained
+    checkpoint = history["checkpoints"][2]  # the last epoch: the parameters the ensemble holds now
+    params = ens.parameters()
+    for arm in ens.arms:
+        expected = dr.analyze_parameters(params[arm.name], arm.activation, ens.target, ens.negative_slope,
+                                         grid_size=201, tolerance=1e-3)
+        assert sorted(checkpoint[arm.name]) == sorted(expected)
+        for key, value in expected.items():
+            np.testing.assert_array_equal(checkpoint[arm.name][key], value, err_msg=f"{arm.name} {key}")
+    # Not vacuous: after one epoch the Leaky ReLU networks computed other functions.
+    assert not np.array_equal(history["checkpoints"][1]["leaky_relu"]["relative_spread"],
+                              checkpoint["leaky_relu"]["relative_spread"])

@@ -28,10 +28,11 @@ def _prepare(config, profile, fallback):
 @pytest.fixture
 def demo(monkeypatch):
     monkeypatch.setitem(profiles.SIZES, "t.demo", {"smoke": {"n": 1}, "laptop": {}, "full": {}})
+    experiments.names()  # discover the real experiments, then register into a copy that teardown drops
+    monkeypatch.setattr(experiments, "_REGISTRY", dict(experiments._REGISTRY))
     experiments.register("t.demo", version="1", config_cls=_Cfg, summarize=lambda d: d,
                          description="test", prepare=_prepare)(_compute)
-    yield experiments.get("t.demo")
-    experiments._REGISTRY.pop("t.demo", None)
+    return experiments.get("t.demo")
 
 
 def test_unknown_experiment_lists_known_names():
@@ -50,7 +51,7 @@ def test_run_is_cache_first_and_keys_the_prepared_config(demo, tmp_path):
     assert {"backend", "device", "versions", "date", "wall_time_s", "code_version"} <= set(first.provenance)
     experiments.run("t.demo", "smoke", seed=2, store=store, force=True)
     assert len(_calls) == 2
-    with pytest.raises(ValueError, match="`seed` must be an integer >= 0"):
+    with pytest.raises(ValueError, match=r"`seed` must be an integer in \[0, 4294967295\]"):
         experiments.run("t.demo", "smoke", seed=-1, store=store)
 
 
@@ -94,3 +95,156 @@ def test_local_caches_follow_code_changes_but_committed_results_do_not(demo, tmp
     experiments.run("t.demo", "smoke", store=store)
     monkeypatch.setattr(experiments, "_library_digest", lambda: "other-code")
     assert not experiments.run("t.demo", "smoke", store=store).from_store  # edited library: recomputed
+
+
+# ------------------------------------------------------------------ parts, seeds, provenance, verify
+@dataclasses.dataclass(frozen=True)
+class _MultiCfg:
+    n: int = 2
+    n_seeds: int = 3
+    seed: int = 0
+
+
+_trained = []
+
+
+def _train_one(n, run_seed):
+    _trained.append(run_seed)
+    return {"score": float(n * 100 + run_seed)}
+
+
+def _multi_compute(config):
+    runs = [experiments.cached_part("run", {"n": config.n, "run_seed": s}, lambda s=s: _train_one(config.n, s))
+            for s in range(config.seed, config.seed + config.n_seeds)]
+    return {"scores": [r["score"] for r in runs]}
+
+
+@pytest.fixture
+def multi(monkeypatch):
+    monkeypatch.setitem(profiles.SIZES, "t.multi", {"smoke": {"n": 1}, "laptop": {}, "full": {}})
+    experiments.names()
+    monkeypatch.setattr(experiments, "_REGISTRY", dict(experiments._REGISTRY))
+    experiments.register("t.multi", version="1", config_cls=_MultiCfg, summarize=lambda d: d,
+                         description="test")(_multi_compute)
+    _trained.clear()
+    return experiments.get("t.multi")
+
+
+def test_parts_are_cached_but_follow_force_and_code_changes(multi, tmp_path, monkeypatch):
+    store = ResultStore(tmp_path)
+    first = experiments.run("t.multi", "smoke", store=store)
+    assert first.data == {"scores": [100.0, 101.0, 102.0]} and _trained == [0, 1, 2]
+    experiments.run("t.multi", "smoke", store=store, n_seeds=4)  # a new summary reuses the cached parts
+    assert _trained == [0, 1, 2, 3]
+    experiments.run("t.multi", "smoke", store=store, force=True)  # force: every part recomputed
+    assert _trained == [0, 1, 2, 3, 0, 1, 2]
+    monkeypatch.setattr(experiments, "_library_digest", lambda: "edited-library")
+    experiments.run("t.multi", "smoke", store=store)  # other code: old parts are not served
+    assert _trained == [0, 1, 2, 3, 0, 1, 2, 0, 1, 2]
+    assert experiments.cached_part("run", {"n": 1}, lambda: {"outside": 1}) == {"outside": 1}  # no run: no cache
+
+
+def test_an_edited_part_is_an_error_naming_its_file(multi, tmp_path):
+    import json
+
+    import numpy as np
+
+    from hw2.store import ResultIntegrityError
+
+    store = ResultStore(tmp_path)
+    experiments.run("t.multi", "smoke", store=store)
+    part = sorted((tmp_path / experiments.PARTS_FOLDER).rglob("*.npz"))[0]
+    with np.load(part) as npz:
+        meta = json.loads(bytes(npz["__meta__"]).decode())
+    meta["data"]["score"] = 1e6
+    np.savez_compressed(part, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    with pytest.raises(ResultIntegrityError, match=str(part)):
+        experiments.run("t.multi", "smoke", store=store, n_seeds=4)
+
+
+def test_every_seed_is_checked_before_any_work(multi, tmp_path):
+    store = ResultStore(tmp_path)
+    with pytest.raises(ValueError, match=r"`seed` must be an integer in \[0, 4294967295\].*seed=4294967296"):
+        experiments.run("t.multi", "smoke", seed=experiments.MAX_SEED - 1, store=store)
+    assert _trained == []
+    for bad in (-1, experiments.MAX_SEED + 1, 1.5, True):
+        with pytest.raises(ValueError, match="`seed` must be an integer"):
+            experiments.run("t.multi", "smoke", seed=bad, store=store, n_seeds=1)
+    assert _trained == []
+    assert experiments.run("t.multi", "smoke", seed=experiments.MAX_SEED, store=store, n_seeds=1).data == {
+        "scores": [100.0 + experiments.MAX_SEED]}
+
+
+def test_code_version_is_taken_when_the_run_starts(demo, tmp_path, monkeypatch):
+    from hw2 import provenance
+
+    state = {"tree": "abc123"}
+    monkeypatch.setattr(provenance, "code_version", lambda: state["tree"])
+    monkeypatch.setattr(provenance, "_current_code_version", lambda: state["tree"])
+
+    def compute(config):
+        state["tree"] = "abc123+dirty"  # someone edits the tree during a long run
+        return {"value": 1.0}
+
+    monkeypatch.setitem(experiments._REGISTRY, "t.demo", dataclasses.replace(demo, compute=compute))
+    result = experiments.run("t.demo", "smoke", store=ResultStore(tmp_path))
+    assert result.provenance["code_version"] == "abc123"
+
+
+def test_verify_store_uses_the_runners_version_and_names_bad_files(demo, tmp_path):
+    store = ResultStore(tmp_path)
+    entry = experiments.run("t.demo", "smoke", store=store).path
+    assert not any("t.demo" in p for p in experiments.verify_store("smoke", store))  # just computed: current
+    with pytest.raises(ValueError, match="Allowed profiles"):
+        experiments.verify_store("huge", store)
+    (tmp_path / "t.demo" / "t.demo-0000000000000000.npz").write_bytes(b"junk")
+    (tmp_path / "p1.perceptron").mkdir()
+    misplaced = tmp_path / "p1.perceptron" / "p1.perceptron-1111111111111111.npz"
+    misplaced.write_bytes(entry.read_bytes())
+    problems = experiments.verify_store("smoke", store)
+    assert any(p.startswith("t.demo/t.demo-0000000000000000.npz: unreadable result file") for p in problems)
+    assert any(p.startswith("p1.perceptron/p1.perceptron-1111111111111111.npz: misplaced: it holds a t.demo "
+                            f"entry that belongs at t.demo/{entry.name}") for p in problems)
+    assert not any(p.startswith("t.demo: no current") for p in problems)
+
+
+def test_verify_store_reports_an_entry_without_digest(demo, tmp_path):
+    import json
+
+    import numpy as np
+
+    store = ResultStore(tmp_path)
+    path = experiments.run("t.demo", "full", store=store).path
+    with np.load(path) as npz:
+        meta = json.loads(bytes(npz["__meta__"]).decode())
+    meta.pop("sha256")
+    np.savez_compressed(path, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    problems = experiments.verify_store("full", store)
+    assert any(p.startswith(f"t.demo/{path.name}: no content digest") for p in problems)
+    assert not any(p.startswith("t.demo: no current") for p in problems)
+
+
+def test_recompute_compares_every_number_and_never_writes_the_store(demo, tmp_path, monkeypatch):
+    store = ResultStore(tmp_path)
+    stored = experiments.run("t.demo", "full", seed=1, store=store)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert experiments.recompute_and_compare("t.demo", "full", store) == []
+    monkeypatch.setitem(experiments._REGISTRY, "t.demo", dataclasses.replace(
+        demo, compute=lambda c: {"value": c.n * 2.0 + c.seed + 1e-3, "upstream": c.upstream_value}))
+    problems = experiments.recompute_and_compare("t.demo", "full", store)
+    assert problems == [f"t.demo/{stored.path.name}: data/value: 1 of 1 values differ (e.g. 7.0 != 7.001)"]
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert experiments.recompute_and_compare("t.demo", "smoke", store) == [
+        "t.demo: no current smoke result stored to recompute"]
+
+
+def test_compare_data_tolerance_and_structure():
+    import numpy as np
+
+    tol = experiments.RECOMPUTE_RTOL
+    assert experiments.compare_data({"x": np.array([1.0, np.nan])}, {"x": np.array([1.0 + tol / 2, np.nan])}) == []
+    assert experiments.compare_data({"x": np.array([1.0])}, {"x": np.array([1.0 + 3 * tol])}) != []
+    assert experiments.compare_data({"n": np.array([1, 2])}, {"n": np.array([1, 3])}) == [
+        "data/n: 1 of 2 values differ"]
+    assert experiments.compare_data({"a": 1, "b": "x"}, {"a": 1, "c": "x"}) == [
+        "data/b: only in the stored result", "data/c: only in the recomputed result"]

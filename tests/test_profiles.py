@@ -37,3 +37,18 @@ def test_every_registered_experiment_builds_every_profile():
         for profile in profiles.PROFILES:
             config = experiment.config(profile)
             assert config.seed == 0
+
+
+def test_profile_table_names_exactly_the_registered_experiments():
+    assert sorted(profiles.SIZES) == experiments.names()
+    for name, sizes in profiles.SIZES.items():
+        assert sorted(sizes) == sorted(profiles.PROFILES), name
+
+
+def test_an_experiment_missing_from_the_table_is_an_error_not_full_size(monkeypatch):
+    monkeypatch.delitem(profiles.SIZES, "p1.perceptron")
+    with pytest.raises(KeyError, match=r"profiles.SIZES\['p1.perceptron'\] has no 'smoke' entry"):
+        experiments.get("p1.perceptron").config("smoke")
+    monkeypatch.setitem(profiles.SIZES, "demo", {"smoke": {"n": 5}})
+    with pytest.raises(KeyError, match="has no 'laptop' entry"):
+        profiles.config_for("demo", _Config, "laptop")

@@ -1,10 +1,14 @@
+import json
 import multiprocessing
 import os
+import shutil
+import time
 
 import numpy as np
 import pytest
 
-from hw2.store import ResultStore, result_key
+from hw2 import atomic
+from hw2.store import ResultIntegrityError, ResultStore, result_key
 
 
 def test_key_changes_with_config_and_version():
@@ -33,18 +37,97 @@ def test_stale_entries_are_not_served(tmp_path):
     store.save("exp", {"n": 1}, "1", {"v": 1.0}, {})
     assert store.load("exp", {"n": 1}, "2") is None  # version bumped
     assert store.load("exp", {"n": 2}, "1") is None  # other config
-    # An entry whose content does not match its file name (copied/renamed by hand) is refused too.
+    # A complete, unedited entry put where another key's file belongs (copied by hand, or left by
+    # older code) is refused: the file name alone must not decide, the key inside it is re-checked.
     path = store.path_for("exp", {"n": 1}, "1")
-    os.replace(path, store.path_for("exp", {"n": 3}, "1"))
-    assert store.load("exp", {"n": 3}, "1") is None
+    for experiment, config, version in (("exp", {"n": 1}, "2"), ("other", {"n": 1}, "1"), ("exp", {"n": 3}, "1")):
+        target = store.path_for(experiment, config, version)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        assert store.load(experiment, config, version) is None, (experiment, config, version)
+    assert store.load("exp", {"n": 1}, "1").data == {"v": 1.0}
 
 
-def test_unreadable_entry_is_not_served(tmp_path):
+def test_unreadable_entry_is_an_error_naming_the_file(tmp_path):
     store = ResultStore(tmp_path)
     store.save("exp", {"n": 1}, "1", {"v": np.arange(1000)}, {})
     path = store.path_for("exp", {"n": 1}, "1")
     path.write_bytes(path.read_bytes()[:100])
-    assert store.load("exp", {"n": 1}, "1") is None
+    with pytest.raises(ResultIntegrityError, match=f"unreadable result file {path}"):
+        store.load("exp", {"n": 1}, "1")
+
+
+def _rewrite(path, edit):
+    """Rewrite an entry file with ``edit(meta, members)`` applied, keeping its stored digest."""
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(bytes(npz["__meta__"]).decode())
+        members = {m: npz[m] for m in npz.files if m != "__meta__"}
+    edit(meta, members)
+    np.savez_compressed(path, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **members)
+
+
+@pytest.mark.parametrize("edit", ["json_number", "array_value", "provenance"])
+def test_edited_entry_is_never_served(tmp_path, edit):
+    store = ResultStore(tmp_path)
+    store.save("exp", {"n": 1}, "1", {"accuracy": 0.5, "curve": np.linspace(0, 1, 5)}, {"seed": 0})
+    path = store.path_for("exp", {"n": 1}, "1")
+    assert store.load("exp", {"n": 1}, "1").sha256 is not None
+
+    def change(meta, members):
+        if edit == "json_number":
+            meta["data"]["accuracy"] = 0.99
+        elif edit == "array_value":
+            members["a0"] = members["a0"] * 1.01
+        else:
+            meta["provenance"]["seed"] = 1
+
+    _rewrite(path, change)
+    with pytest.raises(ResultIntegrityError, match=f"result file {path} was changed after it was written"):
+        store.load("exp", {"n": 1}, "1")
+    assert [error is not None for _, _, error in store.scan()] == [True]
+
+
+def test_entry_without_digest_loads_and_says_so(tmp_path):
+    store = ResultStore(tmp_path)
+    store.save("exp", {"n": 1}, "1", {"v": 2.0}, {})
+    path = store.path_for("exp", {"n": 1}, "1")
+    _rewrite(path, lambda meta, members: meta.pop("sha256"))  # as written before digests existed
+    loaded = store.load("exp", {"n": 1}, "1")
+    assert loaded.data == {"v": 2.0} and loaded.sha256 is None
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_write_keeps_the_old_entry(tmp_path, monkeypatch, failing):
+    store = ResultStore(tmp_path)
+    store.save("exp", {"n": 1}, "1", {"v": np.full(1000, 1.0)}, {"writer": 1})
+
+    def fail(*args, **kwargs):
+        raise OSError(f"{failing} failed")
+
+    monkeypatch.setattr(atomic.os, failing, fail)
+    with pytest.raises(OSError, match=f"{failing} failed"):
+        store.save("exp", {"n": 1}, "1", {"v": np.full(1000, 2.0)}, {"writer": 2})
+    monkeypatch.undo()
+    old = store.load("exp", {"n": 1}, "1")
+    assert old.provenance == {"writer": 1} and np.all(old.data["v"] == 1.0)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_stale_temporaries_are_removed_by_the_next_write(tmp_path):
+    store = ResultStore(tmp_path)
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    stale, fresh = folder / ".exp-0.npz.abc.tmp", folder / ".exp-0.npz.def.tmp"
+    stale.write_bytes(b"left by a killed writer")
+    fresh.write_bytes(b"a writer still at work")
+    old = time.time() - atomic.STALE_TMP_AGE_S - 60
+    os.utime(stale, (old, old))
+    other = tmp_path / "elsewhere" / ".x.tmp"  # another folder is not touched
+    other.parent.mkdir()
+    other.write_bytes(b"")
+    os.utime(other, (old, old))
+    store.save("exp", {"n": 1}, "1", {"v": 1}, {})
+    assert not stale.exists() and fresh.exists() and other.exists()
 
 
 def _writer(root, value, rounds):
@@ -59,13 +142,11 @@ def test_two_concurrent_writers_never_corrupt_an_entry(tmp_path):
     for proc in procs:
         proc.start()
     store = ResultStore(tmp_path)
-    seen = set()
     while any(proc.is_alive() for proc in procs):
-        entry = store.load("exp", {"n": 1}, "1")
+        entry = store.load("exp", {"n": 1}, "1")  # never unreadable or edited: that would raise
         if entry is not None:
             values = np.unique(entry.data["v"])
             assert values.size == 1 and values[0] == entry.provenance["writer"]  # one writer's whole entry
-            seen.add(int(values[0]))
     for proc in procs:
         proc.join()
         assert proc.exitcode == 0
@@ -81,6 +162,7 @@ def test_entries_lists_readable_files(tmp_path):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "broken.npz").write_bytes(b"junk")
     assert sorted(meta["experiment"] for _, meta in store.entries()) == ["a", "b"]
+    assert [(path.name, error is not None) for path, _, error in store.scan()][-1] == ("broken.npz", True)
 
 
 def test_profile_errors_are_clear():

@@ -1,8 +1,10 @@
 """Experiments: pure functions config -> result, registered by name, cached in the results store.
 
 Each module ``hw2/experiments/pN_*.py`` registers its experiments with :func:`register`. The
-runner :func:`run` builds the config for a profile (``hw2.profiles``), serves a valid stored
-result if there is one, and otherwise computes, stores and returns it with provenance.
+runner :func:`run` builds the config for a profile (``hw2.profiles``), checks every seed the
+config will use, serves a valid stored result if there is one, and otherwise computes, stores and
+returns it with provenance. While an experiment computes, :func:`cached_part` caches pieces of it
+(e.g. one training run of many) under the same rules as whole results.
 
 Example:
     >>> from hw2 import experiments
@@ -15,19 +17,23 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import functools
 import hashlib
 import importlib
+import numbers
 import os
 import pkgutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from hw2 import profiles, provenance
-from hw2.store import ResultStore, StoredResult, store_for
+from hw2.store import ResultStore, StoredResult, canonical_json, result_key, store_for
+
+MAX_SEED = 2**32 - 1  # numpy's and keras.utils.set_random_seed's limit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +52,9 @@ class Experiment:
             from upstream experiments (e.g. lr_min from the LR sweep) by running them (cache-first) at
             the same profile, passing ``fallback`` on to :func:`run`.
             It runs before the store key is computed, so the key records the concrete values.
+        seeds: optional ``seeds(config) -> iterable of int``: every seed the computation will use.
+            Default (:func:`seeds_used`): ``seed`` and every ``*_seed`` field, ``seeds`` if the config
+            has such a tuple, and ``seed, seed + 1, ..., seed + n_seeds - 1`` if it has ``n_seeds``.
     """
 
     name: str
@@ -56,9 +65,38 @@ class Experiment:
     description: str
     gpu_recommended: bool = False
     prepare: Callable[[Any, str, bool], Any] | None = None
+    seeds: Callable[[Any], Iterable[int]] | None = None
 
     def config(self, profile: str | None = None, **changes):
         return profiles.config_for(self.name, self.config_cls, profile, **changes)
+
+    def check_seeds(self, config) -> None:
+        """Raise ``ValueError`` unless every seed ``config`` will use is an integer in [0, 2**32 - 1]."""
+        for value in (self.seeds or seeds_used)(config):
+            if not _is_seed(value):
+                raise ValueError(f"Argument `seed` must be an integer in [0, {MAX_SEED}] for every seed {self.name} "
+                                 f"uses. Received: seed={value!r} (from config seed={getattr(config, 'seed', None)!r})")
+
+
+def _is_seed(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
+
+
+def seeds_used(config) -> list[int]:
+    """The seeds a config names: ``seed``, ``*_seed`` fields, a ``seeds`` tuple, ``seed + range(n_seeds)``.
+
+    Example:
+        >>> import dataclasses
+        >>> Config = dataclasses.make_dataclass("Config", ["seed", "n_seeds"])
+        >>> seeds_used(Config(seed=7, n_seeds=3))
+        [7, 8, 9]
+    """
+    fields = dataclasses.asdict(config)
+    out = [value for name, value in fields.items() if name == "seed" or name.endswith("_seed")]
+    out += list(fields.get("seeds") or ())
+    if "n_seeds" in fields and isinstance(fields.get("seed"), int):
+        out += [fields["seed"] + i for i in range(int(fields["n_seeds"]))]
+    return list(dict.fromkeys(out))  # each seed once, in order
 
 
 _REGISTRY: dict[str, Experiment] = {}
@@ -67,12 +105,13 @@ _DISCOVERED = False
 
 def register(name: str, *, version: str, config_cls: type, summarize: Callable[[dict], dict],
              description: str, gpu_recommended: bool = False,
-             prepare: Callable[[Any, str, bool], Any] | None = None):
+             prepare: Callable[[Any, str, bool], Any] | None = None,
+             seeds: Callable[[Any], Iterable[int]] | None = None):
     """Decorator registering ``compute(config) -> dict`` as experiment ``name``."""
 
     def decorate(compute):
         _REGISTRY[name] = Experiment(name, str(version), config_cls, compute, summarize, description,
-                                     gpu_recommended, prepare)
+                                     gpu_recommended, prepare, seeds)
         return compute
 
     return decorate
@@ -121,31 +160,83 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     """
     experiment = get(name)
     profile = profiles.resolve_profile(profile)
-    if seed is None or int(seed) < 0:
-        raise ValueError(f"Argument `seed` must be an integer >= 0. Received: seed={seed!r}")
+    if not _is_seed(seed):
+        raise ValueError(f"Argument `seed` must be an integer in [0, {MAX_SEED}]. Received: seed={seed!r}")
     config = experiment.config(profile, seed=int(seed), **changes)
+    experiment.check_seeds(config)  # before any work, upstream runs included
     if experiment.prepare is not None:
         config = experiment.prepare(config, profile, fallback)
     store = store or store_for(profile)
+    version = _store_version(experiment, profile)
     if not force:
-        cached = store.load(name, config, _store_version(experiment, profile))
+        cached = store.load(name, config, version)
         if cached is not None:
             return cached
     if os.environ.get("HW2_NO_COMPUTE"):
         raise LookupError(f"{name} (profile {profile}, seed {seed}) has no stored result and computing is "
-                          "switched off (HW2_NO_COMPUTE)")
+                          "switched off (HW2_NO_COMPUTE). Fix: unset HW2_NO_COMPUTE, or compute it with "
+                          f"`python -m hw2 run {name} --profile {profile} --seed {seed}`.")
     if fallback and profile == "full" and experiment.gpu_recommended and not _has_accelerator():
         reduced = run(name, "laptop", seed=seed, force=force, **changes)
         reduced.provenance = dict(reduced.provenance, reduced_from="full")
         return reduced
     import keras
 
+    code = provenance.code_version()  # the tree the computation starts from, not the one it ends at
     keras.utils.set_random_seed(int(seed))
+    token = _CONTEXT.set(_RunContext(name, version, force, _parts_store(store)))
     start = time.perf_counter()
-    data = experiment.compute(config)
+    try:
+        data = experiment.compute(config)
+    finally:
+        _CONTEXT.reset(token)
     wall = time.perf_counter() - start
-    record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall)
-    return store.save(name, config, _store_version(experiment, profile), data, record)
+    record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall, code_version=code)
+    return store.save(name, config, version, data, record)
+
+
+@dataclasses.dataclass(frozen=True)
+class _RunContext:
+    experiment: str
+    version: str  # the store version of the running experiment
+    force: bool
+    parts: ResultStore
+
+
+_CONTEXT: contextvars.ContextVar[_RunContext | None] = contextvars.ContextVar("hw2_run", default=None)
+PARTS_FOLDER = ".parts"  # beside the entries of a store; never committed (see .gitignore)
+
+
+def _parts_store(store: ResultStore) -> ResultStore:
+    return ResultStore(store.root / PARTS_FOLDER)
+
+
+def cached_part(part: str, key: Any, compute: Callable[[], dict], *, version: str = "1") -> dict:
+    """``compute()``, cached as one part of the experiment that :func:`run` is computing.
+
+    Parts follow the rules of whole results: they are keyed by ``key``, ``version`` and the running
+    experiment's store version (the library source for smoke/laptop, the experiment version for
+    full), digest-checked on load (an edited part raises, naming its file), recomputed and
+    overwritten under ``force``, and stored in ``<store>/.parts/<experiment>.<part>/``. Outside
+    :func:`run` (or in a thread it did not start: the run is a context variable), ``compute()`` is
+    simply called.
+
+    Example:
+        >>> cached_part("demo", {"n": 1}, lambda: {"value": 1.0})  # not inside run(): no cache
+        {'value': 1.0}
+    """
+    context = _CONTEXT.get()
+    if context is None:
+        return compute()
+    name = f"{context.experiment}.{part}"
+    version = f"{context.version}/part.{version}"
+    if not context.force:
+        cached = context.parts.load(name, key, version)
+        if cached is not None:
+            return cached.data
+    data = compute()
+    context.parts.save(name, key, version, data, {"experiment": context.experiment, "part": part})
+    return data
 
 
 @functools.lru_cache(maxsize=1)
@@ -190,19 +281,36 @@ def _no_compute():
             os.environ["HW2_NO_COMPUTE"] = previous
 
 
-def verify_store(profile: str = "full", store: ResultStore | None = None) -> list[str]:
-    """Problems with a committed store: entries whose version or config no longer match the code,
-    and registered experiments with no current entry. Empty list: everything is current.
-    Never computes anything: upstream results that ``prepare`` needs are only looked up."""
+def verify_store(profile: str = "full", store: ResultStore | None = None,
+                 only: Iterable[str] | None = None) -> list[str]:
+    """Problems with a store: unreadable, edited or misplaced files, entries whose version or config
+    no longer match the code, files without a content digest, and registered experiments with no
+    current entry. Empty list: everything is current.
+
+    Entries are checked against the store version :func:`run` would use at ``profile`` (for smoke
+    and laptop it includes the library source). Never computes anything: upstream results that
+    ``prepare`` needs are only looked up. ``only``: check just these experiments' folders."""
+    profile = profiles.resolve_profile(profile)
     store = store or store_for(profile)
+    wanted = names() if only is None else [get(name).name for name in only]
     problems, current = [], set()
     with _no_compute():
-        for path, meta in store.entries():
-            name = meta.get("experiment")
+        for path, meta, error in store.scan():
+            if only is not None and path.parent.name not in wanted:
+                continue
+            where = path.relative_to(store.root).as_posix()
+            if error is not None:
+                problems.append(f"{where}: {error}")
+                continue
+            name, key = meta.get("experiment"), meta.get("key")
+            expected = f"{name}/{result_key(name, meta.get('config'), meta.get('version'))}.npz"
+            if where != expected or key != Path(expected).stem:
+                problems.append(f"{where}: misplaced: it holds a {name} entry that belongs at {expected}")
+                continue
             try:
                 experiment = get(name)
             except KeyError:
-                problems.append(f"{path.name}: unknown experiment {name!r}")
+                problems.append(f"{where}: unknown experiment {name!r}")
                 continue
             seed = meta.get("config", {}).get("seed", 0)
             try:
@@ -210,15 +318,99 @@ def verify_store(profile: str = "full", store: ResultStore | None = None) -> lis
                 if experiment.prepare is not None:
                     config = experiment.prepare(config, profile, False)
             except LookupError as exc:
-                problems.append(f"{path.name}: {name}: an upstream result is missing ({exc})")
+                problems.append(f"{where}: {name}: an upstream result is missing ({exc})")
                 continue
-            if meta.get("version") != experiment.version:
-                problems.append(f"{path.name}: {name} version {meta.get('version')} != current {experiment.version}")
-            elif store.load(name, config, experiment.version) is None:
-                problems.append(f"{path.name}: {name} config differs from the current {profile} config")
+            version = _store_version(experiment, profile)
+            if meta.get("version") != version:
+                problems.append(f"{where}: {name} version {meta.get('version')} != current {version}")
+            elif canonical_json(meta.get("config")) != canonical_json(config):
+                problems.append(f"{where}: {name} config differs from the current {profile} config")
             else:
                 current.add(name)
-    for name in names():
+                if meta.get("sha256") is None:
+                    problems.append(f"{where}: no content digest (written before digests existed): re-save it "
+                                    f"(python -m hw2 run {name} --profile {profile} --seed {seed} --force)")
+    for name in wanted:
         if name not in current:
             problems.append(f"{name}: no current {profile} result stored")
+    return problems
+
+
+# Float fields whose value depends on the order of float sums (threads): compared within these.
+RECOMPUTE_RTOL = 1e-6
+RECOMPUTE_ATOL = 1e-9
+
+
+def compare_data(stored: Any, fresh: Any, *, rtol: float = RECOMPUTE_RTOL, atol: float = RECOMPUTE_ATOL,
+                 path: str = "data") -> list[str]:
+    """Fields where ``fresh`` differs from ``stored``: structure, strings, integers and booleans
+    exactly; floats within ``atol + rtol * |stored|`` (NaN equals NaN).
+
+    Example:
+        >>> compare_data({"a": 1.0, "b": [1, 2]}, {"a": 1.0 + 1e-9, "b": [1, 3]})
+        ['data/b/1: 2 != 3']
+    """
+    import numpy as np
+
+    if isinstance(stored, dict) or isinstance(fresh, dict):
+        if not (isinstance(stored, dict) and isinstance(fresh, dict)):
+            return [f"{path}: {type(stored).__name__} != {type(fresh).__name__}"]
+        out = [f"{path}/{k}: only in the {'stored' if k in stored else 'recomputed'} result"
+               for k in sorted(set(stored) ^ set(fresh), key=str)]
+        for k in stored:
+            if k in fresh:
+                out += compare_data(stored[k], fresh[k], rtol=rtol, atol=atol, path=f"{path}/{k}")
+        return out
+    if isinstance(stored, (list, tuple)) and isinstance(fresh, (list, tuple)):
+        if len(stored) != len(fresh):
+            return [f"{path}: length {len(stored)} != {len(fresh)}"]
+        return [d for i, (a, b) in enumerate(zip(stored, fresh))
+                for d in compare_data(a, b, rtol=rtol, atol=atol, path=f"{path}/{i}")]
+    a, b = np.asarray(stored), np.asarray(fresh)
+    if a.shape != b.shape or (a.dtype.kind in "fc") != (b.dtype.kind in "fc"):
+        return [f"{path}: shape/dtype {a.shape} {a.dtype} != {b.shape} {b.dtype}"]
+    if a.dtype.kind in "fc":
+        close = np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
+        if close.all():
+            return []
+        worst = np.unravel_index(np.argmax(np.where(close, 0, np.abs(a - b))), a.shape) if a.ndim else ()
+        example = f"e.g. {a[worst].item()!r} != {b[worst].item()!r}"
+        return [f"{path}: {int((~close).sum())} of {a.size} values differ ({example})"]
+    if a.dtype.kind == "O" or b.dtype.kind == "O":
+        return [] if stored == fresh else [f"{path}: {stored!r} != {fresh!r}"]
+    if not np.array_equal(a, b):
+        if a.ndim == 0:
+            return [f"{path}: {stored!r} != {fresh!r}"]
+        return [f"{path}: {int((a != b).sum())} of {a.size} values differ"]
+    return []
+
+
+def recompute_and_compare(name: str, profile: str = "full", store: ResultStore | None = None,
+                          *, rtol: float = RECOMPUTE_RTOL, atol: float = RECOMPUTE_ATOL) -> list[str]:
+    """Recompute every stored ``name`` entry of ``profile`` (its seed and config) into a temporary
+    store and compare every stored number (:func:`compare_data`). The store itself is never written.
+
+    Returns:
+        Problems, one line per differing field; empty when the stored result is reproduced.
+    """
+    import tempfile
+
+    profile = profiles.resolve_profile(profile)
+    experiment = get(name)
+    store = store or store_for(profile)
+    version = _store_version(experiment, profile)
+    entries = [(p, m) for p, m in store.entries() if m.get("experiment") == name and m.get("version") == version]
+    if not entries:
+        return [f"{name}: no current {profile} result stored to recompute"]
+    problems = []
+    for path, meta in entries:
+        seed = meta.get("config", {}).get("seed", 0)
+        stored = store.load(name, meta["config"], version)
+        where = path.relative_to(store.root).as_posix()
+        with tempfile.TemporaryDirectory(prefix="hw2-recompute-") as tmp:
+            fresh = run(name, profile, seed=seed, force=True, store=ResultStore(tmp))
+        if canonical_json(fresh.config) != canonical_json(meta["config"]):
+            problems.append(f"{where}: the current {profile} config differs from the stored one")
+            continue
+        problems += [f"{where}: {d}" for d in compare_data(stored.data, fresh.data, rtol=rtol, atol=atol)]
     return problems

@@ -47,10 +47,9 @@ import numpy as np
 
 from hw2 import covariate_shift, stats, training
 from hw2.datasets import load_mnist
-from hw2.experiments import register
+from hw2.experiments import cached_part, register
 from hw2.models import lenet5
 from hw2.stats import t_quantile_975
-from hw2.store import ResultStore, results_root
 
 VERSION = "2"  # of the summary built from the runs
 RUN_VERSION = "4"  # of one (variant, seed) run: bump when training or what it records changes
@@ -341,10 +340,6 @@ def train_variant(variant: str, run_seed: int, config: LeNetConfig, data: MnistS
             "steps_per_epoch": steps_per_epoch, "n_params": int(model.count_params())}
 
 
-def _run_store() -> ResultStore:
-    return ResultStore(results_root() / "runs")
-
-
 def _run_key(config: LeNetConfig, variant: str, run_seed: int) -> dict:
     fields = dataclasses.asdict(config)
     for name in ("seed", "n_seeds", "variants"):
@@ -352,17 +347,11 @@ def _run_key(config: LeNetConfig, variant: str, run_seed: int) -> dict:
     return dict(fields, variant=variant, run_seed=run_seed)
 
 
-def cached_run(variant: str, run_seed: int, config: LeNetConfig, data_fn, store: ResultStore | None = None,
-               verbose: bool = True) -> dict:
-    """:func:`train_variant`, served from / saved to the per-run cache (resumable long runs)."""
-    store = store or _run_store()
-    key = _run_key(config, variant, run_seed)
-    cached = store.load("p3.lenet.run", key, RUN_VERSION)
-    if cached is not None:
-        return cached.data
-    result = train_variant(variant, run_seed, config, data_fn(), verbose)
-    store.save("p3.lenet.run", key, RUN_VERSION, result, {"seed": run_seed})
-    return result
+def cached_run(variant: str, run_seed: int, config: LeNetConfig, data_fn, verbose: bool = True) -> dict:
+    """:func:`train_variant`, cached as one part of the running ``p3.lenet`` (resumable long runs;
+    same rules as whole results: see :func:`hw2.experiments.cached_part`)."""
+    return cached_part("run", _run_key(config, variant, run_seed),
+                       lambda: train_variant(variant, run_seed, config, data_fn(), verbose), version=RUN_VERSION)
 
 
 def _pad(values, length: int) -> np.ndarray:
