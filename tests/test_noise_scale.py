@@ -25,8 +25,9 @@ def test_estimator_averages_numerator_and_denominator_apart():
     assert out["b_simple"] == pytest.approx(7.0)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"b_small": 8, "b_big": 8}, "b_big"), ({"b_small": 0, "b_big": 8}, "b_small"),
-                                          ({"small_sq": [np.nan]}, "small_sq"), ({"small_sq": [1.0, 2.0]}, "small_sq")])
+@pytest.mark.parametrize("kwargs,match", [
+    ({"b_small": 8, "b_big": 8}, "b_big"), ({"b_small": 0, "b_big": 8}, "b_small"),
+    ({"small_sq": [np.nan]}, "small_sq"), ({"small_sq": [1.0, 2.0]}, "small_sq")])
 def test_estimator_rejects_bad_input(kwargs, match):
     args = {"small_sq": [1.0], "big_sq": [0.5], "b_small": 8, "b_big": 64, **kwargs}
     with pytest.raises(ValueError, match=match):
