@@ -1,21 +1,22 @@
-"""MiniGoogLeNet training speed: images/s per batch size, compile time per batch shape, accumulation cost.
+"""MiniGoogLeNet training speed by precision and compiler, and compiled train steps per cyclical run.
 
-Prints, side by side, for the backend in ``KERAS_BACKEND`` on whatever device is here:
+Prints, for the backend in ``KERAS_BACKEND`` on whatever device is here, side by side:
 
-* train throughput (images/s) at batch size 64 and 1024 (steady state, after compilation);
-* compile time per distinct batch shape, measured as the first step minus a steady step (so it
-  also holds first-run allocation), and how many train-step traces each shape caused
-  (``hw2.training.TraceCounter``; TensorFlow without XLA traces shape-generically);
-* one update of an effective batch of 1024 made of 16 accumulated micro-batches of 64 vs one real
-  batch of 1024.
+* steady-state training throughput (images/s) at batch size 64 for each width, precision
+  (``float32``, ``mixed_bfloat16``) and ``jit_compile`` setting, with the ratio to the float32
+  baseline of the same width (the first row of each width);
+* for one cyclical batch-size run (``hw2.training.fit_with_batch_policy``: fixed micro-batches, a
+  variable number of accumulated micro-batches per update), how many batch sizes it visits and how
+  many train-step traces (compiled programs) it causes, next to a constant-batch run.
 
 Usage::
 
-    python benchmarks/minigooglenet.py            # --quick: a few steps each (~1.6 CPU-minutes, TF)
-    python benchmarks/minigooglenet.py --full     # more steps and the intermediate batch sizes
-    KERAS_BACKEND=jax python benchmarks/minigooglenet.py --width 0.5
+    python benchmarks/minigooglenet.py                       # widths 1 and 0.125, ~3 CPU-minutes (TF)
+    python benchmarks/minigooglenet.py --widths 0.25 --steps 40
+    KERAS_BACKEND=jax python benchmarks/minigooglenet.py --widths 0.125
 
-Synthetic 32x32x1 inputs: speed does not depend on the pixel values.
+Synthetic 32x32x1 inputs: speed does not depend on the pixel values. On a shared machine the
+absolute figures move with the load; the ratios within one run are what to read.
 """
 
 from __future__ import annotations
@@ -28,83 +29,73 @@ import time
 import keras
 import numpy as np
 
-from hw2.models import mini_googlenet
-from hw2.training import TraceCounter, effective_batch_optimizer
+from hw2.models import PRECISIONS, mini_googlenet
+from hw2.schedules import CyclicalBatchSize
+from hw2.training import GradientAccumulation, TraceCounter, fit_with_batch_policy
 
 
-def make_model(width: float, accumulate: int | None = None):
+def make_model(width: float, precision: str, jit_compile, accumulate: bool = False):
     keras.utils.set_random_seed(0)
-    model = mini_googlenet(width=width)
+    model = mini_googlenet(width=width, precision=precision)
     optimizer = keras.optimizers.SGD(0.01, momentum=0.9)
-    if accumulate:
-        optimizer = effective_batch_optimizer(optimizer, accumulate * 64, 64)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=GradientAccumulation(optimizer) if accumulate else optimizer,
+                  loss="sparse_categorical_crossentropy", jit_compile=jit_compile)
     return model
 
 
-def timed_fit(model, x, y, batch_size: int, steps: int) -> float:
+def images_per_second(model, x, y, batch_size: int, steps: int) -> float:
+    """Steady-state throughput: one warm-up fit (compiles), then ``steps`` timed steps."""
+    model.fit(x[:2 * batch_size], y[:2 * batch_size], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
     n = batch_size * steps
     start = time.perf_counter()
     model.fit(x[:n], y[:n], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
-    return time.perf_counter() - start
-
-
-def measure(model, x, y, batch_size: int, steps: int, traces: TraceCounter) -> dict:
-    """First step (compiles) and ``steps`` steady steps at ``batch_size``."""
-    before = traces.count
-    first = timed_fit(model, x, y, batch_size, 1)
-    steady = timed_fit(model, x, y, batch_size, steps) / steps
-    return {"batch": batch_size, "first_s": first, "step_s": steady, "images_per_s": batch_size / steady,
-            "compile_s": max(first - steady, 0.0), "traces": traces.count - before}
+    return n / (time.perf_counter() - start)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", default=True, help="a few steps each (default)")
-    mode.add_argument("--full", action="store_true", help="more steps; batch sizes 64 ... 1024")
-    parser.add_argument("--width", type=float, default=1.0, help="MiniGoogLeNet width multiplier")
+    parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.125], help="width multipliers")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps of batch 64 per setting")
+    parser.add_argument("--jit", choices=("both", "off", "on"), default="both", help="jit_compile settings")
     args = parser.parse_args(argv)
+    jits = {"both": (False, True), "off": (False,), "on": (True,)}[args.jit]
 
-    sizes = (64, 128, 256, 512, 1024) if args.full else (64, 1024)
-    steps = {64: 20, 1024: 5} if args.full else {64: 4, 1024: 1}
-    steps = {b: steps.get(b, 5 if args.full else 1) for b in sizes}
     rng = np.random.default_rng(0)
-    n = max(b * (s + 1) for b, s in steps.items())
+    n = 64 * (args.steps + 2)
     x = rng.normal(size=(n, 32, 32, 1)).astype("float32")
     y = rng.integers(0, 10, n)
-
-    model = make_model(args.width)
-    print(f"backend {keras.backend.backend()}, keras {keras.__version__}, "
-          f"devices {keras.distribution.list_devices()}, {os.cpu_count()} CPUs ({platform.processor() or 'cpu'})")
-    print(f"MiniGoogLeNet width {args.width:g}: {model.count_params():,} parameters; "
-          f"{'full' if args.full else 'quick'} run; jit_compile={model.jit_compile}")
-    rows = []
-    with TraceCounter(model) as traces:
-        for b in sizes:
-            rows.append(measure(model, x, y, b, steps[b], traces))
-            r = rows[-1]
-            print(f"  measured batch {b}: {r['images_per_s']:.0f} img/s", flush=True)
+    print(f"backend {keras.backend.backend()}, keras {keras.__version__}, devices {keras.distribution.list_devices()}, "
+          f"{os.cpu_count()} CPUs ({platform.processor() or 'cpu'}); batch 64, {args.steps} timed steps")
     print()
-    print(f"{'batch':>6} {'first step s':>13} {'step s':>9} {'images/s':>10} {'compile s':>10} {'traces':>7}")
-    for r in rows:
-        print(f"{r['batch']:>6} {r['first_s']:>13.2f} {r['step_s']:>9.3f} {r['images_per_s']:>10.0f} "
-              f"{r['compile_s']:>10.2f} {r['traces']:>7}")
-    base = rows[0]["images_per_s"]
-    print("throughput relative to batch 64: " + ", ".join(f"{r['batch']}: {r['images_per_s'] / base:.2f}x"
-                                                           for r in rows))
+    print(f"{'width':>6} {'precision':>15} {'jit':>5} {'parameters':>11} {'images/s':>9} {'vs float32':>11}")
+    for width in args.widths:
+        base = None
+        for precision in PRECISIONS:
+            for jit in jits:
+                model = make_model(width, precision, jit)
+                rate = images_per_second(model, x, y, 64, args.steps)
+                base = base or rate
+                print(f"{width:>6g} {precision:>15} {str(jit):>5} {model.count_params():>11,} {rate:>9.0f} "
+                      f"{rate / base:>10.2f}x", flush=True)
 
-    accumulated = make_model(args.width, accumulate=16)
-    with TraceCounter(accumulated) as traces:
-        first = timed_fit(accumulated, x, y, 64, 16)  # one effective update; compiles
-        step = timed_fit(accumulated, x, y, 64, 16 * steps[1024]) / steps[1024]
-    real = rows[-1]["step_s"]
+    # Compiled train steps of one cyclical batch-size run vs a constant batch size (smallest width).
+    width = min(args.widths)
+    policy = CyclicalBatchSize(64, 512, step_size=2)
+    epochs = 5
+    m = 512 * 2
+    xs, ys = x[:m] if len(x) >= m else np.resize(x, (m, 32, 32, 1)), np.resize(y, m)
     print()
-    print("one update with an effective batch of 1024:")
-    print(f"  real batch 1024:             {real:8.3f} s   ({1024 / real:8.0f} img/s)")
-    print(f"  16 x 64 accumulated:         {step:8.3f} s   ({1024 / step:8.0f} img/s)   "
-          f"first update {first:.2f} s, {traces.count} trace(s)")
-    print(f"  accumulated / real step time: {step / real:.2f}x")
+    print(f"compiled train steps, width {width:g}, {m} images, {epochs} epochs (jit_compile='auto'):")
+    for label, batch_policy in (("constant batch 64", 64), (f"cyclical {policy.trajectory(epochs).tolist()}", policy)):
+        model = make_model(width, "float32", "auto", accumulate=True)
+        with TraceCounter(model) as traces:
+            start = time.perf_counter()
+            history = fit_with_batch_policy(model, xs, ys, policy=batch_policy, epochs=epochs, micro_batch=64)
+            seconds = time.perf_counter() - start
+        print(f"  {label:<40} batch sizes {len(set(history['batch_size'])):>2}  traces {traces.count}  "
+              f"updates {sum(history['steps']):>3}  {seconds:5.1f} s")
+    print("  (one trace per run on JAX; TensorFlow traces a PyDataset-fed step twice, shape-generically, "
+          "whatever the number of batch sizes)")
 
 
 if __name__ == "__main__":

@@ -153,6 +153,7 @@ def lenet5(input_treatment: str = "standardize", hidden_batchnorm: bool = False,
     return keras.Model(inputs, outputs, name=name)
 
 # ----------------------------------------------------------------------------------- P4 (MiniGoogLeNet)
+PRECISIONS = ("float32", "mixed_bfloat16")
 # The Inception-style network of Zhang et al. 2017 ("Understanding deep learning requires rethinking
 # generalization"), laid out as in pyimagesearch's Keras learning-rate-finder article.
 
@@ -165,7 +166,7 @@ MINI_GOOGLENET_PLAN = (
 
 
 def mini_googlenet(input_shape=(32, 32, 1), num_classes: int = 10, width: float = 1.0,
-                   dropout: float = 0.5, name: str | None = None) -> keras.Model:
+                   dropout: float = 0.5, name: str | None = None, precision: str = "float32") -> keras.Model:
     """MiniGoogLeNet: conv 96 -> 2 inception -> downsample -> 4 inception -> downsample -> 2 inception.
 
     A conv module is Conv2D (3x3 or 1x1, "same") + BatchNormalization + ReLU; an inception module
@@ -177,6 +178,10 @@ def mini_googlenet(input_shape=(32, 32, 1), num_classes: int = 10, width: float 
     At ``width=1`` (the published network) it has 1,654,522 parameters for a 1-channel input.
     ``width < 1`` multiplies every filter count (rounded, at least 1) for reduced profiles; that is
     no longer the published model and should be labelled as such.
+
+    ``precision="mixed_bfloat16"`` builds every layer under Keras' mixed policy (bfloat16 compute,
+    float32 weights) except the softmax output, which stays float32 for a stable loss. On CPUs with
+    AMX-BF16, oneDNN then runs the convolutions in bfloat16 (``benchmarks/minigooglenet.py``).
 
     Example:
         >>> model = mini_googlenet()
@@ -191,7 +196,10 @@ def mini_googlenet(input_shape=(32, 32, 1), num_classes: int = 10, width: float 
         width: filter-count multiplier > 0 (1 = the published network).
         dropout: dropout rate before the classifier, in [0, 1).
         name: model name; default ``"mini_googlenet"`` (with the width when it is not 1).
+        precision: ``"float32"`` or ``"mixed_bfloat16"``.
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"Argument `precision` must be one of {PRECISIONS}. Received: precision={precision!r}")
     if not width > 0:
         raise ValueError(f"Argument `width` must be > 0. Received: width={width!r}")
     if not 0 <= dropout < 1:
@@ -216,14 +224,19 @@ def mini_googlenet(input_shape=(32, 32, 1), num_classes: int = 10, width: float 
         pool = keras.layers.MaxPooling2D(3, strides=2)(x)
         return keras.layers.Concatenate()([conv, pool])
 
-    inputs = keras.Input(shape=tuple(input_shape))
-    x = conv_module(inputs, 96, 3)
-    for kind, *sizes in MINI_GOOGLENET_PLAN:
-        x = inception_module(x, *sizes) if kind == "inception" else downsample_module(x, *sizes)
-    x = keras.layers.AveragePooling2D(7)(x)
-    x = keras.layers.Dropout(dropout)(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)  # read by every layer when it is created
+    try:
+        inputs = keras.Input(shape=tuple(input_shape))
+        x = conv_module(inputs, 96, 3)
+        for kind, *sizes in MINI_GOOGLENET_PLAN:
+            x = inception_module(x, *sizes) if kind == "inception" else downsample_module(x, *sizes)
+        x = keras.layers.AveragePooling2D(7)(x)
+        x = keras.layers.Dropout(dropout)(x)
+        x = keras.layers.Flatten()(x)
+        outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32")(x)
+    finally:
+        keras.config.set_dtype_policy(previous)
     if name is None:
         name = "mini_googlenet" if width == 1 else f"mini_googlenet_w{width:g}"
     return keras.Model(inputs, outputs, name=name)
