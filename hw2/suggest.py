@@ -174,7 +174,9 @@ def _plateau(xs, losses, index, rtol=PLATEAU_RTOL, decades=PLATEAU_DECADES):
 
 def _with_plateau(s: Suggestion, xs, losses, offset: int, unit: str) -> Suggestion:
     """``s`` (indices relative to ``xs``) with indices shifted by ``offset`` and the plateau check."""
-    shift = (lambda i: i if i is None or i < 0 else i + offset)
+    def shift(i):  # -1 and None mean "not a curve point"
+        return i if i is None or i < 0 else i + offset
+
     if len(xs) < 2:
         return dataclasses.replace(s, index=shift(s.index), low_index=shift(s.low_index),
                                    high_index=shift(s.high_index))
@@ -205,6 +207,32 @@ def register_lr_rule(name: str):
         LR_RULES[name] = rule
         return rule
     return register
+
+
+@register_lr_rule("default")
+def fraction_of_drop(lrs, losses, *, reference=None, fractions=(0.1, 0.9)) -> Suggestion:
+    """``lr_min`` / ``lr_max``: the first rates reaching ``fractions`` of the total drop (module docstring)."""
+    lo_frac, hi_frac = fractions
+    i_min = int(np.argmin(losses))
+    # a range test's first points are single noisy batches: take the median of the first 5 %
+    ref = float(np.median(losses[: max(1, len(losses) // 20)])) if reference is None else float(reference)
+    evidence: dict[str, Any] = {"reference_loss": ref, "min_loss": float(losses[i_min]), "min_index": i_min,
+                                "fractions": [lo_frac, hi_frac]}
+    drop = _drop(losses, ref)
+    if drop is None:
+        value = float(lrs[i_min])
+        return Suggestion("default", value, i_min, value / 10, value, -1, i_min, reliable=False,
+                          evidence=dict(evidence, reason=_NEVER_FELL))
+    head = drop[: i_min + 1]
+    i_hi = int(np.argmax(head >= hi_frac))
+    i_lo = int(np.argmax(head >= lo_frac))
+    if i_lo >= i_hi:
+        i_lo = max(i_hi - 1, 0)
+    low = float(lrs[i_lo]) if i_lo < i_hi else float(lrs[i_hi]) / 10
+    slopes = _slopes(lrs, losses)
+    evidence.update(drop=drop, slope_low=float(slopes[i_lo]), slope_high=float(slopes[i_hi]))
+    return Suggestion("default", float(lrs[i_hi]), i_hi, low, float(lrs[i_hi]),
+                      i_lo if i_lo < i_hi else -1, i_hi, evidence=evidence)
 
 
 def valley_index(losses) -> int:
@@ -260,32 +288,6 @@ def minimum(lrs, losses, *, reference=None, fractions=None) -> Suggestion:
     i = int(np.argmin(losses))
     return Suggestion("minimum", float(lrs[i] / 10), -1,
                       evidence={"min_index": i, "min_lr": float(lrs[i]), "min_loss": float(losses[i])})
-
-
-@register_lr_rule("default")
-def fraction_of_drop(lrs, losses, *, reference=None, fractions=(0.1, 0.9)) -> Suggestion:
-    """``lr_min`` / ``lr_max``: the first rates reaching ``fractions`` of the total drop (module docstring)."""
-    lo_frac, hi_frac = fractions
-    i_min = int(np.argmin(losses))
-    # a range test's first points are single noisy batches: take the median of the first 5 %
-    ref = float(np.median(losses[: max(1, len(losses) // 20)])) if reference is None else float(reference)
-    evidence: dict[str, Any] = {"reference_loss": ref, "min_loss": float(losses[i_min]), "min_index": i_min,
-                                "fractions": [lo_frac, hi_frac]}
-    drop = _drop(losses, ref)
-    if drop is None:
-        value = float(lrs[i_min])
-        return Suggestion("default", value, i_min, value / 10, value, -1, i_min, reliable=False,
-                          evidence=dict(evidence, reason=_NEVER_FELL))
-    head = drop[: i_min + 1]
-    i_hi = int(np.argmax(head >= hi_frac))
-    i_lo = int(np.argmax(head >= lo_frac))
-    if i_lo >= i_hi:
-        i_lo = max(i_hi - 1, 0)
-    low = float(lrs[i_lo]) if i_lo < i_hi else float(lrs[i_hi]) / 10
-    slopes = _slopes(lrs, losses)
-    evidence.update(drop=drop, slope_low=float(slopes[i_lo]), slope_high=float(slopes[i_hi]))
-    return Suggestion("default", float(lrs[i_hi]), i_hi, low, float(lrs[i_hi]),
-                      i_lo if i_lo < i_hi else -1, i_hi, evidence=evidence)
 
 
 def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = None,

@@ -123,7 +123,8 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
 
     Every run starts from the weights ``build_model()`` produced under ``seed``, with a fresh
     optimizer state and the same per-epoch data order (:func:`hw2.training.epoch_order`, full batches
-    only). A run whose loss becomes non-finite stops there and is marked diverged; the sweep goes on.
+    only). A run whose loss or weights become non-finite (weights checked once per epoch) stops there
+    and is marked diverged; the sweep goes on.
 
     Example:
         >>> build = lambda: keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
@@ -139,10 +140,10 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
 
     Args:
         build_model: returns an uncompiled Keras model (called once, under ``seed``).
-        x, y: training arrays.
+        x, y: training arrays of the same length, finite.
         learning_rates: increasing learning rates (default 10 log-spaced in [1e-9, 10]).
         epochs: epochs per run.
-        batch_size: batch size of every run.
+        batch_size: batch size of every run, an integer in [1, N].
         optimizer: a Keras optimizer name or a callable ``learning_rate -> optimizer``; it is built
             once and its learning rate assigned per run, so its learning rate must be a float.
         loss, metrics: passed to ``compile``.
@@ -299,7 +300,7 @@ def batch_size_sweep(build_model: Callable[[], keras.Model], x, y, *, lr: float,
 
     Args:
         build_model: returns an uncompiled Keras model (called under ``seed``).
-        x, y: training arrays.
+        x, y: training arrays of the same length, finite.
         lr: the fixed learning rate.
         batch_sizes: increasing batch sizes (default 64 ... 8192), each <= N.
         budget: ``"epochs"`` or ``"steps"``.
