@@ -2,7 +2,7 @@
 
 Submodules: ``datasets``, ``profiles``, ``store``, ``experiments``, ``perceptron``, ``stats``,
 ``report``, ``plotting``, ``models``, ``initializers``, ``init_study``, ``dying_relu``,
-``schedules``, ``finders``, ``training``. Public names are importable from ``hw2`` directly
+``schedules``, ``suggest``, ``range_test``, ``sweeps``, ``training``. Public names are importable from ``hw2`` directly
 (loaded on first use, so ``import hw2`` stays fast).
 
 Example:
@@ -30,10 +30,11 @@ _EXPORTS = {
     "wilson_interval": "stats", "paired_difference": "stats",
     # Problem 4: the cyclical-policy library
     "CyclicalLearningRate": "schedules", "CyclicalBatchSize": "schedules",
-    "lr_range_test": "finders", "lr_sweep": "finders", "suggest_lr": "finders",
-    "batch_size_sweep": "finders", "suggest_batch_size": "finders", "batch_size_finder": "finders",
-    "Suggestion": "finders", "LRRangeTestResult": "finders", "LRSweepResult": "finders",
-    "BatchSweepResult": "finders", "BatchFinderResult": "finders", "BATCH_FINDER_DOT": "finders",
+    "suggest_lr": "suggest", "suggest_batch_size": "suggest", "Suggestion": "suggest",
+    "lr_range_test": "range_test", "LRRangeTestResult": "range_test",
+    "lr_sweep": "sweeps", "batch_size_sweep": "sweeps", "batch_size_finder": "sweeps",
+    "LRSweepResult": "sweeps", "BatchSweepResult": "sweeps", "BatchFinderResult": "sweeps",
+    "BATCH_FINDER_STEPS": "sweeps",
     "effective_batch_optimizer": "training", "fit_effective_batch": "training",
     "fit_with_batch_policy": "training", "EpochLogger": "training", "TraceCounter": "training",
     "pad_to_32": "training", "epoch_order": "training",

@@ -255,7 +255,7 @@ def _field(obj, name, default=None):
 
 
 def plot_suggestion(ax, suggestion, xs, losses, color=None, label: str | None = None):
-    """Mark a :class:`hw2.finders.Suggestion` on the curve it was read from.
+    """Mark a :class:`hw2.suggest.Suggestion` on the curve it was read from.
 
     ``low`` / ``high`` become dotted vertical lines with a dot on the curve, a single-value rule's
     ``value`` a star on the curve; the legend entry names the rule and the values.
@@ -263,7 +263,7 @@ def plot_suggestion(ax, suggestion, xs, losses, color=None, label: str | None = 
     Example:
         >>> import matplotlib
         >>> matplotlib.use("Agg")
-        >>> from hw2.finders import suggest_lr
+        >>> from hw2.suggest import suggest_lr
         >>> lrs, losses = np.logspace(-4, 0, 5), np.array([2.3, 2.1, 1.0, 0.5, 0.7])
         >>> fig, ax = new_figure()
         >>> _ = plot_suggestion(ax, suggest_lr(lrs, losses), lrs, losses)
@@ -296,7 +296,7 @@ def plot_suggestion(ax, suggestion, xs, losses, color=None, label: str | None = 
 def plot_sweep_epochs(ax, learning_rates, losses, diverged=None, cmap: str = "viridis"):
     """Training loss vs learning rate, one line per epoch (darker = later); diverged runs as crosses.
 
-    ``losses`` is the (learning rates, epochs) matrix of :class:`hw2.finders.LRSweepResult`.
+    ``losses`` is the (learning rates, epochs) matrix of :class:`hw2.sweeps.LRSweepResult`.
     """
     lrs, losses = np.asarray(learning_rates, dtype=float), np.asarray(losses, dtype=float)
     diverged = np.zeros(len(lrs), bool) if diverged is None else np.asarray(diverged, bool)
@@ -314,8 +314,8 @@ def plot_sweep_epochs(ax, learning_rates, losses, diverged=None, cmap: str = "vi
 
 
 def plot_batch_finder_diagram(ax=None, title: str | None = None):
-    """The batch-size finder's steps (:data:`hw2.finders.BATCH_FINDER_STEPS`) as a block diagram."""
-    from hw2.finders import BATCH_FINDER_STEPS
+    """The batch-size finder's steps (:data:`hw2.sweeps.BATCH_FINDER_STEPS`) as a block diagram."""
+    from hw2.sweeps import BATCH_FINDER_STEPS
 
     if ax is None:
         _, ax = new_figure(height=0.75 * len(BATCH_FINDER_STEPS))

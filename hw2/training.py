@@ -58,6 +58,76 @@ def pad_to_32(x) -> np.ndarray:
     return np.pad(x, ((0, 0), (dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2), (0, 0)))
 
 
+# ------------------------------------------------------------------------------------ inputs
+
+
+def check_training_arrays(x, y, names=("x", "y")):
+    """``(x, y)`` as numpy arrays, or a one-line ``ValueError`` naming the bad argument.
+
+    Both must hold one row per sample (same length) and only finite numbers: one NaN in ``x``
+    turns a ReLU/batch-norm model's weights into NaN while its loss can stay finite, so a finder
+    would report a curve from a broken model.
+
+    Example:
+        >>> x, y = check_training_arrays(np.zeros((4, 2)), [0, 1, 0, 1])
+        >>> check_training_arrays([[0.0, np.nan]], [0])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `x` must contain only finite numbers. Received: x=array of shape (1, 2) ...
+    """
+    arrays = []
+    for name, value in zip(names, (x, y)):
+        value = np.asarray(value)
+        if value.ndim < 1 or value.dtype.kind not in "biuf":
+            raise ValueError(f"Argument `{name}` must be a numeric array with one row per sample. "
+                             f"Received: {name} of shape {value.shape}, dtype {value.dtype}")
+        if value.dtype.kind == "f":
+            bad = ~np.isfinite(value)
+            if bad.any():
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(f"Argument `{name}` must contain only finite numbers. Received: "
+                                 f"{name}=array of shape {value.shape} with {int(bad.sum())} NaN/inf "
+                                 f"value(s), the first at index {first}")
+        arrays.append(value)
+    if len(arrays[0]) != len(arrays[1]):
+        raise ValueError(f"Arguments `{names[0]}` and `{names[1]}` must have the same length (one label per "
+                         f"sample). Received: len({names[0]})={len(arrays[0])}, len({names[1]})={len(arrays[1])}")
+    return tuple(arrays)
+
+
+def check_batch_size(batch_size, n: int, name: str = "batch_size") -> int:
+    """``batch_size`` as an int in ``[1, n]``, or a ``ValueError`` (``32.0`` and ``True`` are not sizes).
+
+    Example:
+        >>> check_batch_size(32, 100)
+        32
+        >>> check_batch_size(32.0, 100)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `batch_size` must be an integer in [1, 100] ... Received: batch_size=32.0
+    """
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) \
+            or not 1 <= batch_size <= n:
+        raise ValueError(f"Argument `{name}` must be an integer in [1, {n}] (the number of samples). "
+                         f"Received: {name}={batch_size!r}")
+    return int(batch_size)
+
+
+def weights_are_finite(model) -> bool:
+    """Whether every floating-point variable of ``model`` (weights, batch-norm statistics) is finite.
+
+    One reduction per variable and one transfer to the host: call it per epoch or every few steps,
+    not after every batch.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> weights_are_finite(model)
+        True
+    """
+    checks = [ops.all(ops.isfinite(v)) for v in model.variables if "float" in str(v.dtype)]
+    return bool(ops.convert_to_numpy(ops.all(ops.stack(checks)))) if checks else True
+
+
 # ------------------------------------------------------------------------------ effective batch
 
 
@@ -512,6 +582,38 @@ class EpochLogger(keras.callbacks.Callback):
         if self.show_time and self._start is not None:
             parts.append(f"{time.perf_counter() - self._start:.1f} s")
         print("  ".join(parts), file=self.stream or sys.stderr, flush=True)
+
+
+class NonFiniteWeightsAsDivergence(keras.callbacks.Callback):
+    """Records an epoch's loss as NaN, and stops training, when the weights are no longer finite.
+
+    A model with NaN weights can still report a finite loss (a ReLU maps NaN to 0; the loss of the
+    remaining layers stays about ``ln(classes)``). Weights that are not finite have no finite loss,
+    so the epoch's ``logs["loss"]`` becomes NaN and everything downstream (``stop_on_nan``, a
+    sweep's ``diverged``, the suggestion rules) treats the run as diverged. Checked once per epoch
+    (:func:`weights_are_finite`). Put it first in the callback list, so later callbacks (and the
+    history) see the corrected loss.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=1, verbose=0,
+        ...                     callbacks=[NonFiniteWeightsAsDivergence()])
+        >>> history.history["loss"]
+        [0.0]
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and not weights_are_finite(self.model):
+            logs["loss"] = math.nan
+            self.model.stop_training = True
+
+
+def progress_bar(total: int, enabled: bool, desc: str):
+    """A tqdm bar on standard error (a no-op when not ``enabled``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
 
 
 # ------------------------------------------------------------------------------- compilations

@@ -7,10 +7,10 @@
 rate, mark the diverged runs, pick lr_min and lr_max, and compare with the continuous LR range test
 (the curve the pyimagesearch article calls Figure 3).*
 
-The sweep is :func:`hw2.finders.lr_sweep` (one compiled model, reset to the same weights, optimizer
-state and data order before every run); the range test is :func:`hw2.finders.lr_range_test` (one
+The sweep is :func:`hw2.sweeps.lr_sweep` (one compiled model, reset to the same weights, optimizer
+state and data order before every run); the range test is :func:`hw2.range_test.lr_range_test` (one
 run, the learning rate multiplied by a constant factor after every batch). Both read their bounds
-with :func:`hw2.finders.suggest_lr`: on the loss-vs-LR curve cut at the first diverged point, with
+with :func:`hw2.suggest.suggest_lr`: on the loss-vs-LR curve cut at the first diverged point, with
 ``drop = (untrained loss - loss) / (untrained loss - lowest loss)``, **lr_min** is the first LR whose
 drop reaches 10 % (the loss has started to fall) and **lr_max** the first whose drop reaches 90 %
 (the end of the steep descent, before the minimum). fastai's rules are shown for comparison:

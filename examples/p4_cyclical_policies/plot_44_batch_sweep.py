@@ -6,7 +6,7 @@
 64, 128, ..., 8192 (powers of two), using gradient accumulation where a batch does not fit. Plot
 the training loss against the batch size and put it beside 4.2's curve: is the shape similar?*
 
-:func:`hw2.finders.batch_size_sweep` trains every batch size from the same initial weights and in
+:func:`hw2.sweeps.batch_size_sweep` trains every batch size from the same initial weights and in
 the same data order for the same number of epochs, so a batch twice as large makes half as many
 updates. Batch sizes above the micro-batch are effective batches: Keras averages the gradients of
 ``B / micro-batch`` micro-batches before one update (``gradient_accumulation_steps``). For a network

@@ -5,7 +5,7 @@
 *Read bmin and bmax off the batch-size sweep of 4.4 with the batch-size finder's rule; draw the
 algorithm as a block diagram and describe its steps in words.*
 
-The finder (:func:`hw2.finders.batch_size_finder`) is the learning-rate finder turned around. The
+The finder (:func:`hw2.sweeps.batch_size_finder`) is the learning-rate finder turned around. The
 gradient-noise scale of SGD is roughly ``lr * N / B`` (Smith & Le 2018), so a batch size plays the
 role of an inverse learning rate: the *large* batch end of the curve corresponds to the *small*
 learning-rate end (little noise, little progress per epoch), and the curve is read from the largest
@@ -16,7 +16,7 @@ batch down.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hw2 import experiments, finders, report
+from hw2 import experiments, report, sweeps
 from hw2.plotting import P4_COLORS, mark_values, new_figure, plot_batch_finder_diagram
 
 result = experiments.run("p4.batch_sweep", fallback=True)
@@ -52,7 +52,7 @@ plt.show()
 #    of two up.
 # 6. Cycle the batch size between bmin and bmax (4.6).
 print("the same steps, as the library states them:")
-for i, (_, text) in enumerate(finders.BATCH_FINDER_STEPS, 1):
+for i, (_, text) in enumerate(sweeps.BATCH_FINDER_STEPS, 1):
     print(f"  {i}. " + " ".join(text.split()))
 
 # %%

@@ -34,7 +34,7 @@ import time
 import keras
 import numpy as np
 
-from hw2 import finders, schedules, stats, training
+from hw2 import range_test, schedules, stats, suggest, sweeps, training
 from hw2.experiments import register
 from hw2.experiments.p4_data import training_arrays
 from hw2.models import mini_googlenet
@@ -175,12 +175,12 @@ class LRSweepConfig(P4Setup):
 
 
 def _suggestions(sweep_or_test, reference: float) -> dict:
-    """Every rule of :func:`hw2.finders.suggest_lr`; ``reference`` is the 'nothing learned' loss."""
+    """Every rule of :func:`hw2.suggest.suggest_lr`; ``reference`` is the 'nothing learned' loss."""
     return {rule: sweep_or_test.suggest(rule, **({"reference": reference} if rule == "default" else {})).to_dict()
-            for rule in finders.LR_RULES}
+            for rule in suggest.LR_RULES}
 
 
-def untrained_training_loss(sweep: finders.LRSweepResult) -> float:
+def untrained_training_loss(sweep: sweeps.LRSweepResult) -> float:
     """The training-mode loss of the initial weights: the sweep's loss at its smallest LR.
 
     The rules compare training-mode epoch losses (dropout on, batch statistics in batch
@@ -199,7 +199,7 @@ def lr_sweep(config: LRSweepConfig) -> dict:
     data = _data(config)
     x, y = data["train"]
     start = time.perf_counter()
-    sweep = finders.lr_sweep(_builder(config), x, y, learning_rates=config.learning_rates,
+    sweep = sweeps.lr_sweep(_builder(config), x, y, learning_rates=config.learning_rates,
                              epochs=config.epochs, batch_size=config.batch_size,
                              optimizer=_sgd(config.momentum), loss=LOSS, seed=config.seed, progress=True,
                              callbacks=[training.EpochLogger(every=config.epochs, prefix="lr sweep: ")])
@@ -248,7 +248,7 @@ def lr_range_test(config: LRRangeTestConfig) -> dict:
     model = _builder(config)()
     model.compile(optimizer=_sgd(config.momentum)(config.start_lr), loss=LOSS)
     start = time.perf_counter()
-    test = finders.lr_range_test(model, x, y, start_lr=config.start_lr, end_lr=config.end_lr,
+    test = range_test.lr_range_test(model, x, y, start_lr=config.start_lr, end_lr=config.end_lr,
                                  epochs=config.epochs, batch_size=config.batch_size, beta=config.beta,
                                  stop_factor=config.stop_factor, seed=config.seed, progress=True)
     # Reference: the mean batch loss over the first 5 % of the steps (rates within 5 % of the log
@@ -522,7 +522,7 @@ def baseline(config: BaselineConfig) -> dict:
 class BatchSweepConfig(P4Setup):
     """4.4: training loss after ``epochs`` epochs per batch size at the fixed LR ``lr`` (lr_min)."""
 
-    batch_sizes: tuple[int, ...] = finders.DEFAULT_BATCH_SIZES
+    batch_sizes: tuple[int, ...] = sweeps.DEFAULT_BATCH_SIZES
     epochs: int = 5
     budget: str = "epochs"
     lr: float | None = None
@@ -536,8 +536,8 @@ class BatchSweepConfig(P4Setup):
         if len(sizes) < 2 or not all(_is_power_of_two(b) for b in sizes) or list(sizes) != sorted(set(sizes)):
             raise ValueError(f"Argument `batch_sizes` must be >= 2 increasing powers of two. "
                              f"Received: batch_sizes={sizes}")
-        if self.budget not in finders.BUDGETS:
-            raise ValueError(f"Argument `budget` must be one of {finders.BUDGETS}. Received: budget={self.budget!r}")
+        if self.budget not in sweeps.BUDGETS:
+            raise ValueError(f"Argument `budget` must be one of {sweeps.BUDGETS}. Received: budget={self.budget!r}")
 
 
 def _prepare_lr_min(config, profile, fallback):
@@ -560,7 +560,7 @@ def batch_sweep(config: BatchSweepConfig) -> dict:
     data = _data(config)
     x, y = data["train"]
     start = time.perf_counter()
-    sweep = finders.batch_size_sweep(
+    sweep = sweeps.batch_size_sweep(
         _builder(config), x, y, lr=config.lr, batch_sizes=config.batch_sizes, budget=config.budget,
         epochs=config.epochs, micro_batch=config.micro_batch if config.batch_sizes[-1] > config.micro_batch else None,
         optimizer=_sgd(config.momentum), loss=LOSS, seed=config.seed, progress=True,
@@ -568,7 +568,7 @@ def batch_sweep(config: BatchSweepConfig) -> dict:
     # Same reference as 4.2 (training-mode loss of the same initial weights), see
     # untrained_training_loss; without one, the rule falls back to the worst finite loss.
     suggestion = sweep.suggest("default", reference=config.reference_loss)
-    found = finders.BatchFinderResult(sweep, suggestion)
+    found = sweeps.BatchFinderResult(sweep, suggestion)
     return {"setup": setup_note(config), "lr": config.lr, "sweep": found.sweep.to_dict(),
             "suggestion": suggestion.to_dict(), "reference_loss": config.reference_loss,
             "b_min": suggestion.b_min, "b_max": suggestion.b_max,
