@@ -35,10 +35,11 @@ _EXPORTS = {
     "lr_sweep": "sweeps", "batch_size_sweep": "sweeps", "batch_size_finder": "sweeps",
     "LRSweepResult": "sweeps", "BatchSweepResult": "sweeps", "BatchFinderResult": "sweeps",
     "BATCH_FINDER_STEPS": "sweeps",
-    "effective_batch_optimizer": "training", "fit_effective_batch": "training",
+    "GradientAccumulation": "training", "BatchSizeSchedule": "training", "EpochBatches": "training",
     "fit_with_batch_policy": "training", "EpochLogger": "training", "TraceCounter": "training",
     "pad_to_32": "training", "epoch_order": "training",
     "mini_googlenet": "models",
+    "GradientNoiseScale": "noise_scale", "noise_scale": "noise_scale", "NOISE_FINDER_STEPS": "noise_scale",
     # Problem 2
     "DyingReluEnsemble": "dying_relu", "NetworkStack": "dying_relu", "EnsembleRegressor": "dying_relu",
     "Arm": "dying_relu", "analyze_parameters": "dying_relu", "born_dead_monte_carlo": "dying_relu",

@@ -45,13 +45,12 @@ class _Runs:
     reuses the compiled train step and makes runs differ only in what the caller changes.
     """
 
-    def __init__(self, build_model, optimizer, learning_rate, loss, metrics, seed, micro_batch=None,
-                 accumulation=None):
+    def __init__(self, build_model, optimizer, learning_rate, loss, metrics, seed, accumulate: bool = False):
         keras.utils.set_random_seed(int(seed))
         self.model = build_model()
         opt = _make_optimizer(optimizer, learning_rate)
-        if accumulation:
-            opt = training.effective_batch_optimizer(opt, accumulation * micro_batch, micro_batch)
+        if accumulate:  # one compiled train step for every batch size (a variable accumulation count)
+            opt = training.GradientAccumulation(opt)
         self.model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
         self.model.optimizer.build(self.model.trainable_variables)
         self.model_state = [np.array(v.numpy()) for v in self.model.variables]
@@ -174,8 +173,7 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
         model = runs.reset(learning_rate=lr)
         start = time.perf_counter()
         history = training.fit_with_batch_policy(model, x, y, policy=int(batch_size), epochs=int(epochs),
-                                                 seed=seed, validation_data=validation_data,
-                                                 callbacks=_with_weight_check(callbacks))
+                                                 seed=seed, validation_data=validation_data, callbacks=callbacks)
         seconds[i] = time.perf_counter() - start
         _fill_row(i, history, losses, accuracy, val_losses, diverged, diverged_epoch)
         bar.update(1)
@@ -188,11 +186,6 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
 def _check_epochs(epochs):
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
-
-
-def _with_weight_check(callbacks):
-    """The caller's callbacks behind one that turns non-finite weights into a non-finite loss."""
-    return [training.NonFiniteWeightsAsDivergence(), *(callbacks or ())]
 
 
 def _initial_loss(model, x, y, batch_size) -> float:
@@ -327,11 +320,11 @@ def batch_size_sweep(build_model: Callable[[], keras.Model], x, y, *, lr: float,
     _check_epochs(epochs)
     if isinstance(lr, bool) or not lr > 0:
         raise ValueError(f"Argument `lr` must be > 0. Received: lr={lr!r}")
-    if micro_batch is not None:
-        bad = [int(b) for b in sizes if b > micro_batch and b % micro_batch]
-        if micro_batch < 1 or bad:
-            raise ValueError(f"Argument `micro_batch` must be >= 1 and divide every larger batch size. "
-                             f"Received: micro_batch={micro_batch!r}, batch_sizes not divisible: {bad}")
+    micro_batch = int(sizes[0]) if micro_batch is None else micro_batch
+    bad = [int(b) for b in sizes if b % micro_batch]
+    if isinstance(micro_batch, bool) or not isinstance(micro_batch, (int, np.integer)) or micro_batch < 1 or bad:
+        raise ValueError(f"Argument `micro_batch` must be an integer >= 1 dividing every batch size. "
+                         f"Received: micro_batch={micro_batch!r}, batch_sizes not divisible: {bad}")
     if budget == "steps":
         steps = int(steps) if steps is not None else int(epochs) * (n // int(sizes[-1]))
         if steps < 1:
@@ -340,33 +333,21 @@ def batch_size_sweep(build_model: Callable[[], keras.Model], x, y, *, lr: float,
         raise ValueError("Argument `steps` is only used with budget='steps'. "
                          f"Received: budget={budget!r}, steps={steps!r}")
 
-    def accumulation_for(b):
-        return int(b // micro_batch) if micro_batch is not None and b > micro_batch else 1
-
-    keras.utils.set_random_seed(int(seed))
-    initial_state = None
-    run_sets: dict[int, _Runs] = {}
+    runs = _Runs(build_model, optimizer, lr, loss, metrics, seed, accumulate=True)
+    initial_loss = _initial_loss(runs.model, x, y, micro_batch)
     epochs_for = [int(epochs) if budget == "epochs" else math.ceil(steps / (n // int(b))) for b in sizes]
     shape = (len(sizes), max(epochs_for))
     losses, accuracy = np.full(shape, np.nan), np.full(shape, np.nan)
     diverged, diverged_epoch = np.zeros(len(sizes), bool), np.full(len(sizes), -1)
     final, n_steps, epochs_run = np.full(len(sizes), np.inf), np.zeros(len(sizes), int), np.zeros(len(sizes))
     seconds, throughput = np.zeros(len(sizes)), np.zeros(len(sizes))
-    initial_loss = math.nan
     bar = training.progress_bar(len(sizes), progress, "batch-size sweep")
     for i, b in enumerate(int(s) for s in sizes):
-        k = accumulation_for(b)
-        if k not in run_sets:  # one compiled model per accumulation factor; all share initial weights
-            run_sets[k] = _Runs(build_model, optimizer, lr, loss, metrics, seed,
-                                micro_batch=micro_batch, accumulation=k if k > 1 else None)
-            if initial_state is None:
-                initial_state = run_sets[k].model_state
-                initial_loss = _initial_loss(run_sets[k].model, x, y, min(int(sizes[0]), micro_batch or n))
-        model = run_sets[k].reset(learning_rate=lr, model_state=initial_state)
+        model = runs.reset(learning_rate=lr)
         start = time.perf_counter()
         history = training.fit_with_batch_policy(
-            model, x, y, policy=b, epochs=epochs_for[i], seed=seed, callbacks=_with_weight_check(callbacks),
-            micro_batch=micro_batch if k > 1 else None, max_steps=steps if budget == "steps" else None)
+            model, x, y, policy=b, epochs=epochs_for[i], seed=seed, callbacks=callbacks,
+            micro_batch=micro_batch, max_steps=steps if budget == "steps" else None)
         seconds[i] = time.perf_counter() - start
         _fill_row(i, history, losses, accuracy, None, diverged, diverged_epoch)
         n_steps[i] = int(sum(history["steps"]))

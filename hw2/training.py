@@ -335,9 +335,21 @@ class BatchSizeSchedule(keras.callbacks.Callback):
 class StopOnDivergence(keras.callbacks.Callback):
     """Stop at the end of the first epoch whose loss or weights are not finite (a diverged run).
 
-    Checked once per epoch, not per batch: a per-batch check makes Keras wait for the device after
-    every step. The weights are checked too, because a NaN in the inputs of a ReLU/BN network can
-    poison the weights while the reported loss stays finite. Sets ``diverged`` / ``diverged_epoch``.
+    A model with NaN weights can still report a finite loss (a ReLU maps NaN to 0; the loss of the
+    remaining layers stays about ``ln(classes)``), so the weights are checked too
+    (:func:`weights_are_finite`) and such an epoch's ``logs["loss"]`` becomes NaN: the history, a
+    sweep's ``diverged`` and the suggestion rules then all see a diverged run. Checked once per
+    epoch, not per batch: a per-batch check makes Keras wait for the device after every step. Put
+    it first among the callbacks, so the others see the corrected loss. Sets ``diverged`` and
+    ``diverged_epoch``.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(1e30), loss="mse")
+        >>> stop = StopOnDivergence()
+        >>> history = model.fit(np.ones((8, 2)), np.full(8, 1e20), epochs=3, verbose=0, callbacks=[stop])
+        >>> stop.diverged, len(history.history["loss"])
+        (True, 1)
     """
 
     def __init__(self):
@@ -345,16 +357,12 @@ class StopOnDivergence(keras.callbacks.Callback):
         self.diverged, self.diverged_epoch = False, None
 
     def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss", 0.0)
-        finite = math.isfinite(float(loss)) and all(
-            bool(np.isfinite(ops.convert_to_numpy(w)).all()) for w in self.model.trainable_weights)
-        if not finite and not self.diverged:
+        logs = logs if logs is not None else {}
+        if not weights_are_finite(self.model):
+            logs["loss"] = math.nan
+        if not math.isfinite(float(logs.get("loss", 0.0))) and not self.diverged:
             self.diverged, self.diverged_epoch = True, epoch
             self.model.stop_training = True
-
-
-
-# --------------------------------------------------------------------------- batch-size policies
 
 
 def _policy_fn(policy) -> Callable[[int], int]:
@@ -479,9 +487,7 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     if getattr(model, "optimizer", None) is None:
         raise ValueError("Argument `model` must be compiled (model.compile(...)) before training.")
     batch_size_at = _policy_fn(policy)
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"Arguments `x` and `y` must have the same length. Received: {len(x)} and {len(y)}")
+    x, y = check_training_arrays(x, y)
     sizes = [int(batch_size_at(e)) for e in range(int(epochs))]
     if min(sizes) < 1 or max(sizes) > len(x):
         raise ValueError(f"The batch-size policy must return values in [1, {len(x)}] (the number of samples). "
@@ -495,7 +501,7 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     schedule = BatchSizeSchedule(batch_size_at, micro, max_updates=max_steps)
     divergence = StopOnDivergence()
     clock = _EpochClock(model)
-    every = [schedule, clock, *([divergence] if stop_on_nan else []), *(callbacks or ())]
+    every = [*([divergence] if stop_on_nan else []), schedule, clock, *(callbacks or ())]
     batches = EpochBatches(x, y, micro, seed=seed, epochs=int(epochs))
     # shuffle=False: Keras would otherwise shuffle the items, mixing the epochs of EpochBatches
     result = model.fit(batches, epochs=int(epochs), steps_per_epoch=batches.steps_per_epoch, shuffle=False,
@@ -582,31 +588,6 @@ class EpochLogger(keras.callbacks.Callback):
         if self.show_time and self._start is not None:
             parts.append(f"{time.perf_counter() - self._start:.1f} s")
         print("  ".join(parts), file=self.stream or sys.stderr, flush=True)
-
-
-class NonFiniteWeightsAsDivergence(keras.callbacks.Callback):
-    """Records an epoch's loss as NaN, and stops training, when the weights are no longer finite.
-
-    A model with NaN weights can still report a finite loss (a ReLU maps NaN to 0; the loss of the
-    remaining layers stays about ``ln(classes)``). Weights that are not finite have no finite loss,
-    so the epoch's ``logs["loss"]`` becomes NaN and everything downstream (``stop_on_nan``, a
-    sweep's ``diverged``, the suggestion rules) treats the run as diverged. Checked once per epoch
-    (:func:`weights_are_finite`). Put it first in the callback list, so later callbacks (and the
-    history) see the corrected loss.
-
-    Example:
-        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> model.compile(optimizer="sgd", loss="mse")
-        >>> history = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=1, verbose=0,
-        ...                     callbacks=[NonFiniteWeightsAsDivergence()])
-        >>> history.history["loss"]
-        [0.0]
-    """
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None and not weights_are_finite(self.model):
-            logs["loss"] = math.nan
-            self.model.stop_training = True
 
 
 def progress_bar(total: int, enabled: bool, desc: str):
