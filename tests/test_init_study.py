@@ -99,3 +99,19 @@ def test_classify_uses_one_factor_and_one_threshold():
     assert init_study.classify(flat, np.zeros(5))["verdict"] == "gradients exactly zero"
     with pytest.raises(ValueError, match="`threshold` must be > 1"):
         init_study.classify(flat, flat, threshold=1.0)
+
+
+def test_layer_violins_name_the_power_of_ten_in_the_axis_label():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hw2 import plotting
+
+    fig, axes = plotting.new_figure(ncols=2)
+    rng = np.random.default_rng(0)
+    plotting.plot_layer_violins(axes[0], 3e-4 * rng.normal(size=(5, 50)), ylabel="dLoss/dW")
+    plotting.plot_layer_violins(axes[1], rng.uniform(size=(5, 50)), ylabel="activation")
+    fig.canvas.draw()
+    assert axes[0].get_ylabel() == "dLoss/dW (×$10^{-4}$)" and axes[1].get_ylabel() == "activation"
+    assert axes[0].yaxis.get_offset_text().get_text() == ""
+    assert max(abs(t) for t in axes[0].get_yticks()) >= 1  # the ticks are in units of 1e-4
