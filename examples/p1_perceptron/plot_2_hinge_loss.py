@@ -58,7 +58,7 @@ better = "hinge" if m["only_a"] > m["only_b"] else "perceptron criterion"
 if m["p_value"] < 0.05:
     paired = (f"on this training set the {better} is better beyond the test-set noise: of the "
               f"{m['only_a'] + m['only_b']} test points on which the two disagree, the hinge gets "
-              f"{m['only_a']} right and the perceptron {m['only_b']} (exact McNemar p = {m['p_value']:.1g})")
+              f"{m['only_a']} right and the perceptron {m['only_b']} (exact McNemar p = {m['p_value']:.2g})")
 else:
     paired = (f"on this training set the difference is within the test-set noise: of the "
               f"{m['only_a'] + m['only_b']} test points on which the two disagree, the hinge gets {m['only_a']} "
