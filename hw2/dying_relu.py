@@ -650,3 +650,21 @@ def train_reference_network(ensemble: DyingReluEnsemble, arm, k: int, epochs: in
         losses.append(history.history["loss"][0])
     params = [(layer.get_weights()[0][None], layer.get_weights()[1][None]) for layer in dense]
     return model, params, np.asarray(losses)
+
+
+def float32_resolution(output_level, target_spread: float) -> np.ndarray:
+    """The smallest nonzero relative spread float32 can show for outputs near ``output_level``.
+
+    A network's output on the grid is stored in float32; if its variation over the domain is below
+    one float32 step (``np.spacing``) at its level, every grid value rounds to the same number and
+    the measured spread is exactly 0, although the function is not constant in exact arithmetic.
+    One step, divided by the target's spread, is the resolution of ``relative_spread``.
+
+    Example:
+        >>> float(float32_resolution(1.0, 2.0))  # 2**-23 / 2
+        5.960464477539063e-08
+    """
+    if not target_spread > 0:
+        raise ValueError(f"Argument `target_spread` must be > 0. Received: target_spread={target_spread}")
+    level = np.abs(np.asarray(output_level, dtype=np.float32))
+    return np.spacing(level).astype(np.float64) / float(target_spread)

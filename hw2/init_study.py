@@ -4,8 +4,8 @@ The network is the one of the intoli article on weight initialization (:func:`hw
 MNIST images flattened to 784 values in [0, 1], a linear ``Dense(100)``, five hidden ``Dense(100)``
 layers with the activation under study, and a ``Dense(10)`` softmax; zero biases. For one
 *case* — an activation and a kernel initializer, written ``'tanh/normal(0.01)'``,
-``'sigmoid/glorot_normal'`` or ``'relu/he_normal'`` — :func:`layer_statistics` measures, for each
-of the five hidden layers,
+``'sigmoid/glorot_normal'``, ``'sigmoid/glorot_normal(4)'`` (Glorot's standard deviation times 4)
+or ``'relu/he_normal'`` — :func:`layer_statistics` measures, for each of the five hidden layers,
 
 * the activations on a set of images (their std, mean, and the fraction saturated or zero), and
 * the gradient of the cross-entropy loss with respect to the layer's kernel on one batch.
@@ -13,6 +13,9 @@ of the five hidden layers,
 Keras 3 has no backend-independent ``grad``; :class:`GradientRecorder` is an optimizer that, instead
 of updating the weights, stores the gradients it is handed, so one ``train_on_batch`` yields the
 exact gradients the backend computes for training.
+
+:func:`classify` turns the per-layer numbers of a case into one verdict, with one measure (the
+per-layer factor of a scale) and one threshold (:data:`SCALE_THRESHOLD`).
 
 Example:
     >>> import numpy as np
@@ -34,14 +37,20 @@ from keras import ops
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 NAMED_INITIALIZERS = ("glorot_normal", "he_normal")
 _NORMAL = re.compile(r"^normal\((?P<sigma>[0-9.eE+-]+)\)$")
+_NAMED = re.compile(r"^(?P<name>[a-z_]+)(\((?P<gain>[0-9.eE+-]+)\))?$")
 
 
 def parse_case(case: str) -> tuple[str, str, float | None]:
     """``'tanh/normal(0.1)'`` -> ``('tanh', 'normal', 0.1)``; ``'relu/he_normal'`` -> ``('relu', 'he_normal', None)``.
 
+    A named initializer may carry a gain on its standard deviation: ``'sigmoid/glorot_normal(4)'``
+    -> ``('sigmoid', 'glorot_normal', 4.0)`` (the same draws as Glorot normal, times 4).
+
     Example:
         >>> parse_case("sigmoid/normal(1.0)")
         ('sigmoid', 'normal', 1.0)
+        >>> parse_case("sigmoid/glorot_normal(4)")
+        ('sigmoid', 'glorot_normal', 4.0)
     """
     activation, _, init = str(case).partition("/")
     if activation not in ACTIVATIONS:
@@ -52,33 +61,143 @@ def parse_case(case: str) -> tuple[str, str, float | None]:
         if not sigma > 0:
             raise ValueError(f"The σ of a normal initializer must be > 0. Received: case={case!r}")
         return activation, "normal", sigma
-    if init not in NAMED_INITIALIZERS:
-        raise ValueError(f"Argument `case` must end with 'normal(σ)' or one of {NAMED_INITIALIZERS}. "
-                         f"Received: case={case!r}")
-    return activation, init, None
+    match = _NAMED.match(init)
+    if not match or match.group("name") not in NAMED_INITIALIZERS:
+        raise ValueError(f"Argument `case` must end with 'normal(σ)' or one of {NAMED_INITIALIZERS} "
+                         f"(optionally with a gain, e.g. 'glorot_normal(4)'). Received: case={case!r}")
+    gain = match.group("gain")
+    if gain is None:
+        return activation, match.group("name"), None
+    if not float(gain) > 0:
+        raise ValueError(f"The gain of a named initializer must be > 0. Received: case={case!r}")
+    return activation, match.group("name"), float(gain)
 
 
 def case_label(case: str) -> str:
-    """A short label for plots: ``'tanh, N(0, 0.01)'``, ``'relu, He normal'``."""
+    """A short label for plots: ``'tanh, N(0, 0.01)'``, ``'relu, He normal'``, ``'sigmoid, 4 × Glorot normal'``."""
     activation, init, sigma = parse_case(case)
     names = {"glorot_normal": "Glorot normal", "he_normal": "He normal"}
-    return f"{activation}, " + (f"N(0, {sigma:g})" if init == "normal" else names[init])
+    if init == "normal":
+        return f"{activation}, N(0, {sigma:g})"
+    return f"{activation}, " + (f"{sigma:g} × " if sigma is not None else "") + names[init]
 
 
-def default_cases(sigmas=(0.01, 0.1, 1.0)) -> tuple[str, ...]:
-    """tanh and sigmoid with N(0, σ) and Glorot normal; ReLU with N(0, σ), Glorot normal and He normal."""
+def default_cases(sigmas=(0.01, 0.1, 1.0), sigmoid_gains=(2, 4, 8)) -> tuple[str, ...]:
+    """tanh and sigmoid with N(0, σ) and Glorot normal; sigmoid also with Glorot normal times each of
+    ``sigmoid_gains`` (4 = 1/slope at 0, see :func:`expected_gain`); ReLU with N(0, σ), Glorot normal
+    and He normal."""
     cases = []
     for activation in ACTIVATIONS:
         cases += [f"{activation}/normal({s:g})" for s in sigmas] + [f"{activation}/glorot_normal"]
+        if activation == "sigmoid":
+            cases += [f"sigmoid/glorot_normal({g:g})" for g in sigmoid_gains]
         if activation == "relu":
             cases.append("relu/he_normal")
     return tuple(cases)
 
 
+# Keras' definitions of the named initializers (keras.initializers.GlorotNormal / HeNormal).
+_VARIANCE_SCALING = {"glorot_normal": (1.0, "fan_avg"), "he_normal": (2.0, "fan_in")}
+
+
 def kernel_initializer(case: str):
-    """The Keras initializer of ``case`` (``RandomNormal(0, σ)``, ``'glorot_normal'`` or ``'he_normal'``)."""
+    """The Keras initializer of ``case``: ``RandomNormal(0, σ)``, ``'glorot_normal'``, ``'he_normal'``, or
+    for a gain ``g`` the same ``VarianceScaling`` with ``scale`` multiplied by ``g²`` (same draws times ``g``).
+
+    Example:
+        >>> init = kernel_initializer("sigmoid/glorot_normal(4)")
+        >>> init.get_config()["scale"], init.get_config()["mode"]
+        (16.0, 'fan_avg')
+    """
     _, init, sigma = parse_case(case)
-    return keras.initializers.RandomNormal(mean=0.0, stddev=sigma) if init == "normal" else init
+    if init == "normal":
+        return keras.initializers.RandomNormal(mean=0.0, stddev=sigma)
+    if sigma is None:
+        return init
+    scale, mode = _VARIANCE_SCALING[init]
+    return keras.initializers.VarianceScaling(scale=scale * sigma**2, mode=mode, distribution="truncated_normal")
+
+
+def expected_gain(activation: str) -> float:
+    """Slope of ``activation`` at 0: the factor a small signal is multiplied by (1 for tanh, 1/4 for sigmoid).
+
+    Glorot's derivation assumes units that are linear with slope 1 around a zero mean. tanh is; the
+    sigmoid ``1/2 + z/4 + O(z³)`` has slope 1/4 and mean 1/2, so keeping a small signal's variance
+    needs a standard deviation 1/slope = 4 times Glorot's. ReLU's slope is 1 on half the inputs
+    (He's factor √2 on the standard deviation comes from that half, not from the slope).
+
+    Example:
+        >>> expected_gain("sigmoid"), expected_gain("tanh")
+        (0.25, 1.0)
+    """
+    slopes = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0}
+    if activation not in slopes:
+        raise ValueError(f"Argument `activation` must be one of {tuple(slopes)}. Received: activation={activation!r}")
+    return slopes[activation]
+
+
+# One threshold for every case: a scale "keeps" when its per-layer factor f satisfies 1/T <= f <= T.
+# T = 2**(1/4) is halfway, on a log scale, between He's theoretical factor 1 for ReLU and the 1/√2
+# that Glorot's variance gives ReLU: the two answers the homework contrasts fall on either side.
+SCALE_THRESHOLD = 2 ** 0.25
+
+
+def per_layer_factor(values) -> float:
+    """Geometric mean factor per layer, ``(last / first) ** (1 / (layers - 1))``; nan if first is 0 or not finite.
+
+    Example:
+        >>> round(per_layer_factor([1.0, 0.5, 0.25]), 3)
+        0.5
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        raise ValueError(f"Argument `values` must hold >= 2 layers. Received: {values.size}")
+    first, last = values[0], values[-1]
+    if not (np.isfinite(first) and np.isfinite(last)) or first <= 0 or last < 0:
+        return float("nan")
+    return float((last / first) ** (1.0 / (values.size - 1)))
+
+
+def classify(activation_signal_std, gradient_std, threshold: float = SCALE_THRESHOLD) -> dict:
+    """One verdict per case from one measure and one threshold.
+
+    The measure is the per-layer factor :func:`per_layer_factor` of two scales through the hidden
+    layers: the input-dependent spread of the activations (forward pass; each unit's std over the
+    images, averaged) and the std of the weight gradients (backward pass). The case *keeps its
+    scale* when both factors lie in ``[1/threshold, threshold]``; otherwise the verdict names the
+    factor farther from 1 (on a log scale): ``'activations vanish'`` / ``'activations explode'``
+    (f below / above the band), ``'gradients vanish towards the input'`` (the gradient grows
+    towards the output, f above the band) / ``'gradients explode towards the input'``. Gradients that
+    are exactly zero in every layer give ``'gradients exactly zero'``.
+
+    Returns ``{'verdict', 'keeps_scale', 'activation_factor', 'gradient_factor', 'threshold'}``.
+
+    Example:
+        >>> classify([1.0, 0.9, 0.8, 0.75, 0.7], [1.0] * 5)["verdict"]   # ×0.91/layer
+        'keeps its scale'
+        >>> classify([1.0, 0.6, 0.36, 0.22, 0.13], [1.0] * 5)["verdict"]  # ×0.6/layer
+        'activations vanish'
+        >>> classify([1.0] * 5, [1.0, 3.0, 9.0, 27.0, 81.0])["verdict"]  # layer 1's gradient 81× smaller
+        'gradients vanish towards the input'
+    """
+    if not threshold > 1:
+        raise ValueError(f"Argument `threshold` must be > 1. Received: threshold={threshold}")
+    gradient_std = np.asarray(gradient_std, dtype=np.float64)
+    f_act, f_grad = per_layer_factor(activation_signal_std), per_layer_factor(gradient_std)
+    out = {"activation_factor": f_act, "gradient_factor": f_grad, "threshold": float(threshold)}
+    if np.all(gradient_std == 0):
+        return {**out, "verdict": "gradients exactly zero", "keeps_scale": False}
+    log_t = np.log(threshold)
+    distance = {"activations": abs(np.log(f_act)) if f_act > 0 else np.inf,
+                "gradients": abs(np.log(f_grad)) if f_grad > 0 else np.inf}
+    worst = max(distance, key=distance.get)
+    if distance[worst] <= log_t:
+        return {**out, "verdict": "keeps its scale", "keeps_scale": True}
+    if worst == "activations":
+        verdict = "activations vanish" if f_act < 1 else "activations explode"
+    else:
+        verdict = "gradients vanish towards the input" if f_grad > 1 else "gradients explode towards the input"
+    return {**out, "verdict": verdict, "keeps_scale": False}
 
 
 class GradientRecorder(keras.optimizers.Optimizer):

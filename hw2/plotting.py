@@ -325,8 +325,17 @@ def plot_batch_finder_diagram(ax=None, title: str | None = None):
 # ------------------------------------------------------------------------------------------ P2
 def plot_layer_violins(ax, samples, title: str | None = None, ylabel: str | None = None, color=None,
                        first_layer: int = 1):
-    """One violin per layer of ``samples`` (layers, values): the intoli article's per-layer plot."""
+    """One violin per layer of ``samples`` (layers, values): the intoli article's per-layer plot.
+
+    Values far from 1 in size are drawn in units of a power of ten named in the axis label
+    (``'dLoss/dW (×10⁻⁴)'``) rather than with matplotlib's offset text, which sits above the axes
+    where it collides with the title and is cut off in tight rows of subplots.
+    """
     samples = np.asarray(samples, dtype=float)
+    finite = samples[np.isfinite(samples)]
+    peak = float(np.max(np.abs(finite))) if finite.size else 0.0
+    exponent = int(np.floor(np.log10(peak))) if peak > 0 and not 1e-2 <= peak < 1e3 else 0
+    samples = samples / 10.0**exponent
     parts = ax.violinplot([row[np.isfinite(row)] for row in samples], positions=np.arange(len(samples)),
                           showextrema=False, widths=0.85)
     for body in parts["bodies"]:
@@ -334,8 +343,11 @@ def plot_layer_violins(ax, samples, title: str | None = None, ylabel: str | None
         body.set_edgecolor("0.3")
         body.set_alpha(0.75)
     ax.set_xticks(np.arange(len(samples)), [str(first_layer + i) for i in range(len(samples))])
-    ax.set(xlabel="hidden layer", ylabel=ylabel)
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+    label = ylabel or ""
+    if exponent:
+        label = f"{label} (×$10^{{{exponent}}}$)".strip()
+    ax.set(xlabel="hidden layer", ylabel=label or None)
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     if title:
         ax.set_title(title, fontsize=9)
     return ax

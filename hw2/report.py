@@ -18,16 +18,50 @@ from pathlib import Path
 from hw2 import profiles
 from hw2.atomic import atomic_write_bytes
 from hw2.provenance import describe
-from hw2.store import StoredResult
+from hw2.store import StoredResult, canonical_json
+
+
+def full_spec_config(experiment: str, seed: int = 0) -> str | None:
+    """The full-specification config of ``experiment`` as canonical JSON (:func:`hw2.store.canonical_json`),
+    or None if it cannot be known.
+
+    For chained experiments (a ``prepare`` hook fills fields from upstream results) the upstream
+    full-spec results are looked up in the store, never computed; None when one is missing.
+    """
+    from hw2 import experiments
+
+    try:
+        exp = experiments.get(experiment)
+        config = exp.config("full", seed=seed)
+        if exp.prepare is not None:
+            with experiments._no_compute():
+                config = exp.prepare(config, "full", False)
+    except (KeyError, LookupError, ValueError):  # unknown experiment, missing upstream, bad config
+        return None
+    return canonical_json(config)
 
 
 def is_reduced(result: StoredResult) -> bool:
-    """True unless the numbers come from the full homework specification."""
-    return result.profile != "full"
+    """True unless the numbers come from the full homework specification.
+
+    Decided from the run's stored config, not the profile's name: a laptop run whose config equals
+    the full-spec config (P1 and P2, whose laptop overrides are empty) is the full specification.
+    The seed is not a reduction; a result computed in place of a missing full one
+    (``reduced_from`` in its provenance) always is.
+    """
+    if result.provenance.get("reduced_from"):
+        return True
+    if result.profile == "full":
+        return False
+    seed = result.config.get("seed", 0) if isinstance(result.config, dict) else 0
+    full = full_spec_config(result.experiment, seed=seed)
+    if full is None:
+        return True
+    return canonical_json(result.config) != full
 
 
 def reduced_note(result: StoredResult) -> str:
-    """Plain words to put next to an answer computed at a reduced profile ('' for full spec)."""
+    """Plain words to put next to an answer computed at a reduced size ('' for full spec)."""
     if not is_reduced(result):
         return ""
     why = " because no full-spec result is stored and no GPU is here" if result.provenance.get(

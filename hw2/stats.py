@@ -89,3 +89,48 @@ def mean_pairwise_disagreement(predictions) -> float:
     positive = (predictions > 0).sum(axis=0).astype(np.float64)
     disagreeing_pairs = positive * (runs - positive)
     return float(disagreeing_pairs.sum() / (runs * (runs - 1) / 2) / predictions.shape[1])
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pairs of a paired comparison.
+
+    ``only_a``: pairs where only ``a`` is right (or has the event), ``only_b``: only ``b``. Under the
+    null hypothesis each discordant pair goes either way with probability 1/2, so the p-value is
+    ``min(1, 2·P(X <= min(only_a, only_b)))`` for ``X ~ Binomial(only_a + only_b, 1/2)``; concordant
+    pairs carry no information. Exact integer arithmetic, no normal approximation.
+
+    Example:
+        >>> f"{mcnemar_exact(26, 3):.3g}"
+        '1.52e-05'
+        >>> mcnemar_exact(4, 4)
+        1.0
+    """
+    for name, value in (("only_a", only_a), ("only_b", only_b)):
+        if int(value) != value or value < 0:
+            raise ValueError(f"Argument `{name}` must be an integer >= 0. Received: {name}={value}")
+    only_a, only_b = int(only_a), int(only_b)
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1))
+    return min(1.0, 2 * tail / 2**n)  # int / int is correctly rounded even for huge n
+
+
+def mcnemar(correct_a, correct_b) -> dict:
+    """Paired comparison of two classifiers on the same points: discordant counts and exact p.
+
+    ``correct_a`` and ``correct_b`` are boolean arrays of the same shape (True = that classifier is
+    right on that point). Returns ``only_a`` (a right, b wrong), ``only_b``, ``both``, ``neither``,
+    ``n`` and the two-sided exact ``p_value`` (:func:`mcnemar_exact`).
+
+    Example:
+        >>> mcnemar([True, True, False, True], [True, False, False, False])["only_a"]
+        2
+    """
+    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"Arguments `correct_a` and `correct_b` must have the same shape. "
+                         f"Received: {a.shape} and {b.shape}")
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    return {"only_a": only_a, "only_b": only_b, "both": int(np.sum(a & b)), "neither": int(np.sum(~a & ~b)),
+            "n": int(a.size), "p_value": mcnemar_exact(only_a, only_b)}

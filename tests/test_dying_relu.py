@@ -200,3 +200,17 @@ def test_a_checkpoints_analysis_is_the_analysis_of_its_parameters(trained):
     # Not vacuous: after one epoch the Leaky ReLU networks computed other functions.
     assert not np.array_equal(history["checkpoints"][1]["leaky_relu"]["relative_spread"],
                               checkpoint["leaky_relu"]["relative_spread"])
+
+
+def test_float32_resolution_is_the_smallest_spread_float32_can_show():
+    from hw2 import dying_relu
+
+    level, spread = np.float32(1.27), 2.6
+    step = dying_relu.float32_resolution(level, spread) * spread
+    # Half a step below the resolution rounds away: the float32 output is exactly constant.
+    values = (np.float64(level) + np.linspace(0, 0.4 * step, 11)).astype(np.float32)
+    assert values.max() - values.min() == 0
+    # One step is visible.
+    assert np.float32(level + step) - level == np.float32(step)
+    with pytest.raises(ValueError, match="`target_spread` must be > 0"):
+        dying_relu.float32_resolution(1.0, 0.0)

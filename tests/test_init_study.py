@@ -48,10 +48,13 @@ def test_small_normal_init_shrinks_tanh_activations_layer_by_layer():
 def test_cases_and_parsing():
     cases = init_study.default_cases()
     assert "relu/he_normal" in cases and "sigmoid/glorot_normal" in cases and "tanh/normal(0.01)" in cases
-    assert len(cases) == 13
+    assert len(cases) == 16 and "sigmoid/glorot_normal(4)" in cases
+    assert init_study.parse_case("sigmoid/glorot_normal(4)") == ("sigmoid", "glorot_normal", 4.0)
+    assert init_study.case_label("sigmoid/glorot_normal(4)") == "sigmoid, 4 × Glorot normal"
     assert init_study.parse_case("relu/normal(0.1)") == ("relu", "normal", 0.1)
     assert init_study.case_label("relu/he_normal") == "relu, He normal"
-    for bad, name in [("elu/he_normal", "case"), ("relu/orthogonal", "case"), ("relu/normal(-1)", "σ")]:
+    for bad, name in [("elu/he_normal", "case"), ("relu/orthogonal", "case"), ("relu/normal(-1)", "σ"),
+                      ("sigmoid/glorot_normal(0)", "gain"), ("sigmoid/orthogonal(2)", "case")]:
         with pytest.raises(ValueError, match=name):
             init_study.parse_case(bad)
     with pytest.raises(ValueError, match="gradient_batch_size"):
@@ -66,3 +69,49 @@ def test_init_study_mlp_layout():
     again = init_study_mlp("sigmoid", "glorot_normal", n_hidden=5, seed=3)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.get_layer("hidden_2").kernel),
                                   keras.ops.convert_to_numpy(again.get_layer("hidden_2").kernel))
+
+
+def test_gain_scales_the_same_draws():
+    plain = init_study_mlp("sigmoid", init_study.kernel_initializer("sigmoid/glorot_normal"), seed=0)
+    scaled = init_study_mlp("sigmoid", init_study.kernel_initializer("sigmoid/glorot_normal(4)"), seed=0)
+    for name in ("dense_0", "hidden_3", "output"):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(scaled.get_layer(name).kernel),
+                                   4 * keras.ops.convert_to_numpy(plain.get_layer(name).kernel), rtol=1e-6)
+
+
+def test_classify_uses_one_factor_and_one_threshold():
+    t = init_study.SCALE_THRESHOLD
+    layers = np.arange(5)
+    flat = np.ones(5)
+    # Just inside and just outside the band, on either side, for either scale.
+    assert init_study.classify((0.99 / t) ** layers, flat)["verdict"] == "activations vanish"
+    assert init_study.classify((1.01 / t) ** layers, flat)["keeps_scale"]
+    assert init_study.classify((1.01 * t) ** layers, flat)["verdict"] == "activations explode"
+    assert init_study.classify(flat, (1.01 * t) ** layers)["verdict"] == "gradients vanish towards the input"
+    assert init_study.classify(flat, (0.99 / t) ** layers)["verdict"] == "gradients explode towards the input"
+    # The factor farther from 1 names the verdict.
+    both = init_study.classify(0.5 ** layers, 3.0 ** layers)
+    assert both["verdict"] == "gradients vanish towards the input"
+    assert both["activation_factor"] == pytest.approx(0.5) and both["gradient_factor"] == pytest.approx(3.0)
+    # ReLU: Glorot's theoretical factor 1/sqrt(2) and He's 1 fall on either side of the threshold.
+    assert not init_study.classify(2 ** (-layers / 2), flat)["keeps_scale"]
+    assert init_study.classify(flat, flat)["keeps_scale"]
+    assert init_study.classify(flat, np.zeros(5))["verdict"] == "gradients exactly zero"
+    with pytest.raises(ValueError, match="`threshold` must be > 1"):
+        init_study.classify(flat, flat, threshold=1.0)
+
+
+def test_layer_violins_name_the_power_of_ten_in_the_axis_label():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hw2 import plotting
+
+    fig, axes = plotting.new_figure(ncols=2)
+    rng = np.random.default_rng(0)
+    plotting.plot_layer_violins(axes[0], 3e-4 * rng.normal(size=(5, 50)), ylabel="dLoss/dW")
+    plotting.plot_layer_violins(axes[1], rng.uniform(size=(5, 50)), ylabel="activation")
+    fig.canvas.draw()
+    assert axes[0].get_ylabel() == "dLoss/dW (×$10^{-4}$)" and axes[1].get_ylabel() == "activation"
+    assert axes[0].yaxis.get_offset_text().get_text() == ""
+    assert max(abs(t) for t in axes[0].get_yticks()) >= 1  # the ticks are in units of 1e-4

@@ -112,3 +112,54 @@ def test_p1_config_validation():
         PerceptronConfig(lr=0.5)
     with pytest.raises(ValueError, match="`n_train` must be >= 2"):
         PerceptronConfig(n_train=1)
+
+
+def _grid_data(hinge_correct, perceptron_correct, lr_grid, epochs_grid):
+    correct = np.stack([perceptron_correct, hinge_correct])
+    return {"losses": ["perceptron", "hinge"], "lr_grid": np.asarray(lr_grid), "epochs_grid": np.asarray(epochs_grid),
+            "n_test": 100, "grid_correct": correct, "grid_converged": np.ones(correct.shape[:3])}
+
+
+def test_grid_readers_name_the_winner_of_every_setting_and_the_edge():
+    from hw2.experiments import p1_perceptron as p1
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(80, 90, size=(2, 3, 200))
+    noise = rng.integers(-1, 2, size=(2, 3, 200))
+    hinge = base + noise
+    hinge[1, 2] += 5   # clearly better at (lr 1, 100 epochs) only
+    hinge[0, 0] -= 5   # clearly worse at (lr 0.1, 1 epoch)
+    data = _grid_data(hinge, base, (0.1, 1.0), (1, 10, 100))
+    wins = p1.where_each_wins(data)
+    assert wins["hinge"] == [(1.0, 100)] and wins["perceptron"] == [(0.1, 1)]
+    assert len(wins["tie"]) == 4
+    check = p1.edge_check(data)
+    assert check["best"] == (1.0, 100) and set(check["edges"]) == {"largest epochs", "largest lr"}
+    assert not check["stable"] and check["edges"]["largest epochs"]["gain"] > 0.04
+    # The best strictly inside the grid: nothing depends on where it stops.
+    interior = np.full((3, 3, 50), 80)
+    interior[1, 1] = 90
+    check = p1.edge_check(_grid_data(interior, interior, (0.1, 1.0, 10.0), (1, 10, 100)))
+    assert check["best"] == (1.0, 10) and check["edges"] == {} and check["stable"]
+    # At an edge, but the last step buys nothing beyond the noise: stable.
+    same = np.repeat(rng.integers(85, 95, size=(1, 1, 300)), 2, axis=1).repeat(2, axis=0)
+    check = p1.edge_check(_grid_data(same, same, (0.1, 1.0), (10,)))
+    assert check["edges"]["largest lr" if check["best"][0] == 1.0 else "smallest lr"]["gain"] == 0
+    assert check["stable"]
+
+
+def test_p1_summary_has_the_paired_single_set_comparison(tmp_path):
+    from hw2 import stats
+    from hw2.store import ResultStore
+
+    data = experiments.run("p1.perceptron", "smoke", store=ResultStore(tmp_path)).data
+    m = data["summary"]["single_set_mcnemar"]
+    y = data["y_test"]
+    right = {name: perceptron.predict(data["weights"][name][:1], data["x_test"])[0] == y for name in data["losses"]}
+    assert m["only_a"] == int(np.sum(right["hinge"] & ~right["perceptron"]))
+    assert m["only_b"] == int(np.sum(~right["hinge"] & right["perceptron"]))
+    assert m["p_value"] == stats.mcnemar_exact(m["only_a"], m["only_b"])
+    # grid_correct agrees with the stored accuracies of the configured setting.
+    li, ri = data["losses"].index("hinge"), list(data["lr_grid"]).index(1.0)
+    ei = list(data["epochs_grid"]).index(100)
+    np.testing.assert_allclose(data["grid_correct"][li, ri, ei] / len(y), data["accuracy"]["hinge"])

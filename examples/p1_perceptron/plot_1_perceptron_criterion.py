@@ -14,9 +14,10 @@
 # experiment version, and computes it otherwise. The banner says which, and where the numbers come
 # from. Weights start at zero; at a zero margin the loss counts as active, which makes the update
 # exactly Rosenblatt's rule ``w ← w + lr·y·x`` on every mistake (see :mod:`hw2.perceptron`).
+import matplotlib.pyplot as plt
 import numpy as np
 
-from hw2 import experiments, plotting, report, stats
+from hw2 import experiments, perceptron, plotting, report, stats
 
 result = experiments.run("p1.perceptron", fallback=True)
 report.banner(result)
@@ -41,12 +42,16 @@ fig, ax = plotting.new_figure(height=5.2)
 plotting.plot_separators(ax, data["example_x_train"], data["example_y_train"],
                          {"perceptron criterion": data["weights"]["perceptron"][0]}, x_test=data["x_test"],
                          title=f"Perceptron criterion: test accuracy {acc:.1%}")
+plt.show()
 
 # %%
 # The dashed diagonal is the true boundary ``x1 = x2`` (it passes through the origin, so a model
-# without bias can represent it). The learned line is *a* separator of the 20 training points: the
-# perceptron criterion is zero as soon as every training point is on the right side, so training
-# stops at the first separating direction it reaches, wherever that is inside the gap between the
-# two classes. Test points that fall between the learned line and the diagonal are the errors.
+# without bias can represent it); the solid line is the learned separator, and the test points that
+# fall between the two lines are its errors. The perceptron criterion is zero as soon as every
+# training point is on the right side, so training stops at the first separating direction it
+# reaches, wherever that is inside the gap between the two classes. On this training set:
+w0 = data["weights"]["perceptron"][:1]
+train_acc = float((perceptron.predict(w0, data["example_x_train"])[0] == data["example_y_train"]).mean())
+print(f"training accuracy of the learned line: {train_acc:.0%} of {len(data['example_y_train'])} points")
 report.answer("1.1", f"Perceptron criterion (a = 0): {acc:.1%} test accuracy on the 1000 test points "
                      f"(95% CI {low:.1%}–{high:.1%}; one training set of 20 points).", result)

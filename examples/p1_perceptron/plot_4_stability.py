@@ -10,6 +10,7 @@ over all pairs of training sets).
 """
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
@@ -44,6 +45,7 @@ axes[1].plot(data["epochs_grid"], 100 * data["grid_disagreement"][li_p].mean(axi
              label="perceptron")
 axes[1].set(xscale="log", xlabel="epochs", ylabel="pairwise disagreement (%)", title="prediction instability")
 axes[1].legend(fontsize=7)
+plt.show()
 
 # %%
 # Left: the distribution of the learned separator's tilt (0° = the true diagonal) over the 1000
@@ -62,9 +64,13 @@ print(f"At lr = {config['lr']:g}, {config['epochs']} epochs the {more_stable} is
 # Why: the perceptron's solution depends on the order in which mistakes happened to be corrected and
 # on the few points that were misclassified last; any separator of the sample is acceptable to it.
 # The hinge solution (once trained long enough) is pinned down by the points closest to the
-# boundary on *both* sides, which is a more reproducible property of a sample. Under-trained, the
-# hinge model is the least stable of all (right panel, short runs), because it still reflects the
-# class balance of the first pass rather than the boundary.
+# boundary on *both* sides, which is a more reproducible property of a sample. Where in the grid
+# is a model least stable (right panel)?
+dis = data["grid_disagreement"]
+worst = np.unravel_index(int(np.argmax(dis)), dis.shape)
+print(f"highest pairwise disagreement in the grid: {data['losses'][worst[0]]} at lr = "
+      f"{data['lr_grid'][worst[1]]:g}, {int(data['epochs_grid'][worst[2]])} epochs: {100 * dis[worst]:.2f}% "
+      f"(perceptron after the longest training: {100 * dis[li_p, :, -1].mean():.2f}%)")
 report.answer("1.4", f"The {more_stable} is more stable across training sets: mean pairwise test "
                      f"disagreement {100 * h['mean_pairwise_disagreement']:.2f}% (hinge) vs "
                      f"{100 * p['mean_pairwise_disagreement']:.2f}% (perceptron), accuracy sd "

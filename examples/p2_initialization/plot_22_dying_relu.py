@@ -26,6 +26,7 @@ would get alone — the test suite checks this against plain ``keras.Sequential`
 """
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, plotting, report
@@ -91,6 +92,7 @@ shown = data["example_indices"][i_relu]
 plotting.plot_network_functions(ax, data["example_grid"], data["example_outputs"][i_relu], data["example_target"],
                                 data["per_arm"]["relu"]["collapsed"][shown],
                                 title=f"ReLU simulations {', '.join(str(int(k)) for k in shown)} after training")
+plt.show()
 
 # %%
 # The figure shows the first few simulations that did *not* collapse, next to collapsed ones
@@ -131,13 +133,13 @@ for a, name in enumerate(arms):
     axes[1].plot(epochs_axis, 100 * by_epoch[:, a], marker="o", markersize=3, color=plotting.PALETTE[a], label=name)
 axes[1].set(xlabel="epoch (0 = initialization)", ylabel="collapsed (%)", title="collapse fraction during training")
 axes[1].legend(fontsize=7)
+plt.show()
 
 # %%
 # Left: each line is one simulation's training loss. Collapsed networks (red) fall to the variance
-# of ``|x|`` as the output bias walks to the mean — at Adam's step size of 10⁻³ that walk alone takes a
-# few dozen epochs — while the others go on below it. Right: the collapsed fraction at the recorded
-# epochs for the three arms of the experiment (Leaky ReLU and the asymmetric initialization are
-# discussed on the next page).
+# of ``|x|`` as the output bias walks to the mean, while the others go on below it. Right: the
+# collapsed fraction at the recorded epochs for the three arms of the experiment (Leaky ReLU and the
+# asymmetric initialization are discussed on the next page).
 change = summary["collapse_change_second_half"]["relu"]
 print("ReLU collapse fraction by epoch: " + ", ".join(f"{int(e)}: {100 * v:.1f} %"
                                                      for e, v in zip(epochs_axis, by_epoch[:, i_relu])))

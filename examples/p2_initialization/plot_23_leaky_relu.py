@@ -21,9 +21,10 @@ a ReLU network is dead; for Leaky ReLU that layer is linear with slope α).
 """
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
-from hw2 import experiments, plotting, report
+from hw2 import dying_relu, experiments, plotting, report
 
 result = experiments.run("p2.dying_relu", fallback=True)
 report.banner(result)
@@ -85,14 +86,43 @@ for a, arm in enumerate(arms):
                  linestyle=":", label=f"{arm}: negative-regime layer")
 axes[1].set(xlabel="epoch (0 = initialization)", ylabel="% of simulations", title="during training")
 axes[1].legend(fontsize=6, loc="center right", framealpha=0.85)
+plt.show()
 
 # %%
 # Left: a few Leaky ReLU simulations, non-collapsed ones first, collapsed ones dashed. Right: solid lines
 # are near-constant networks, dotted lines networks with a hidden layer entirely in the negative
-# regime. For ReLU the two coincide and never decrease: a dead layer passes no gradient back, so
-# nothing before it can change. For Leaky ReLU the negative regime still passes α times the
-# gradient, so such networks keep learning — slowly, since the signal through k such layers is
-# scaled by α^k — and the near-constant fraction keeps falling while we train.
+# regime. A dead ReLU layer passes no gradient back, so nothing before it can change and a dead
+# ReLU network stays dead; for Leaky ReLU the negative regime still passes α times the gradient,
+# so such networks can keep learning — slowly, since the signal through k such layers is scaled by
+# α^k. What the curves show, measured:
+i_relu = arms.index("relu")
+relu_c, relu_d = data["collapsed_by_epoch"][:, i_relu], data["dead_by_epoch"][:, i_relu]
+print(f"ReLU: near-constant {', '.join(f'{100 * v:.1f}' for v in relu_c)} %; dead "
+      f"{', '.join(f'{100 * v:.1f}' for v in relu_d)} % at epochs {', '.join(str(int(e)) for e in epochs_axis)}")
+print(f"ReLU fractions never decrease: near-constant {bool(np.all(np.diff(relu_c) >= 0))}, "
+      f"dead {bool(np.all(np.diff(relu_d) >= 0))}; they are equal at the end: "
+      f"{summary['relu']['collapsed']['count'] == summary['relu']['dead']['count']}")
+
+# %%
+# *Collapsed at epoch 0 is not the same as born dead.* The two numbers at epoch 0 use different
+# definitions: *near-constant* is a test on the output (spread on the domain at most the tolerance
+# times that of ``|x|``), *born dead* a test on the hidden layers (one of them off for every input).
+# A born-dead ReLU network is exactly constant, so born dead implies near-constant; the converse
+# fails for a network whose every layer is alive somewhere but whose output varies by less than
+# the tolerance. Counted per network:
+relu_arm = data["per_arm"]["relu"]
+const0, dead0 = relu_arm["constant_at_init"], relu_arm["born_dead"]
+alive_flat = const0 & ~dead0
+print(f"ReLU at initialization: near-constant {const0.sum()} of {S} ({const0.mean():.1%}), born dead {dead0.sum()} "
+      f"({dead0.mean():.1%}); near-constant but no dead layer: {alive_flat.sum()}; born dead but not near-constant: "
+      f"{np.sum(dead0 & ~const0)}")
+if alive_flat.any():
+    spread0 = relu_arm["relative_spread_at_init"][alive_flat]
+    print(f"  the {alive_flat.sum()} near-constant live networks: output spread {spread0.min():.1e} to "
+          f"{spread0.max():.1e} × that of |x| (tolerance {config['tolerance']:g}); dead after training: "
+          f"{np.sum(relu_arm['dead'][alive_flat])} of them")
+
+# %%
 leaky = summary["leaky_relu"]
 change = summary["collapse_change_second_half"]["leaky_relu"]
 trend = data["collapsed_by_epoch"][:, i_leaky]
@@ -107,8 +137,9 @@ print(f"median training MSE: near-constant {leaky['median_mse_collapsed']:.3f} (
 # %%
 # Where does it settle? The same Leaky ReLU networks, trained much longer
 # ------------------------------------------------------------------------
-# A separate run trains fewer Leaky ReLU simulations (same architecture, data distribution and
-# optimizer) for many more epochs and records the near-constant fraction along the way.
+# A separate run (experiment ``p2.leaky_long``) trains a separate, smaller ensemble of Leaky ReLU
+# networks — not the simulations above, but the same architecture, data distribution and optimizer —
+# for many more epochs and records the near-constant fraction along the way.
 long = experiments.run("p2.leaky_long", fallback=True)
 report.banner(long)
 long_data, long_config = long.data, long.config
@@ -129,8 +160,10 @@ axes[1].set(yscale="log", xlabel="epoch", ylabel="training MSE", title="training
 axes[1].legend(fontsize=7)
 long_final = long_data["summary"]["collapsed_final"]
 long_by = long_data["summary"]["collapsed_by_epoch"]
+plt.show()
+long_note = f"separate run p2.leaky_long of {long_config['n_simulations']} networks, not the {S} above"
 print("near-constant fraction by epoch: " + ", ".join(f"{e}: {100 * v:.1f} %" for e, v in long_by.items()))
-print(f"after {long_config['epochs']} epochs: {pct(long_final)}")
+print(f"after {long_config['epochs']} epochs ({long_note}): {pct(long_final)}")
 
 # %%
 # Left: the near-constant fraction of Leaky ReLU networks against training time, next to the
@@ -158,6 +191,40 @@ ax.axvline(config["tolerance"], color="k", linestyle=":", linewidth=1, label="to
 ax.set(xscale="log", xlabel="tolerance (× spread of |x| on the domain)", ylabel="collapsed (%)",
        title=f"after {epochs} epochs")
 ax.legend(fontsize=7)
+plt.show()
+
+# %%
+# The collapsed fraction of each arm after training as the tolerance moves over the grid printed
+# below (the dotted line marks the tolerance used on these pages): a flat curve means the arm's
+# networks are either exactly constant or clearly not.
+for arm in arms:
+    curve = [summary[arm]["collapsed_by_tolerance"][f"{float(t):g}"] for t in tolerances]
+    print(f"{arm:>11}: {100 * min(curve):.1f} % to {100 * max(curve):.1f} % collapsed over tolerances "
+          f"{float(tolerances[0]):g}–{float(tolerances[-1]):g}")
+
+# %%
+# Exactly constant, yet not dead
+# ------------------------------
+# Some Leaky ReLU networks output *exactly* the same float32 number at every grid point. Which
+# ones are they? A layer in the negative regime multiplies the input-dependent part of the signal by
+# α = 0.01 instead of cutting it; after a few such layers that part falls below one float32 step at
+# the output's level (:func:`hw2.dying_relu.float32_resolution`), every grid value rounds to the
+# same number, and the measured spread is exactly 0. In exact arithmetic the function is not
+# constant, and its gradient is α^k times smaller, not zero.
+leaky_arm = data["per_arm"]["leaky_relu"]
+exact = leaky_arm["relative_spread"] == 0
+target_values = dying_relu.TARGETS[config["target"]](dying_relu.grid(config["grid_size"]))
+resolution = dying_relu.float32_resolution(leaky_arm["mean_output"], float(target_values.max() - target_values.min()))
+nonzero = leaky_arm["relative_spread"][leaky_arm["relative_spread"] > 0]
+print(f"Leaky ReLU networks with exactly constant float32 output: {exact.sum()} of {S}; with a negative-regime layer: "
+      f"{np.sum(exact & leaky_arm['dead'])} of them; born with one: {np.sum(exact & leaky_arm['born_dead'])}; "
+      f"near-constant already at initialization: {np.sum(exact & leaky_arm['constant_at_init'])}")
+if exact.any():
+    level = leaky_arm["mean_output"][exact]
+    print(f"their output level: {level.min():.3f} to {level.max():.3f}; "
+          f"one float32 step there is {resolution[exact].min():.1e} to {resolution[exact].max():.1e} of the spread "
+          f"of |x|; the smallest nonzero spread measured in any Leaky ReLU network: {nonzero.min():.1e}")
+exact_dead = int(np.sum(exact & leaky_arm["dead"]))
 
 # %%
 # The randomized asymmetric initialization
@@ -188,10 +255,11 @@ else:
     effect = (f"Leaky ReLU does not measurably change the collapse ({100 * relu['collapsed']['fraction']:.1f} % vs "
               f"{pct(leaky['collapsed'])})")
 prevents = ("but does not prevent it" if leaky["collapsed"]["count"] > 0 else "and no network collapsed")
-float_constant = int(np.sum(data["per_arm"]["leaky_relu"]["relative_spread"] == 0))
-detail = (f"after {epochs} epochs, near-constant meaning spread ≤ {config['tolerance']:g}× that of |x| "
-          f"({float_constant} constant to float32 precision, none dead: each layer still passes α times its input); "
-          f"they keep learning: {pct(long_final)} are left after {long_config['epochs']} epochs")
+detail = (f"after {epochs} epochs, near-constant meaning spread ≤ {config['tolerance']:g}× that of |x|; "
+          f"{int(exact.sum())} are exactly constant in float32 ({exact_dead} of them with a negative-regime layer, "
+          f"whose α-scaled signal is below one float32 step: constant to float precision, not dead, since no "
+          f"Leaky ReLU layer outputs zero); in a {long_note}, {pct(long_final)} are near-constant after "
+          f"{long_config['epochs']} epochs")
 fit_share = {arm: float(np.mean(data["per_arm"][arm]["mse"] < 0.01 * variance)) for arm in arms}
 text = (f"{effect} {prevents} — {detail}. Fitting |x| (MSE < 1 % of its variance) after {epochs} epochs: "
         f"{100 * fit_share['leaky_relu']:.1f} % with Leaky ReLU vs {100 * fit_share['relu']:.1f} % with ReLU.")

@@ -14,6 +14,7 @@ x, so the two points x = ±√7 decide exactly whether some layer is off on the 
 """
 
 # %%
+import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, plotting, report
@@ -44,12 +45,13 @@ ax.axhline(0.9, color="0.5", linestyle="--", linewidth=0.8)
 ax.set(xlabel="depth (weight layers)", ylabel="fraction of networks", ylim=(-0.02, 1.02),
        title="ReLU, width 2")
 ax.legend(fontsize=7, loc="lower right")
+plt.show()
 
 # %%
-# The trained fraction lies above the born-dead fraction of the same networks — training kills
-# some of the networks that started alive, and none that died comes back — and both rise towards 1
-# with depth. The dotted bound counts the networks dead for x > 0 only, so it lies above the
-# born-dead curve. The dashed line marks 90 %.
+# Red: the fraction collapsed after training, with 95 % intervals; blue squares: the fraction of the
+# same networks born dead; blue line: the Monte-Carlo born-dead probability; dotted: the bound that
+# counts the networks dead for x > 0 only; dashed: 90 %. A dead ReLU network cannot come back, so the
+# trained fraction can only be at or above the born-dead one; the gap is what training killed:
 for d, c, ci, b in zip(depths, data["collapsed"], data["collapsed_ci95"], data["born_dead"]):
     print(f"depth {d:>2}: collapsed {100 * c:5.1f} % (95 % CI {100 * ci[0]:.1f}–{100 * ci[1]:.1f}), born dead "
           f"{100 * b:5.1f} %, killed in training {100 * (c - b):4.1f} points")
@@ -58,6 +60,8 @@ first_90 = next((int(d) for d, ci in zip(depths, data["collapsed_ci95"]) if ci[0
 d10 = {int(d): i for i, d in enumerate(depths)}
 print(f"killed in training: {100 * gap.min():.1f} to {100 * gap.max():.1f} points, largest at depth "
       f"{int(depths[np.argmax(gap)])}; first depth whose collapse interval lies above 90 %: {first_90}")
+print(f"collapse never decreases with depth: {bool(np.all(np.diff(data['collapsed']) >= 0))}; born dead never "
+      f"decreases with depth: {bool(np.all(np.diff(data['born_dead']) >= 0))}")
 
 # %%
 # Depth x width
@@ -74,11 +78,20 @@ for ax, values, title in ((axes[0], data["map_collapsed"], "collapsed after trai
     ax.set(xlabel="depth", ylabel="width", title=title)
     ax.grid(False)
 fig.colorbar(image, ax=axes, label="% of networks", shrink=0.8)
+plt.show()
 
 # %%
-# Each added unit per layer halves the chance that a layer shuts off (2^−width), so width buys
-# depth quickly. The Monte-Carlo born-dead probability over a wider range of depths and widths,
-# with the trained map as dots:
+# Left: the share of networks collapsed after training for each depth (columns) and width (rows);
+# right: the share of the same networks born dead. A layer of ``width`` units shuts off for a given
+# input when all of them do, which for independent symmetric units has probability 2^−width, so
+# each added unit per layer makes a dead layer rarer. Measured at the deepest map column:
+deep = len(data["map_depths"]) - 1
+print(f"depth {int(data['map_depths'][deep])}: collapsed " + ", ".join(
+    f"width {int(w)}: {100 * data['map_collapsed'][wi, deep]:.0f} %" for wi, w in enumerate(data["map_widths"])))
+
+# %%
+# The Monte-Carlo born-dead probability over a wider range of depths and widths, with the trained
+# map as dots:
 fig, ax = plotting.new_figure(height=3.2)
 for wi, width in enumerate(data["mc_widths"]):
     color = plotting.PALETTE[wi % len(plotting.PALETTE)]
@@ -92,6 +105,17 @@ ax.set(xlabel="depth (weight layers)", ylabel="%", title="born dead (lines: Mont
        "dots: collapsed after training")
 ax.title.set_fontsize(8)
 ax.legend(fontsize=7, ncol=2)
+plt.show()
+
+# %%
+# Each line is one width's born-dead probability against depth (dotted: the one-sided bound); the
+# dots are the trained networks' collapse fractions of the map above. For each width, the depth at
+# which half of the networks are born dead:
+for wi, width in enumerate(data["mc_widths"]):
+    above = np.flatnonzero(mc[wi] >= 0.5)
+    print(f"width {int(width)}: " + (f"depth {int(mc_depths[above[0]])}" if above.size else
+                                     f"not reached by depth {int(mc_depths[-1])}")
+          + f" (born dead at depth {int(mc_depths[-1])}: {100 * mc[wi, -1]:.1f} %)")
 
 # %%
 # The answer

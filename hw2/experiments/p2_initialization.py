@@ -1,8 +1,9 @@
 """Problem 2 experiments: initialization statistics (2.1) and dying ReLU (2.2, 2.3).
 
 * ``p2.init``: per-layer activations and weight gradients of the intoli MLP on the 10,000 MNIST
-  test images, for tanh / sigmoid with N(0, σ) and Glorot normal, ReLU with N(0, σ), Glorot and
-  He normal (:mod:`hw2.init_study`).
+  test images, for tanh / sigmoid with N(0, σ) and Glorot normal, sigmoid also with Glorot normal
+  times 2, 4 (= 1 / its slope at 0) and 8, ReLU with N(0, σ), Glorot and He normal (:mod:`hw2.init_study`); each
+  case classified by :func:`hw2.init_study.classify`.
 * ``p2.dying_relu``: 1000 independent trainings of a depth-10 width-2 network on ``|x|`` with ReLU,
   the same 1000 with Leaky ReLU (same data, weights and batch order) and with ReLU under the
   randomized asymmetric initialization (:mod:`hw2.dying_relu`); collapse and born-dead fractions
@@ -57,7 +58,7 @@ def _summarize_init(data: dict) -> dict:
     return data["summary"]
 
 
-@register("p2.init", version="1", config_cls=InitStudyConfig, summarize=_summarize_init,
+@register("p2.init", version="2", config_cls=InitStudyConfig, summarize=_summarize_init,
           description="P2.1: per-layer activation and gradient statistics of the intoli MLP at initialization")
 def compute_init(config: InitStudyConfig) -> dict:
     from tqdm.auto import tqdm
@@ -85,6 +86,7 @@ def compute_init(config: InitStudyConfig) -> dict:
                 "gradient_ratio_last_first": float(grad[-1] / grad[0]) if grad[0] > 0 else float("nan"),
                 "saturated_or_zero": [float(v) for v in data["activation_saturated"][i]],
                 "loss": float(data["loss"][i]),
+                **init_study.classify(data["activation_signal_std"][i], grad),
             }
     data["summary"] = summary
     return data
