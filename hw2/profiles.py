@@ -34,16 +34,17 @@ PROFILE_DESCRIPTIONS = {
     "full": "the homework specification exactly (P4 wants a GPU); results committed to results/full",
 }
 
-# P4 reduced profiles. laptop: stratified subsets (2048 / 1000 / 2000 of 54000 / 6000 / 10000
-# images), MiniGoogLeNet at width 1/8, cycles of 2 x 2 epochs instead of 2 x 8 (12 epochs, not 48),
-# batch sizes 64..1024 (the subset holds 2048 images; gradient accumulation above 256), batch-norm
-# momentum 0.9 (32 updates per epoch are too few for Keras' 0.99), an 8-epoch range test smoothed
-# with beta 0.9. smoke: tiny versions of the same, one seed.
-_P4_LAPTOP = {"train_size": 2048, "validation_size": 1000, "test_size": 2000, "width": 0.125,
-              "bn_momentum": 0.9, "micro_batch": 256}
-_P4_LAPTOP_CYCLE = {"step_epochs": 2, "cycles": 3}
+# P4 reduced profiles. laptop: stratified subsets (8192 / 1000 / 10000 of 54000 / 6000 / 10000
+# images: 8192 so that the batch sweep reaches 8192 by accumulation), MiniGoogLeNet at width 1/8
+# (float32: at this width bfloat16 and XLA are slower on this CPU, benchmarks/minigooglenet.py),
+# policies of 2 cycles of 2 + 2 epochs (8 epochs, not 48; 1024 updates at batch 64), finders of
+# 2 epochs, batch-norm momentum 0.9 (Keras' 0.99 lags behind weights that move this fast).
+# smoke: tiny versions of the same, micro-batch 32, one seed.
+_P4_LAPTOP = {"train_size": 8192, "validation_size": 1000, "test_size": 10000, "width": 0.125,
+              "bn_momentum": 0.9, "precision": "float32"}
+_P4_LAPTOP_CYCLE = {"step_epochs": 2, "cycles": 2}
 _P4_SMOKE = {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
-             "bn_momentum": 0.9, "micro_batch": 32}
+             "bn_momentum": 0.9, "micro_batch": 32, "precision": "float32"}
 _P4_SMOKE_CYCLE = {"step_epochs": 1, "cycles": 1}
 
 # experiment name -> profile -> overrides of the config's (full-spec) defaults.
@@ -78,17 +79,21 @@ SIZES: dict[str, dict[str, dict]] = {
     # P4 (MiniGoogLeNet on Fashion-MNIST): see _P4_SMOKE / _P4_LAPTOP above.
     "p4.fashion_mnist": {"smoke": {}, "laptop": {}, "full": {}},
     "p4.lr_sweep": {"smoke": {**_P4_SMOKE, "n_lrs": 4, "lr_low": 1e-5, "epochs": 1, "batch_size": 32},
-                    "laptop": dict(_P4_LAPTOP), "full": {}},
+                    "laptop": {**_P4_LAPTOP, "epochs": 2}, "full": {}},
     "p4.lr_range_test": {"smoke": {**_P4_SMOKE, "epochs": 1, "batch_size": 32, "beta": 0.9},
-                         "laptop": {**_P4_LAPTOP, "epochs": 8, "beta": 0.9}, "full": {}},
+                         "laptop": {**_P4_LAPTOP, "epochs": 3, "beta": 0.95}, "full": {}},
     "p4.clr": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
                "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
     "p4.baseline": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
                     "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
-    "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (32, 64), "epochs": 1},
-                       "laptop": {**_P4_LAPTOP, "batch_sizes": (64, 128, 256, 512, 1024)}, "full": {}},
+    "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (32, 64, 128, 256), "epochs": 1},
+                       "laptop": {**_P4_LAPTOP, "epochs": 2}, "full": {}},
+    "p4.noise_scale": {"smoke": {**_P4_SMOKE, "accumulation": 4, "epochs": 1, "b_low": 32, "b_high": 256},
+                       "laptop": {**_P4_LAPTOP, "epochs": 2}, "full": {}},
     "p4.cbs": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE},
                "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
+    "p4.cbs_matched": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "clr_batch": 32, "b_cap": 256},
+                       "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
     "p4.compare": {"smoke": {"seeds": (0,)}, "laptop": {}, "full": {}},
 }
 

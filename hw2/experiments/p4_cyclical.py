@@ -1,27 +1,34 @@
-"""Problem 4 experiments: LR sweep and range test, cyclical LR, batch-size sweep, cyclical batch size.
+"""Problem 4 experiments: LR sweep and range test, cyclical LR, batch-size finders, cyclical batch sizes.
 
 MiniGoogLeNet (:func:`hw2.models.mini_googlenet`) on the fixed Fashion-MNIST split of
 :mod:`hw2.experiments.p4_data` (images zero-padded to 32x32), SGD with momentum 0.9, categorical
-cross-entropy on one-hot labels. The experiments chain through their ``prepare`` hooks:
+cross-entropy on one-hot labels. Every run is one ``model.fit`` fed micro-batches of
+``micro_batch`` (64) images (:func:`hw2.training.fit_with_batch_policy`): larger batch sizes are
+effective batches of a :class:`hw2.training.GradientAccumulation` optimizer, so batch
+normalization always sees ghost batches of 64 and a batch size changes the gradient noise only.
+The experiments chain through their ``prepare`` hooks:
 
-=================  ===========================================  =======================================
-experiment         homework part                                needs (run cache-first at ``finder_seed``)
-=================  ===========================================  =======================================
-p4.lr_sweep        4.2 loss after 5 epochs per LR, lr_min/max   --
-p4.lr_range_test   4.2 continuous LR range test (Figure 3)      --
-p4.clr             4.3 cyclical LR, exp_range                   lr_min, lr_max from p4.lr_sweep
-p4.baseline        4.7 constant LR                              the sweep's best LR
-p4.batch_sweep     4.4/4.5 loss per batch size at lr_min        lr_min
-p4.cbs             4.6 cyclical batch size at lr_min            lr_min; b_min, b_max from p4.batch_sweep
-p4.compare         4.7 CLR vs CBS vs constant LR over seeds     p4.clr, p4.cbs, p4.baseline per seed
-=================  ===========================================  =======================================
+==================  ==========================================  =========================================
+experiment          homework part                               needs (run cache-first at ``finder_seed``)
+==================  ==========================================  =========================================
+p4.lr_sweep         4.2 loss after 5 epochs per LR, lr_min/max  --
+p4.lr_range_test    4.2 continuous LR range test (Figure 3)     --
+p4.clr              4.3 cyclical LR, exp_range, batch 64        lr_min, lr_max from p4.lr_sweep
+p4.baseline         4.7 constant LR, batch 64                   the sweep's best LR
+p4.batch_sweep      4.4/4.5 loss per batch size at lr_min       lr_min
+p4.noise_scale      4.5 gradient-noise-scale batch finder       lr_min
+p4.cbs              4.6 cyclical batch size at lr_min           lr_min; b_min, b_max from p4.batch_sweep
+p4.cbs_matched      4.6/4.7 CBS at lr_max, lr/B traces CLR's    lr_min, lr_max
+p4.compare          4.7 the four policies over seeds            the policy runs per seed
+==================  ==========================================  =========================================
 
 The finders always run at ``finder_seed`` (default 0), whatever the seed of the run that uses their
 bounds: the seeds of 4.7 vary the initial weights and data order of the policies, not the bounds.
+The analysis of the results is in :mod:`hw2.experiments.p4_analysis`.
 
 Example:
     >>> from hw2 import experiments
-    >>> result = experiments.run("p4.clr", profile="smoke")   # doctest: +SKIP
+    >>> result = experiments.run("p4.clr", profile="smoke")   # doctest: +SKIP (trains a network)
     >>> result.data["test_accuracy"]                          # doctest: +SKIP
 """
 
@@ -34,10 +41,14 @@ import time
 import keras
 import numpy as np
 
-from hw2 import range_test, schedules, stats, suggest, sweeps, training
+from hw2 import noise_scale, schedules, stats, sweeps, training
+from hw2._checks import check_choice, check_int, check_range
 from hw2.experiments import register
+from hw2.experiments.p4_analysis import compare_policies, lr_budget, noise_trace
 from hw2.experiments.p4_data import training_arrays
-from hw2.models import mini_googlenet
+from hw2.models import PRECISIONS, mini_googlenet
+from hw2.range_test import lr_range_test as range_test
+from hw2.suggest import LR_RULES
 
 LOSS = "categorical_crossentropy"
 
@@ -53,8 +64,10 @@ class P4Setup:
         width: MiniGoogLeNet filter multiplier (1 = the published network).
         validation_per_class, split_seed: the fixed split (see :mod:`hw2.experiments.p4_data`).
         momentum: SGD momentum.
-        micro_batch: the largest batch fed to the model at once; larger batches are effective
-            batches by gradient accumulation.
+        micro_batch: the batch fed to the model (and normalized by batch norm); every batch size is
+            a multiple of it, reached by accumulating micro-batch gradients.
+        precision: ``"float32"`` or ``"mixed_bfloat16"`` (bfloat16 compute, float32 weights), chosen
+            per profile by measurement (``benchmarks/minigooglenet.py``).
         bn_momentum: momentum of the batch-norm moving statistics (Keras' default 0.99). With
             only a few dozen updates per epoch (reduced profiles) 0.99 leaves the moving statistics
             far behind the weights and the inference-mode (validation) accuracy near chance; 0.9
@@ -68,22 +81,16 @@ class P4Setup:
     validation_per_class: int = 600
     split_seed: int = 0
     momentum: float = 0.9
-    micro_batch: int = 1024
+    micro_batch: int = 64
     bn_momentum: float = 0.99
+    precision: str = "mixed_bfloat16"
 
     def __post_init__(self):
-        if not self.width > 0:
-            raise ValueError(f"Argument `width` must be > 0. Received: width={self.width}")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"Argument `momentum` must be in [0, 1). Received: momentum={self.momentum}")
-        if not 0 <= self.bn_momentum < 1:
-            raise ValueError(f"Argument `bn_momentum` must be in [0, 1). Received: bn_momentum={self.bn_momentum}")
-        if not _is_power_of_two(self.micro_batch):
-            raise ValueError(f"Argument `micro_batch` must be a power of two. Received: micro_batch={self.micro_batch}")
-
-
-def _is_power_of_two(value) -> bool:
-    return isinstance(value, (int, np.integer)) and value >= 1 and not value & (value - 1)
+        check_range("width", self.width, low=0, inclusive="right")
+        check_range("momentum", self.momentum, low=0, high=1, inclusive="left")
+        check_range("bn_momentum", self.bn_momentum, low=0, high=1, inclusive="left")
+        check_int("micro_batch", self.micro_batch, low=1)
+        check_choice("precision", self.precision, PRECISIONS)
 
 
 def _data(setup: P4Setup) -> dict:
@@ -94,7 +101,7 @@ def _data(setup: P4Setup) -> dict:
 
 def _builder(setup: P4Setup):
     def build():
-        model = mini_googlenet(input_shape=(32, 32, 1), width=setup.width)
+        model = mini_googlenet(input_shape=(32, 32, 1), width=setup.width, precision=setup.precision)
         for layer in model.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = setup.bn_momentum  # read when the train step is traced
@@ -116,25 +123,8 @@ def setup_note(config) -> dict:
     """The sizes a page states next to a (possibly reduced) result."""
     return {"train_images": config.train_size or 54000, "validation_images": config.validation_size or 6000,
             "test_images": config.test_size or 10000, "width": config.width,
-            "published_network": config.width == 1, "bn_momentum": config.bn_momentum}
-
-
-def setup_sentence(setup: dict) -> str:
-    """Plain words for the data and network behind a result (what a reduced profile changed).
-
-    Example:
-        >>> setup_sentence({"train_images": 2048, "validation_images": 1000, "test_images": 2000,
-        ...                 "width": 1.0, "published_network": True, "bn_momentum": 0.99})[:59]
-        'MiniGoogLeNet (the published width), 2048 of 54000 training'
-    """
-    if setup["published_network"]:
-        net = "MiniGoogLeNet (the published width)"
-    else:
-        net = f"MiniGoogLeNet with every filter count x {setup['width']:g} (narrower than the published network)"
-    bn = setup.get("bn_momentum", 0.99)
-    bn_note = "" if bn == 0.99 else f" (batch-norm moving-statistics momentum {bn:g} instead of Keras' 0.99)"
-    return (f"{net}{bn_note}, {setup['train_images']} of 54000 training, {setup['validation_images']} of 6000 "
-            f"validation and {setup['test_images']} of 10000 test images")
+            "published_network": config.width == 1, "bn_momentum": config.bn_momentum,
+            "precision": config.precision, "micro_batch": config.micro_batch}
 
 
 def _common_summary(data: dict) -> dict:
@@ -177,7 +167,7 @@ class LRSweepConfig(P4Setup):
 def _suggestions(sweep_or_test, reference: float) -> dict:
     """Every rule of :func:`hw2.suggest.suggest_lr`; ``reference`` is the 'nothing learned' loss."""
     return {rule: sweep_or_test.suggest(rule, **({"reference": reference} if rule == "default" else {})).to_dict()
-            for rule in suggest.LR_RULES}
+            for rule in LR_RULES}
 
 
 def untrained_training_loss(sweep: sweeps.LRSweepResult) -> float:
@@ -191,7 +181,7 @@ def untrained_training_loss(sweep: sweeps.LRSweepResult) -> float:
     return float(sweep.losses[0, -1])
 
 
-@register("p4.lr_sweep", version="2", config_cls=LRSweepConfig, gpu_recommended=True,
+@register("p4.lr_sweep", version="3", config_cls=LRSweepConfig, gpu_recommended=True,
           summarize=lambda d: {"lr_min": d["lr_min"], "lr_max": d["lr_max"], "best_lr": d["best_lr"],
                                "final_losses": d["final_losses"], "diverged": d["diverged"], **_common_summary(d)},
           description="P4.2: training loss after 5 epochs for 10 LRs in [1e-9, 1e1]; lr_min / lr_max")
@@ -236,7 +226,7 @@ class LRRangeTestConfig(P4Setup):
     seed: int = 0
 
 
-@register("p4.lr_range_test", version="2", config_cls=LRRangeTestConfig, gpu_recommended=True,
+@register("p4.lr_range_test", version="3", config_cls=LRRangeTestConfig, gpu_recommended=True,
           summarize=lambda d: {"lr_min": d["lr_min"], "lr_max": d["lr_max"],
                                "stop_reason": d["test"]["stop_reason"], "steps_run": len(d["test"]["lrs"]),
                                **{r: d["suggestions"][r]["value"] for r in ("valley", "steep", "minimum")},
@@ -248,7 +238,7 @@ def lr_range_test(config: LRRangeTestConfig) -> dict:
     model = _builder(config)()
     model.compile(optimizer=_sgd(config.momentum)(config.start_lr), loss=LOSS)
     start = time.perf_counter()
-    test = range_test.lr_range_test(model, x, y, start_lr=config.start_lr, end_lr=config.end_lr,
+    test = range_test(model, x, y, start_lr=config.start_lr, end_lr=config.end_lr,
                                  epochs=config.epochs, batch_size=config.batch_size, beta=config.beta,
                                  stop_factor=config.stop_factor, seed=config.seed, progress=True)
     # Reference: the mean batch loss over the first 5 % of the steps (rates within 5 % of the log
@@ -265,127 +255,55 @@ def lr_range_test(config: LRRangeTestConfig) -> dict:
             "seconds": time.perf_counter() - start}
 
 
-def lr_agreement(sweep: dict, range_test: dict) -> dict:
-    """Do the sweep (4.2) and the range test suggest the same bounds? Distances in decades.
-
-    They 'agree' on a bound when it differs by at most one grid spacing of the sweep (the sweep
-    cannot resolve finer).
-
-    Example:
-        >>> s = {"lr_min": 1e-4, "lr_max": 1e-2, "sweep": {"learning_rates": np.logspace(-9, 1, 11)}}
-        >>> lr_agreement(s, {"lr_min": 3e-4, "lr_max": 1e-3})["agree"]
-        {'lr_min': True, 'lr_max': True}
-    """
-    grid = np.log10(np.asarray(sweep["sweep"]["learning_rates"], dtype=float))
-    spacing = float(np.mean(np.diff(grid)))
-    out = {"grid_spacing_decades": spacing, "decades": {}, "agree": {}}
-    for bound in ("lr_min", "lr_max"):
-        d = abs(math.log10(range_test[bound]) - math.log10(sweep[bound]))
-        out["decades"][bound] = d
-        out["agree"][bound] = bool(d <= spacing + 1e-9)
-    return out
-
-
 # ------------------------------------------------------------------- training under a policy
-def _copy_optimizer_state(source, target) -> None:
-    """Carry SGD's momentum and update count over when the accumulation factor changes.
+def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, optimizer, seed: int,
+                 label: str = "") -> dict:
+    """Train MiniGoogLeNet for ``epochs`` epochs, epoch ``e`` at batch size ``batch_policy(e)``; test it.
 
-    Keras counts micro-steps in ``_iterations`` and applies an accumulated update when
-    ``(_iterations + 1) % k == 0``; ``iterations`` is the number of real updates. Setting the
-    target's micro-step count to ``updates * k`` keeps both the update count and the alignment of
-    its next accumulation group (every epoch ends on an update, so no gradient is pending).
+    One :func:`hw2.training.fit_with_batch_policy` call: micro-batches of ``config.micro_batch``, a
+    :class:`hw2.training.GradientAccumulation` wrapper around ``optimizer`` (its state, and a
+    learning-rate schedule's clock in updates, carry across batch sizes), validation after every
+    epoch, one progress line per epoch on standard error.
+
+    Returns per-epoch arrays (``history``: loss, accuracy, val_loss, val_accuracy, batch_size, steps
+    = updates, learning_rate, seconds), the test loss / accuracy with a Wilson interval, the best
+    validation epoch, the number of updates and the training throughput.
     """
-    updates = int(keras.ops.convert_to_numpy(source.iterations))
-    target._iterations.assign(updates * (target.gradient_accumulation_steps or 1))
-    for src, dst in zip(getattr(source, "momentums", []), getattr(target, "momentums", [])):
-        dst.assign(src)
-
-
-def train_under_policy(build_model, data: dict, *, epochs: int, batch_policy, make_optimizer,
-                       micro_batch: int, seed: int, label: str = "") -> dict:
-    """Train for ``epochs`` epochs, epoch ``e`` at batch size ``batch_policy(e)``; evaluate on test.
-
-    Batch sizes up to ``micro_batch`` are fed as they are; a larger batch ``B`` is fed as
-    micro-batches with ``B // micro_batch`` gradient-accumulation steps. Since the factor may change
-    from epoch to epoch (a cyclical batch size), each factor gets its own compiled view of the
-    same layers (one compilation per factor and shape) and the momentum is carried across.
-    Per epoch: shuffle by :func:`hw2.training.epoch_order`, full batches only.
-
-    ``make_optimizer(k)`` returns a fresh optimizer accumulating ``k`` steps (``None`` for 1).
-
-    Returns per-epoch lists (loss, accuracy, val_loss, val_accuracy, batch_size, steps,
-    learning_rate, seconds) and the final test loss / accuracy.
-    """
-    base = build_model()
+    keras.utils.set_random_seed(int(seed))
+    model = _builder(config)()
+    model.compile(optimizer=training.GradientAccumulation(optimizer), loss=LOSS, metrics=["accuracy"])
     x, y = data["train"]
     x_val, y_val = data["validation"]
     x_test, y_test = data["test"]
-    n = len(x)
-    val_batch = _eval_batch(len(x_val))
-    views: dict[int, keras.Model] = {}
-
-    def view(k: int) -> keras.Model:
-        if k not in views:
-            model = base if not views else keras.Model(base.inputs, base.outputs)
-            optimizer = make_optimizer(k if k > 1 else None)
-            model.compile(optimizer=optimizer, loss=LOSS, metrics=["accuracy"])
-            optimizer.build(model.trainable_variables)
-            views[k] = model
-        return views[k]
-
-    logger = training.EpochLogger(prefix=label, epochs=epochs)
-    history: dict[str, list] = {key: [] for key in ("epoch", "batch_size", "steps", "learning_rate", "seconds",
-                                                    "loss", "accuracy", "val_loss", "val_accuracy")}
-    current = None
-    diverged = False
-    for epoch in range(epochs):
-        batch_size = int(batch_policy(epoch))
-        if not 1 <= batch_size <= n:
-            raise ValueError(f"The batch-size policy must return values in [1, {n}]. "
-                             f"Received: batch_size={batch_size} at epoch {epoch}")
-        k = batch_size // micro_batch if batch_size > micro_batch else 1
-        model = view(k)
-        if current is not None and current is not model:
-            _copy_optimizer_state(current.optimizer, model.optimizer)
-        current = model
-        steps = n // batch_size
-        order = training.epoch_order(n, seed, epoch)[: steps * batch_size]
-        start = time.perf_counter()
-        result = model.fit(x[order], y[order], batch_size=batch_size // k, epochs=epoch + 1, initial_epoch=epoch,
-                           shuffle=False, verbose=0, validation_data=(x_val, y_val),
-                           validation_batch_size=val_batch,
-                           callbacks=[logger, keras.callbacks.TerminateOnNaN()])
-        history["seconds"].append(time.perf_counter() - start)
-        history["epoch"].append(epoch)
-        history["batch_size"].append(batch_size)
-        history["steps"].append(steps)
-        history["learning_rate"].append(training.current_learning_rate(model.optimizer))
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            history[key].append(float(result.history.get(key, [math.nan])[-1]))
-        if not math.isfinite(history["loss"][-1]):
-            diverged = True
-            break
-    test = current.evaluate(x_test, y_test, batch_size=_eval_batch(len(x_test)), verbose=0, return_dict=True)
+    history = training.fit_with_batch_policy(
+        model, x, y, batch_policy, epochs, micro_batch=config.micro_batch, seed=seed,
+        validation_data=(x_val, y_val), validation_batch_size=_eval_batch(len(x_val)),
+        callbacks=[training.EpochLogger(prefix=label)])
+    test = model.evaluate(x_test, y_test, batch_size=_eval_batch(len(x_test)), verbose=0, return_dict=True)
     val_acc = np.asarray(history["val_accuracy"], dtype=float)
     best = int(np.nanargmax(val_acc)) if np.isfinite(val_acc).any() else -1
     correct = int(round(float(test["accuracy"]) * len(x_test)))
     low, high = stats.wilson_interval(correct, len(x_test))
+    seconds = float(np.sum(history["seconds"]))
+    fed = len(history["epoch"]) * (len(x) // config.micro_batch) * config.micro_batch
+    kept = ("epoch", "batch_size", "steps", "learning_rate", "seconds", "loss", "accuracy", "val_loss", "val_accuracy")
     return {
-        "history": {key: np.asarray(values) for key, values in history.items()},
-        "diverged": diverged,
+        "history": {key: np.asarray(history[key]) for key in kept},
+        "diverged": bool(history["diverged"]),
         "test_loss": float(test["loss"]), "test_accuracy": float(test["accuracy"]),
         "test_accuracy_ci95": [low, high], "test_images": len(x_test),
         "best_val_accuracy": float(val_acc[best]) if best >= 0 else math.nan,
         "best_val_epoch": best + 1,
         "final_val_accuracy": float(val_acc[-1]),
-        "compiled_views": sorted(views),
-        "seconds": float(np.sum(history["seconds"])),
+        "updates": int(np.sum(history["steps"])),
+        "images_per_second": float(fed / max(seconds, 1e-9)),
+        "seconds": seconds,
     }
 
 
 def _policy_summary(d: dict) -> dict:
     keys = ("test_accuracy", "test_accuracy_ci95", "best_val_accuracy", "best_val_epoch", "final_val_accuracy",
-            "diverged")
+            "diverged", "updates", "images_per_second")
     return {**{k: d[k] for k in keys}, **{k: d[k] for k in ("policy",) if k in d}, **_common_summary(d)}
 
 
@@ -400,9 +318,8 @@ class PolicyRun(P4Setup):
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("step_epochs", "cycles"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        check_int("step_epochs", self.step_epochs, low=1)
+        check_int("cycles", self.cycles, low=1)
 
     @property
     def epochs(self) -> int:
@@ -458,7 +375,7 @@ def clr_schedule(config: CLRConfig, train_images: int):
     return schedule, per_epoch, iterations
 
 
-@register("p4.clr", version="1", config_cls=CLRConfig, gpu_recommended=True, prepare=_prepare_lr_bounds,
+@register("p4.clr", version="2", config_cls=CLRConfig, gpu_recommended=True, prepare=_prepare_lr_bounds,
           summarize=lambda d: {"lr_min": d["lr_min"], "lr_max": d["lr_max"], "gamma": d["gamma"],
                                **_policy_summary(d)},
           description="P4.3: cyclical LR (exp_range, step 8 epochs, 3 cycles) between lr_min and lr_max")
@@ -469,13 +386,9 @@ def clr(config: CLRConfig) -> dict:
     data = _data(config)
     schedule, per_epoch, iterations = clr_schedule(config, len(data["train"][0]))
 
-    def make_optimizer(k):
-        return keras.optimizers.SGD(learning_rate=schedule, momentum=config.momentum,
-                                    gradient_accumulation_steps=k)
-
-    run = train_under_policy(_builder(config), data, epochs=config.epochs, batch_policy=lambda e: config.batch_size,
-                             make_optimizer=make_optimizer, micro_batch=config.micro_batch, seed=config.seed,
-                             label=f"clr seed {config.seed}: ")
+    run = train_policy(config, data, epochs=config.epochs, batch_policy=config.batch_size,
+                       optimizer=keras.optimizers.SGD(learning_rate=schedule, momentum=config.momentum),
+                       seed=config.seed, label=f"clr seed {config.seed}: ")
     t = np.unique(np.linspace(0, iterations - 1, min(iterations, 4000)).astype(int))
     trace = config.lr_min + (config.lr_max - config.lr_min) * schedules.triangle_position(
         t, schedule.step_size, config.mode, schedule.gamma)
@@ -500,7 +413,7 @@ def _prepare_best_lr(config, profile, fallback):
     return config
 
 
-@register("p4.baseline", version="1", config_cls=BaselineConfig, gpu_recommended=True, prepare=_prepare_best_lr,
+@register("p4.baseline", version="2", config_cls=BaselineConfig, gpu_recommended=True, prepare=_prepare_best_lr,
           summarize=lambda d: {"lr": d["lr"], **_policy_summary(d)},
           description="P4.7: constant-LR baseline (the LR sweep's best LR), same epochs as CLR")
 def baseline(config: BaselineConfig) -> dict:
@@ -508,12 +421,9 @@ def baseline(config: BaselineConfig) -> dict:
         raise ValueError("p4.baseline needs lr (hw2.experiments.run fills it from p4.lr_sweep).")
     data = _data(config)
 
-    def make_optimizer(k):
-        return keras.optimizers.SGD(learning_rate=config.lr, momentum=config.momentum, gradient_accumulation_steps=k)
-
-    run = train_under_policy(_builder(config), data, epochs=config.epochs, batch_policy=lambda e: config.batch_size,
-                             make_optimizer=make_optimizer, micro_batch=config.micro_batch, seed=config.seed,
-                             label=f"constant lr seed {config.seed}: ")
+    run = train_policy(config, data, epochs=config.epochs, batch_policy=config.batch_size,
+                       optimizer=keras.optimizers.SGD(learning_rate=config.lr, momentum=config.momentum),
+                       seed=config.seed, label=f"constant lr seed {config.seed}: ")
     return {"setup": setup_note(config), "policy": "constant LR", "lr": config.lr, "epochs": config.epochs, **run}
 
 
@@ -533,11 +443,10 @@ class BatchSweepConfig(P4Setup):
     def __post_init__(self):
         super().__post_init__()
         sizes = self.batch_sizes
-        if len(sizes) < 2 or not all(_is_power_of_two(b) for b in sizes) or list(sizes) != sorted(set(sizes)):
-            raise ValueError(f"Argument `batch_sizes` must be >= 2 increasing powers of two. "
-                             f"Received: batch_sizes={sizes}")
-        if self.budget not in sweeps.BUDGETS:
-            raise ValueError(f"Argument `budget` must be one of {sweeps.BUDGETS}. Received: budget={self.budget!r}")
+        if len(sizes) < 2 or list(sizes) != sorted(set(sizes)) or any(b % self.micro_batch for b in sizes):
+            raise ValueError(f"Argument `batch_sizes` must be >= 2 increasing multiples of `micro_batch` "
+                             f"({self.micro_batch}). Received: batch_sizes={sizes}")
+        check_choice("budget", self.budget, sweeps.BUDGETS)
 
 
 def _prepare_lr_min(config, profile, fallback):
@@ -549,7 +458,7 @@ def _prepare_lr_min(config, profile, fallback):
     return config
 
 
-@register("p4.batch_sweep", version="2", config_cls=BatchSweepConfig, gpu_recommended=True,
+@register("p4.batch_sweep", version="3", config_cls=BatchSweepConfig, gpu_recommended=True,
           prepare=_prepare_lr_min,
           summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"],
                                "final_losses": d["final_losses"], **_common_summary(d)},
@@ -562,7 +471,7 @@ def batch_sweep(config: BatchSweepConfig) -> dict:
     start = time.perf_counter()
     sweep = sweeps.batch_size_sweep(
         _builder(config), x, y, lr=config.lr, batch_sizes=config.batch_sizes, budget=config.budget,
-        epochs=config.epochs, micro_batch=config.micro_batch if config.batch_sizes[-1] > config.micro_batch else None,
+        epochs=config.epochs, micro_batch=config.micro_batch,
         optimizer=_sgd(config.momentum), loss=LOSS, seed=config.seed, progress=True,
         callbacks=[training.EpochLogger(every=config.epochs, prefix="batch sweep: ")])
     # Same reference as 4.2 (training-mode loss of the same initial weights), see
@@ -576,76 +485,55 @@ def batch_sweep(config: BatchSweepConfig) -> dict:
             "seconds": time.perf_counter() - start}
 
 
-def shape_similarity(lr_sweep_data: dict, batch_sweep_data: dict) -> dict:
-    """4.4's question: is loss vs batch size the loss-vs-LR curve seen through ``lr / B``?
+# ---------------------------------------------------------------------- 4.5 gradient-noise finder
+@dataclasses.dataclass(frozen=True)
+class NoiseScaleConfig(P4Setup):
+    """4.5: McCandlish et al.'s ``B_simple`` along ``epochs`` epochs of training at the fixed LR ``lr``.
 
-    For plain SGD the displacement per epoch and the gradient noise both scale with ``lr / B``
-    (``N / B`` updates of size ``lr``; noise scale ``g ~ lr N / B``, Smith & Le 2018). So the batch
-    sweep at the fixed rate ``lr`` should reproduce the LR sweep (batch ``b0``) at the *equivalent*
-    learning rate ``lr * b0 / B``. This function reads the LR sweep's loss at each equivalent rate
-    (linear interpolation in log lr between finite, non-diverged points) and reports the deviations,
-    plus rank correlations of loss with the 'noise' coordinate (``log lr`` and ``-log B``) and
-    where each curve has its minimum.
-
-    Example:
-        >>> lr = {"sweep": {"learning_rates": [1e-3, 1e-2, 1e-1], "diverged": [False] * 3, "batch_size": 64},
-        ...       "final_losses": [2.0, 1.0, 0.5]}
-        >>> bs = {"lr": 1e-2, "sweep": {"batch_sizes": [64, 128, 640], "diverged": [False] * 3},
-        ...       "final_losses": [1.0, 0.9, 2.0]}
-        >>> out = shape_similarity(lr, bs)
-        >>> out["equivalent_lr"].round(3).tolist(), out["lr_curve_at_equivalent"].round(2).tolist()
-        ([0.01, 0.005, 0.001], [1.0, 1.3, 2.0])
-        >>> out["spearman"]
-        {'loss_vs_log_lr': -1.0, 'loss_vs_minus_log_batch': -0.5}
+    Each update averages ``accumulation`` micro-batch gradients (``B = accumulation * micro_batch``),
+    which gives the two batch sizes of the estimator (:mod:`hw2.noise_scale`); the bounds are read by
+    :func:`hw2.noise_scale.suggest_bounds`, clipped to ``[b_low, b_high]`` (the batch sweep's range).
     """
 
-    def curve(xs, losses, diverged):
-        xs, losses = np.asarray(xs, float), np.asarray(losses, float)
-        ok = np.isfinite(losses) & ~np.asarray(diverged, bool)
-        return xs[ok], losses[ok]
+    accumulation: int = 8
+    epochs: int = 5
+    b_low: int = 64
+    b_high: int = 8192
+    lr: float | None = None
+    finder_seed: int = 0
+    seed: int = 0
 
-    lrs, lr_loss = curve(lr_sweep_data["sweep"]["learning_rates"], lr_sweep_data["final_losses"],
-                         lr_sweep_data["sweep"]["diverged"])
-    bss, bs_loss = curve(batch_sweep_data["sweep"]["batch_sizes"], batch_sweep_data["final_losses"],
-                         batch_sweep_data["sweep"]["diverged"])
-
-    def spearman(a, b):
-        if len(a) < 3:
-            return math.nan
-        ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-        return float(np.corrcoef(ra, rb)[0, 1])
-
-    def where_min(losses):
-        i = int(np.argmin(losses))
-        return "first" if i == 0 else "last" if i == len(losses) - 1 else "interior"
-
-    equivalent = float(batch_sweep_data["lr"]) * int(lr_sweep_data["sweep"]["batch_size"]) / bss
-    inside = (equivalent >= lrs.min() * (1 - 1e-9)) & (equivalent <= lrs.max() * (1 + 1e-9))
-    on_lr_curve = np.full(len(bss), np.nan)
-    on_lr_curve[inside] = np.interp(np.log10(equivalent[inside]), np.log10(lrs), lr_loss)
-    deviation = bs_loss - on_lr_curve
-    lr_range = float(lr_loss.max() - lr_loss.min()) if len(lr_loss) else math.nan
-    worst = float(np.nanmax(np.abs(deviation))) if np.isfinite(deviation).any() else math.nan
-    return {
-        "equivalent_lr": equivalent, "batch_sizes": bss, "batch_losses": bs_loss,
-        "lr_curve_at_equivalent": on_lr_curve, "deviation": deviation,
-        "max_abs_deviation": worst, "lr_curve_range": lr_range,
-        "max_deviation_fraction": worst / lr_range if lr_range and np.isfinite(worst) else math.nan,
-        "spearman": {"loss_vs_log_lr": spearman(np.log10(lrs), lr_loss),
-                     "loss_vs_minus_log_batch": spearman(-np.log2(bss), bs_loss)},
-        "minimum_at": {"lr": where_min(lr_loss), "batch": where_min(bs_loss)},
-        "finite_points": {"lr": int(len(lrs)), "batch": int(len(bss))},
-    }
+    def __post_init__(self):
+        super().__post_init__()
+        check_int("accumulation", self.accumulation, low=2)
+        check_int("epochs", self.epochs, low=1)
 
 
-def lr_budget(run: dict) -> float:
-    """Sum of the learning rates of all optimizer updates of a policy run (how far SGD may travel).
-
-    CLR: the schedule summed over its iterations; constant LR and CBS: ``lr`` times the updates.
-    """
-    if "lr_trace" in run:
-        return float(np.mean(run["lr_trace"]) * run["iterations_per_epoch"] * len(run["history"]["steps"]))
-    return float(run["lr"] * np.sum(run["history"]["steps"]))
+@register("p4.noise_scale", version="1", config_cls=NoiseScaleConfig, gpu_recommended=True,
+          prepare=lambda config, profile, fallback: _prepare_lr_min(config, profile, fallback),
+          summarize=lambda d: {"lr": d["lr"], "b_simple": d["probe"]["b_simple"], "b_min": d["bounds"]["b_min"],
+                               "b_max": d["bounds"]["b_max"], **_common_summary(d)},
+          description="P4.5: gradient-noise scale B_simple along training at lr_min; b_min / b_max from it")
+def noise_scale_finder(config: NoiseScaleConfig) -> dict:
+    if config.lr is None:
+        raise ValueError("p4.noise_scale needs lr (hw2.experiments.run fills it with lr_min from p4.lr_sweep).")
+    data = _data(config)
+    x, y = data["train"]
+    keras.utils.set_random_seed(int(config.seed))
+    model = _builder(config)()
+    model.compile(optimizer=training.GradientAccumulation(keras.optimizers.SGD(config.lr, momentum=config.momentum)),
+                  loss=LOSS, metrics=["accuracy"])
+    probe = noise_scale.GradientNoiseScale(config.micro_batch)
+    start = time.perf_counter()
+    history = training.fit_with_batch_policy(
+        model, x, y, config.accumulation * config.micro_batch, config.epochs, micro_batch=config.micro_batch,
+        seed=config.seed, callbacks=[probe, training.EpochLogger(prefix="noise scale: ")])
+    bounds = noise_scale.suggest_bounds(probe.history["b_simple"], config.b_low, config.b_high)
+    return {"setup": setup_note(config), "lr": config.lr, "b_small": config.micro_batch,
+            "b_big": config.accumulation * config.micro_batch,
+            "probe": {k: np.asarray(v) for k, v in probe.history.items()},
+            "loss": np.asarray(history["loss"]), "updates": int(np.sum(history["steps"])),
+            "bounds": bounds, "seconds": time.perf_counter() - start}
 
 
 # -------------------------------------------------------------------------------------- 4.6 CBS
@@ -653,13 +541,15 @@ def lr_budget(run: dict) -> float:
 class CBSConfig(PolicyRun):
     """4.6: cyclical batch size between b_min and b_max (from 4.5) at the constant LR lr_min.
 
-    The batch size moves geometrically (doubling / halving per step of the log2 triangle) and, with
-    ``mode="exp_range"``, its excursion towards b_min shrinks by ``gamma`` per epoch (``gamma`` such
-    that only ``final_amplitude`` is left at the end): the batch size settles at b_max as the CLR's
-    learning rate settles at lr_min.
+    The policy is CLR's dual (:class:`hw2.schedules.CyclicalBatchSize`, ``scale="inverse"``: ``1/B``
+    moves linearly in the triangle, as the CLR's learning rate does) with the same step, cycles and
+    ``exp_range`` decay: its excursion towards b_min shrinks per cycle so that ``final_amplitude``
+    is left in the last one, and the batch size settles towards b_max as the CLR's rate settles at
+    lr_min. The first cycle visits b_min and b_max.
     """
 
     mode: str = "exp_range"
+    scale: str = "inverse"
     final_amplitude: float = 0.1
     lr: float | None = None
     b_min: int | None = None
@@ -667,8 +557,9 @@ class CBSConfig(PolicyRun):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.mode not in schedules.BATCH_MODES:
-            raise ValueError(f"Argument `mode` must be one of {schedules.BATCH_MODES}. Received: mode={self.mode!r}")
+        check_choice("mode", self.mode, schedules.BATCH_MODES)
+        check_choice("scale", self.scale, schedules.BATCH_SCALES)
+        check_range("final_amplitude", self.final_amplitude, low=0, high=1, inclusive="right")
 
 
 def _prepare_cbs(config, profile, fallback):
@@ -680,41 +571,100 @@ def _prepare_cbs(config, profile, fallback):
     return config
 
 
-def cbs_policy(config: CBSConfig) -> schedules.CyclicalBatchSize:
+def cbs_policy(config) -> schedules.CyclicalBatchSize:
+    """The :class:`hw2.schedules.CyclicalBatchSize` of a CBS config (time unit: epochs)."""
     gamma = _decay_per_unit(config.final_amplitude, config.epochs) if config.mode == "exp_range" else 1.0
     return schedules.CyclicalBatchSize(int(config.b_min), int(config.b_max), step_size=config.step_epochs,
-                                       mode=config.mode, gamma=gamma)
+                                       mode=config.mode, gamma=gamma, scale=config.scale)
 
 
-@register("p4.cbs", version="1", config_cls=CBSConfig, gpu_recommended=True, prepare=_prepare_cbs,
-          summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"],
-                               "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
-          description="P4.6: cyclical batch size (exp_range) between b_min and b_max at lr_min")
-def cbs(config: CBSConfig) -> dict:
+def _cbs_run(config, label: str) -> dict:
     if None in (config.lr, config.b_min, config.b_max):
-        raise ValueError("p4.cbs needs lr, b_min and b_max (hw2.experiments.run fills them from p4.lr_sweep "
-                         "and p4.batch_sweep).")
+        raise ValueError(f"{label} needs lr, b_min and b_max (hw2.experiments.run fills them from the finders).")
     data = _data(config)
     policy = cbs_policy(config)
-
-    def make_optimizer(k):
-        return keras.optimizers.SGD(learning_rate=config.lr, momentum=config.momentum, gradient_accumulation_steps=k)
-
-    run = train_under_policy(_builder(config), data, epochs=config.epochs, batch_policy=policy,
-                             make_optimizer=make_optimizer, micro_batch=config.micro_batch, seed=config.seed,
-                             label=f"cbs seed {config.seed}: ")
-    return {"setup": setup_note(config), "policy": "CBS", "lr": config.lr, "b_min": int(config.b_min),
-            "b_max": int(config.b_max), "gamma": policy.gamma, "epochs": config.epochs,
+    run = train_policy(config, data, epochs=config.epochs, batch_policy=policy,
+                       optimizer=keras.optimizers.SGD(learning_rate=config.lr, momentum=config.momentum),
+                       seed=config.seed, label=f"{label} seed {config.seed}: ")
+    return {"setup": setup_note(config), "lr": config.lr, "b_min": int(config.b_min), "b_max": int(config.b_max),
+            "gamma": policy.gamma, "scale": config.scale, "epochs": config.epochs,
             "planned_batch_sizes": policy.trajectory(config.epochs), **run}
 
 
+@register("p4.cbs", version="2", config_cls=CBSConfig, gpu_recommended=True, prepare=_prepare_cbs,
+          summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"],
+                               "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
+          description="P4.6: cyclical batch size (CLR's dual, exp_range) between b_min and b_max at lr_min")
+def cbs(config: CBSConfig) -> dict:
+    return dict(_cbs_run(config, "cbs"), policy="CBS")
+
+
+@dataclasses.dataclass(frozen=True)
+class MatchedCBSConfig(CBSConfig):
+    """4.6/4.7: a CBS whose gradient-noise temperature ``lr / B`` traces the CLR's ``lr(t) / 64``.
+
+    It runs at the fixed rate ``lr = lr_max``; its batch size cycles from ``b_min = clr_batch`` (where
+    ``lr_max / b_min`` is the CLR's hottest point) to ``b_max = clr_batch * lr_max / lr_min`` (its
+    coldest), rounded to a multiple of ``clr_batch`` and capped at ``b_cap`` (and at the training
+    set), with the CLR's step, cycles and decay. The homework's CBS at lr_min is, by the same
+    measure, never hotter than the CLR's coldest point.
+    """
+
+    clr_batch: int = 64
+    b_cap: int = 8192
+    lr_min: float | None = None
+    lr_max: float | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_int("clr_batch", self.clr_batch, low=1)
+        check_int("b_cap", self.b_cap, low=1)
+
+
+def matched_bounds(lr_min: float, lr_max: float, clr_batch: int, cap: int) -> dict:
+    """``b_min``, ``b_max`` of the noise-matched CBS, and whether the cap cut ``b_max``.
+
+    Example:
+        >>> matched_bounds(1e-3, 1e-1, 64, 8192)
+        {'b_min': 64, 'b_max': 6400, 'exact_b_max': 6400.0, 'capped': False, 'cap': 8192}
+        >>> matched_bounds(1e-4, 1e-1, 64, 8192)["b_max"], matched_bounds(1e-4, 1e-1, 64, 8192)["capped"]
+        (8192, True)
+    """
+    exact = clr_batch * lr_max / lr_min
+    cap = (cap // clr_batch) * clr_batch
+    b_max = int(min(cap, max(2 * clr_batch, clr_batch * round(exact / clr_batch))))
+    return {"b_min": int(clr_batch), "b_max": b_max, "exact_b_max": float(exact), "capped": bool(exact > cap),
+            "cap": int(cap)}
+
+
+def _prepare_matched(config, profile, fallback):
+    if config.lr_min is None or config.lr_max is None:
+        sweep = _run_upstream("p4.lr_sweep", profile, fallback, config.finder_seed).data
+        config = dataclasses.replace(config, lr_min=config.lr_min or sweep["lr_min"],
+                                     lr_max=config.lr_max or sweep["lr_max"])
+    train_images = config.train_size or 54000
+    bounds = matched_bounds(config.lr_min, config.lr_max, config.clr_batch, min(config.b_cap, train_images))
+    return dataclasses.replace(config, lr=config.lr or config.lr_max, b_min=bounds["b_min"], b_max=bounds["b_max"])
+
+
+@register("p4.cbs_matched", version="1", config_cls=MatchedCBSConfig, gpu_recommended=True,
+          prepare=_prepare_matched,
+          summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"], "matched": d["matched"],
+                               "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
+          description="P4.6/4.7: CBS at lr_max whose lr/B traces the CLR's lr/64 (noise-matched)")
+def cbs_matched(config: MatchedCBSConfig) -> dict:
+    train_images = config.train_size or 54000
+    bounds = matched_bounds(config.lr_min, config.lr_max, config.clr_batch, min(config.b_cap, train_images))
+    return dict(_cbs_run(config, "matched cbs"), policy="matched CBS", matched=bounds)
+
+
 # ---------------------------------------------------------------------------------- 4.7 compare
-POLICIES = {"CLR": "p4.clr", "CBS": "p4.cbs", "constant LR": "p4.baseline"}
+POLICIES = {"CLR": "p4.clr", "CBS": "p4.cbs", "matched CBS": "p4.cbs_matched", "constant LR": "p4.baseline"}
 
 
 @dataclasses.dataclass(frozen=True)
 class CompareConfig:
-    """4.7: CLR, CBS and constant LR at ``seeds`` (each run cache-first at the same profile).
+    """4.7: the policies of :data:`POLICIES` at ``seeds`` (each run cache-first at the same profile).
 
     ``upstream`` is filled by the prepare hook with ``(policy, seed, profile, store key)`` of each
     run, so a stored comparison is tied to exactly the runs it summarizes.
@@ -725,8 +675,10 @@ class CompareConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if len(set(self.seeds)) < 1 or any(s < 0 for s in self.seeds):
+        if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise ValueError(f"Argument `seeds` must be distinct integers >= 0. Received: seeds={self.seeds}")
+        for seed in self.seeds:
+            check_int("seeds", seed, low=0, high=2**32 - 1)
 
 
 def _prepare_compare(config, profile, fallback):
@@ -740,55 +692,12 @@ def _prepare_compare(config, profile, fallback):
     return dataclasses.replace(config, upstream=tuple(upstream))
 
 
-def compare_policies(per_run: dict) -> dict:
-    """Table and verdict of 4.7 from ``{policy: {seed: run_data}}``.
-
-    Per policy: mean and sd over seeds of the best validation accuracy and the final test accuracy.
-    Per pair: the paired (same seed) test-accuracy difference. The winner is the policy with the
-    highest mean test accuracy; its margin over the runner-up is compared with the seed-to-seed
-    spread (pooled sd over policies).
-
-    Example:
-        >>> runs = {"A": {0: {"test_accuracy": .90, "best_val_accuracy": .91},
-        ...               1: {"test_accuracy": .92, "best_val_accuracy": .93}},
-        ...         "B": {0: {"test_accuracy": .80, "best_val_accuracy": .81},
-        ...               1: {"test_accuracy": .81, "best_val_accuracy": .80}}}
-        >>> out = compare_policies(runs)
-        >>> out["winner"], round(out["margin"], 3)
-        ('A', 0.105)
-    """
-    table = {}
-    for policy, runs in per_run.items():
-        seeds = sorted(runs)
-        test = np.array([runs[s]["test_accuracy"] for s in seeds], dtype=float)
-        val = np.array([runs[s]["best_val_accuracy"] for s in seeds], dtype=float)
-        table[policy] = {
-            "seeds": seeds, "test_accuracy": test, "best_val_accuracy": val,
-            "test_mean": float(test.mean()), "test_sd": float(test.std(ddof=1)) if len(test) > 1 else math.nan,
-            "val_mean": float(val.mean()), "val_sd": float(val.std(ddof=1)) if len(val) > 1 else math.nan,
-        }
-    ranking = sorted(table, key=lambda p: -table[p]["test_mean"])
-    winner, runner_up = ranking[0], ranking[1]
-    margin = table[winner]["test_mean"] - table[runner_up]["test_mean"]
-    variances = [table[p]["test_sd"] ** 2 for p in table if np.isfinite(table[p]["test_sd"])]
-    spread = float(math.sqrt(np.mean(variances))) if variances else math.nan
-    pairs = {}
-    for i, a in enumerate(ranking):
-        for b in ranking[i + 1:]:
-            common = sorted(set(table[a]["seeds"]) & set(table[b]["seeds"]))
-            pairs[f"{a} - {b}"] = stats.paired_difference([per_run[a][s]["test_accuracy"] for s in common],
-                                                          [per_run[b][s]["test_accuracy"] for s in common])
-    return {"table": table, "ranking": ranking, "winner": winner, "runner_up": runner_up, "margin": float(margin),
-            "seed_sd": spread, "margin_over_sd": float(margin / spread) if spread and spread > 0 else math.inf,
-            "pairs": pairs}
-
-
-@register("p4.compare", version="2", config_cls=CompareConfig, gpu_recommended=True, prepare=_prepare_compare,
+@register("p4.compare", version="3", config_cls=CompareConfig, gpu_recommended=True, prepare=_prepare_compare,
           summarize=lambda d: {"winner": d["comparison"]["winner"], "margin": d["comparison"]["margin"],
                                "seed_sd": d["comparison"]["seed_sd"],
                                "test_mean": {p: v["test_mean"] for p, v in d["comparison"]["table"].items()},
                                "val_mean": {p: v["val_mean"] for p, v in d["comparison"]["table"].items()}},
-          description="P4.7: best validation / test accuracy of CLR, CBS and constant LR over seeds")
+          description="P4.7: best validation / test accuracy of CLR, CBS, matched CBS and constant LR over seeds")
 def compare(config: CompareConfig) -> dict:
     from hw2 import experiments
 
@@ -804,5 +713,7 @@ def compare(config: CompareConfig) -> dict:
                      "test_accuracy": result.data["test_accuracy"],
                      "best_val_accuracy": result.data["best_val_accuracy"],
                      "history_val_accuracy": result.data["history"]["val_accuracy"],
+                     "batch_sizes": result.data["history"]["batch_size"],
+                     "lr_over_b": noise_trace(result.data)["lr_over_b"],
                      "setup": result.data["setup"], "epochs": result.data["epochs"]})
     return {"runs": runs, "comparison": compare_policies(per_run)}
