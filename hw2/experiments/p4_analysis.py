@@ -71,14 +71,17 @@ def agreement_sentence(agreement: dict, names=("the sweep", "the range test")) -
     """One sentence per bound: within one grid step, or how many times apart.
 
     Example:
-        >>> agreement_sentence({"grid_spacing_decades": 1.1, "decades": {"lr_min": 0.3, "lr_max": 1.5},
-        ...                     "ratio": {"lr_min": 2.0, "lr_max": 31.6}, "agree": {"lr_min": True, "lr_max": False}})
-        'lr_min: within one grid step (1.1 decades) of each other; lr_max: 31.6 times apart (1.5 decades, more than one grid step)'
+        >>> text = agreement_sentence({"grid_spacing_decades": 1.1, "decades": {"lr_min": 0.3, "lr_max": 1.5},
+        ...     "ratio": {"lr_min": 2.0, "lr_max": 31.6}, "agree": {"lr_min": True, "lr_max": False}})
+        >>> for part in text.split("; "): print(part)
+        lr_min: within one grid step (1.1 decades) of each other
+        lr_max: 31.6 times apart (1.5 decades, more than one grid step)
     """
     parts = []
     for bound in ("lr_min", "lr_max"):
         if agreement["agree"][bound]:
-            parts.append(f"{bound}: within one grid step ({agreement['grid_spacing_decades']:.1f} decades) of each other")
+            step = agreement["grid_spacing_decades"]
+            parts.append(f"{bound}: within one grid step ({step:.1f} decades) of each other")
         else:
             parts.append(f"{bound}: {agreement['ratio'][bound]:.1f} times apart ({agreement['decades'][bound]:.1f} "
                          "decades, more than one grid step)")

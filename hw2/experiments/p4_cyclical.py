@@ -28,7 +28,7 @@ The analysis of the results is in :mod:`hw2.experiments.p4_analysis`.
 
 Example:
     >>> from hw2 import experiments
-    >>> result = experiments.run("p4.clr", profile="smoke")   # doctest: +SKIP (trains a network)
+    >>> result = experiments.run("p4.clr", profile="smoke")   # doctest: +SKIP
     >>> result.data["test_accuracy"]                          # doctest: +SKIP
 """
 
