@@ -8,11 +8,13 @@ import pytest
 
 from hw2 import experiments, profiles
 from hw2.datasets import FASHION_MNIST_CLASSES
+from hw2.experiments import p4_analysis
 from hw2.experiments import p4_cyclical as p4
 from hw2.experiments.p4_data import fashion_mnist_split, stratified_order, training_arrays
 from hw2.store import ResultStore
 
-P4_TRAINING = ("p4.lr_sweep", "p4.lr_range_test", "p4.clr", "p4.baseline", "p4.batch_sweep", "p4.cbs")
+P4_TRAINING = ("p4.lr_sweep", "p4.lr_range_test", "p4.clr", "p4.baseline", "p4.batch_sweep", "p4.noise_scale",
+               "p4.cbs", "p4.cbs_matched")
 
 
 # ------------------------------------------------------------------------------------ data
@@ -80,93 +82,83 @@ def test_full_spec_defaults():
     assert schedule.gamma == pytest.approx(0.99994, abs=5e-6)  # the reference implementation's value
     assert p4.BatchSweepConfig().batch_sizes == tuple(2**k for k in range(6, 14))
     assert p4.CompareConfig().seeds == (0, 1)
+    assert (p4.P4Setup().micro_batch, p4.P4Setup().precision, p4.P4Setup().width) == (64, "mixed_bfloat16", 1.0)
+    assert set(p4.POLICIES) == {"CLR", "CBS", "matched CBS", "constant LR"}
 
 
 @pytest.mark.parametrize("cls, field, value, message", [
     (p4.LRSweepConfig, "lr_low", 0.0, "`lr_low`, `lr_high`"),
     (p4.LRSweepConfig, "n_lrs", 1, "`n_lrs` must be >= 2"),
     (p4.CLRConfig, "mode", "cosine", "`mode` must be one of"),
-    (p4.CLRConfig, "step_epochs", 0, "`step_epochs` must be >= 1"),
-    (p4.BatchSweepConfig, "batch_sizes", (64, 100), "powers of two"),
-    (p4.CBSConfig, "micro_batch", 100, "`micro_batch` must be a power of two"),
+    (p4.CLRConfig, "step_epochs", 0, "`step_epochs` must be"),
+    (p4.BatchSweepConfig, "batch_sizes", (64, 100), "multiples of `micro_batch`"),
+    (p4.CBSConfig, "micro_batch", 0, "`micro_batch` must be"),
+    (p4.CBSConfig, "scale", "linear", "`scale` must be one of"),
     (p4.LRSweepConfig, "width", 0, "`width` must be > 0"),
+    (p4.LRSweepConfig, "precision", "float16", "`precision` must be one of"),
+    (p4.NoiseScaleConfig, "accumulation", 1, "`accumulation` must be"),
 ])
 def test_bad_config_raises_with_the_argument_name(cls, field, value, message):
     with pytest.raises(ValueError, match=message):
         cls(**{field: value})
 
 
+@pytest.mark.parametrize("profile", ["smoke", "laptop", "full"])
+@pytest.mark.parametrize("name", ["p4.cbs", "p4.cbs_matched"])
+def test_the_first_cbs_cycle_visits_both_ends_at_every_profile(profile, name):
+    config = experiments.get(name).config(profile)
+    b_min, b_max = (64, 8192) if name == "p4.cbs" else (config.clr_batch, min(config.b_cap, config.train_size or 54000))
+    if profile == "smoke":
+        b_min, b_max = config.micro_batch, 256
+    config = dataclasses.replace(config, b_min=b_min, b_max=b_max, lr=1e-3)
+    sizes = p4.cbs_policy(config).trajectory(config.epochs)
+    first = sizes[: 2 * config.step_epochs + 1] if len(sizes) > 2 * config.step_epochs else sizes
+    assert first[0] == b_max and first.min() == b_min
+
+
 def test_cbs_policy_settles_at_bmax():
     config = p4.CBSConfig(b_min=64, b_max=1024, lr=1e-3)
     sizes = p4.cbs_policy(config).trajectory(config.epochs)
-    assert sizes[0] == 1024 and sizes[-1] == 1024 and sizes.min() >= 64
-    assert set(sizes.tolist()) <= {64, 128, 256, 512, 1024}  # powers of two: few compiled shapes
+    assert sizes[0] == 1024 and sizes.min() == 64 and np.all(sizes % 64 == 0)
     first, last = sizes[: 2 * config.step_epochs], sizes[-2 * config.step_epochs:]
-    assert first.min() < last.min()  # the excursion towards bmin shrinks (exp_range)
+    assert first.min() < last.min()  # the excursion towards bmin shrinks (exp_range, per cycle)
+
+
+def test_matched_bounds_trace_the_clr_noise():
+    out = p4.matched_bounds(1e-3, 1e-1, 64, 8192)
+    assert (out["b_min"], out["b_max"], out["capped"]) == (64, 6400, False)
+    capped = p4.matched_bounds(1e-5, 1e-1, 64, 8192)
+    assert (capped["b_max"], capped["capped"], capped["exact_b_max"]) == (8192, True, pytest.approx(640000))
+    assert p4.matched_bounds(1e-2, 1.1e-2, 64, 8192)["b_max"] == 128  # at least two batch sizes
 
 
 # -------------------------------------------------------------------- training under a policy
 def _tiny_data(n=128, seed=0):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 6)).astype("float32")
-    y = np.eye(3, dtype="float32")[rng.integers(0, 3, n)]
+    x = rng.normal(size=(n, 32, 32, 1)).astype("float32")
+    y = np.eye(10, dtype="float32")[rng.integers(0, 10, n)]
     return {"train": (x, y), "validation": (x[:32], y[:32]), "test": (x[:40], y[:40])}
 
 
-def _tiny_model():
-    keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="tanh"),
-                             keras.layers.Dense(3, activation="softmax")])
-
-
-def _sgd(k):
-    return keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, gradient_accumulation_steps=k)
-
-
-def test_accumulated_epochs_match_direct_large_batches():
-    """Batch 64 fed as 2 x 32 with accumulation == batch 64 fed at once (no BN: exact up to rounding)."""
-    data = _tiny_data()
-    direct = p4.train_under_policy(_tiny_model, data, epochs=2, batch_policy=lambda e: 64, make_optimizer=_sgd,
-                                   micro_batch=64, seed=0)
-    accumulated = p4.train_under_policy(_tiny_model, data, epochs=2, batch_policy=lambda e: 64,
-                                        make_optimizer=_sgd, micro_batch=32, seed=0)
-    assert direct["compiled_views"] == [1] and accumulated["compiled_views"] == [2]
-    np.testing.assert_allclose(accumulated["history"]["val_loss"], direct["history"]["val_loss"], rtol=1e-4)
-    assert accumulated["test_accuracy"] == pytest.approx(direct["test_accuracy"])
-
-
-def test_switching_accumulation_keeps_weights_and_momentum():
-    """A cyclical batch size crossing the micro-batch trains one set of weights with one momentum."""
-    data = _tiny_data()
-    policy = lambda e: [32, 64, 32][e]
-    switched = p4.train_under_policy(_tiny_model, data, epochs=3, batch_policy=policy, make_optimizer=_sgd,
-                                     micro_batch=32, seed=0)
-    reference = p4.train_under_policy(_tiny_model, data, epochs=3, batch_policy=policy, make_optimizer=_sgd,
-                                      micro_batch=64, seed=0)
-    assert switched["compiled_views"] == [1, 2] and reference["compiled_views"] == [1]
-    assert switched["history"]["batch_size"].tolist() == [32, 64, 32]
-    assert switched["history"]["steps"].tolist() == [4, 2, 4]
-    # Without the weights and momentum carried across the views, epoch 3 would differ.
-    np.testing.assert_allclose(switched["history"]["loss"], reference["history"]["loss"], rtol=1e-4)
-
-
-def test_copy_optimizer_state_moves_momentum():
-    model = _tiny_model()
-    a, b = _sgd(None), _sgd(2)
-    a.build(model.trainable_variables)
-    b.build(model.trainable_variables)
-    for m in a.momentums:
-        m.assign(np.full(m.shape, 0.5, dtype="float32"))
-    p4._copy_optimizer_state(a, b)
-    assert all(np.allclose(keras.ops.convert_to_numpy(m), 0.5) for m in b.momentums)
+def test_train_policy_runs_a_cyclical_batch_size_in_one_fit(tiny_p4):
+    config = p4.P4Setup(micro_batch=16, precision="float32")
+    run = p4.train_policy(config, _tiny_data(), epochs=3, batch_policy=lambda e: [16, 64, 32][e],
+                          optimizer=keras.optimizers.SGD(0.05, momentum=0.9), seed=0)
+    assert run["history"]["batch_size"].tolist() == [16, 64, 32]
+    assert run["history"]["steps"].tolist() == [8, 2, 4] and run["updates"] == 14
+    assert run["images_per_second"] > 0 and 0 <= run["test_accuracy"] <= 1 and not run["diverged"]
+    low, high = run["test_accuracy_ci95"]
+    assert low <= run["test_accuracy"] <= high
 
 
 # ----------------------------------------------------------------------------------- verdicts
 def test_lr_agreement_uses_the_grid_spacing():
     sweep = {"lr_min": 1e-4, "lr_max": 1e-2, "sweep": {"learning_rates": np.logspace(-9, 1, 10)}}
-    out = p4.lr_agreement(sweep, {"lr_min": 1e-4 * 10**1.0, "lr_max": 1e-2 * 10**1.5})
+    out = p4_analysis.lr_agreement(sweep, {"lr_min": 1e-4 * 10**1.0, "lr_max": 1e-2 * 10**1.5})
     assert out["grid_spacing_decades"] == pytest.approx(10 / 9)
     assert out["agree"] == {"lr_min": True, "lr_max": False}
+    assert out["ratio"]["lr_max"] == pytest.approx(10**1.5)
+    assert "31.6 times apart" in p4_analysis.agreement_sentence(out)
 
 
 def test_shape_similarity_maps_batch_sizes_to_equivalent_lrs():
@@ -176,22 +168,23 @@ def test_shape_similarity_maps_batch_sizes_to_equivalent_lrs():
     # lr 1e-2 at batch 640 is lr 1e-3 at batch 64: loss 1.5 there means 'on the curve'
     bs = {"lr": 1e-2, "sweep": {"batch_sizes": [64, 640, 6400, 64000], "diverged": [False] * 4},
           "final_losses": [0.7, 1.5, 2.5, 2.4]}
-    out = p4.shape_similarity(lr, bs)
+    out = p4_analysis.shape_similarity(lr, bs)
     assert out["finite_points"] == {"lr": 3, "batch": 4}
     np.testing.assert_allclose(out["equivalent_lr"], [1e-2, 1e-3, 1e-4, 1e-5])
     np.testing.assert_allclose(out["deviation"][:3], [0.0, 0.0, 0.2], atol=1e-12)
     assert np.isnan(out["deviation"][3])  # outside the swept LR range: not compared
     assert out["max_abs_deviation"] == pytest.approx(0.2)
-    assert out["max_deviation_fraction"] == pytest.approx(0.2 / 1.6)
+    assert out["batch_curve_span"] == pytest.approx(2.5 - 0.7)
+    assert out["max_deviation_fraction"] == pytest.approx(0.2 / 1.8)  # of the batch curve's own span
     assert out["spearman"]["loss_vs_log_lr"] == pytest.approx(-1.0)
     assert out["minimum_at"] == {"lr": "last", "batch": "first"}
 
 
 def test_lr_budget_sums_the_rates_of_all_updates():
     const = {"lr": 0.1, "history": {"steps": np.array([10, 10, 5])}}
-    assert p4.lr_budget(const) == pytest.approx(2.5)
+    assert p4_analysis.lr_budget(const) == pytest.approx(2.5)
     clr = {"lr_trace": np.array([0.1, 0.3]), "iterations_per_epoch": 4, "history": {"steps": np.array([4, 4])}}
-    assert p4.lr_budget(clr) == pytest.approx(0.2 * 8)
+    assert p4_analysis.lr_budget(clr) == pytest.approx(0.2 * 8)
 
 
 def test_compare_policies_margin_and_pairs():
@@ -201,7 +194,7 @@ def test_compare_policies_margin_and_pairs():
                     1: {"test_accuracy": 0.90, "best_val_accuracy": 0.90}},
             "constant LR": {0: {"test_accuracy": 0.85, "best_val_accuracy": 0.86},
                             1: {"test_accuracy": 0.86, "best_val_accuracy": 0.86}}}
-    out = p4.compare_policies(runs)
+    out = p4_analysis.compare_policies(runs)
     assert out["ranking"] == ["CLR", "CBS", "constant LR"]
     assert out["margin"] == pytest.approx(0.91 - 0.895)
     sds = [np.std([0.90, 0.92], ddof=1), np.std([0.89, 0.90], ddof=1), np.std([0.85, 0.86], ddof=1)]
@@ -215,13 +208,13 @@ def test_compare_policies_margin_and_pairs():
 def tiny_p4(monkeypatch, tmp_path):
     """Even smaller than smoke: the chain lr_sweep -> clr in seconds, in a private store, with a
     small stand-in network (MiniGoogLeNet's own tests are in test_minigooglenet.py)."""
-    tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625}
+    tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625, "precision": "float32"}
     sizes = dict(profiles.SIZES)
     sizes["p4.lr_sweep"] = {"smoke": dict(tiny, n_lrs=3, lr_low=1e-4, lr_high=1e-1, epochs=1, batch_size=32)}
     sizes["p4.clr"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, batch_size=32, micro_batch=32)}
     monkeypatch.setattr(profiles, "SIZES", sizes)
 
-    def small_network(input_shape, width):  # the chain is under test here, not MiniGoogLeNet
+    def small_network(input_shape, width, precision="float32"):  # the chain is under test here
         return keras.Sequential([keras.Input(input_shape), keras.layers.Conv2D(2, 3, strides=4),
                                  keras.layers.BatchNormalization(), keras.layers.Flatten(),
                                  keras.layers.Dense(10, activation="softmax")])
@@ -255,10 +248,11 @@ def test_clr_takes_its_bounds_from_the_stored_sweep(tiny_p4, monkeypatch):
 
 @pytest.mark.slow
 def test_compare_gathers_every_policy_from_the_chain(tiny_p4, monkeypatch):
-    tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625}
+    tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625, "precision": "float32"}
     sizes = dict(profiles.SIZES)
     sizes["p4.batch_sweep"] = {"smoke": dict(tiny, batch_sizes=(16, 32, 64), epochs=1, micro_batch=16)}
     sizes["p4.cbs"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, micro_batch=16)}
+    sizes["p4.cbs_matched"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, micro_batch=16, clr_batch=16, b_cap=64)}
     sizes["p4.baseline"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, batch_size=32, micro_batch=32)}
     sizes["p4.compare"] = {"smoke": {"seeds": (0, 1)}}
     monkeypatch.setattr(profiles, "SIZES", sizes)
@@ -268,15 +262,19 @@ def test_compare_gathers_every_policy_from_the_chain(tiny_p4, monkeypatch):
     compare = experiments.run("p4.compare", "smoke", store=tiny_p4)
     runs = compare.data["runs"]
     assert sorted((r["policy"], r["seed"]) for r in runs) == sorted(
-        (p, s) for p in ("CLR", "CBS", "constant LR") for s in (0, 1))
-    assert len(compare.config["upstream"]) == 6  # the key records exactly which runs it summarizes
+        (p, s) for p in p4.POLICIES for s in (0, 1))
+    assert len(compare.config["upstream"]) == 8  # the key records exactly which runs it summarizes
     sweep = experiments.run("p4.lr_sweep", "smoke", store=tiny_p4).data
     found = experiments.run("p4.batch_sweep", "smoke", store=tiny_p4)
     assert found.config["lr"] == sweep["lr_min"] and found.config["reference_loss"] == sweep["reference_loss"]
     cbs = experiments.run("p4.cbs", "smoke", store=tiny_p4, seed=1)
     assert cbs.from_store and (cbs.data["b_min"], cbs.data["b_max"]) == (found.data["b_min"], found.data["b_max"])
-    assert set(cbs.data["history"]["batch_size"].tolist()) <= {16, 32, 64}
+    assert set(cbs.data["history"]["batch_size"].tolist()) <= set(range(16, 65, 16))
+    matched = experiments.run("p4.cbs_matched", "smoke", store=tiny_p4).data
+    assert matched["lr"] == sweep["lr_max"] and matched["b_min"] == 16
+    assert matched["b_max"] == matched["matched"]["b_max"] <= 64
     baseline = experiments.run("p4.baseline", "smoke", store=tiny_p4).data
     assert baseline["lr"] == sweep["best_lr"]
     table = compare.data["comparison"]["table"]
-    assert {p: len(v["test_accuracy"]) for p, v in table.items()} == {"CLR": 2, "CBS": 2, "constant LR": 2}
+    assert {p: len(v["test_accuracy"]) for p, v in table.items()} == {p: 2 for p in p4.POLICIES}
+    assert all(len(r["lr_over_b"]) == r["epochs"] for r in runs)

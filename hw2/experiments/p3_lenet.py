@@ -110,7 +110,7 @@ class LeNetConfig:
     """
 
     seed: int = 0
-    n_seeds: int = 5
+    n_seeds: int = 3
     max_epochs: int = 30
     patience: int = 3
     batch_size: int = 128
