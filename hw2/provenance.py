@@ -104,6 +104,7 @@ def collect(*, profile: str, seed: int | None, wall_time_s: float, code_version:
 def describe(record: dict) -> str:
     """One line for a report page: 'profile full · jax on NVIDIA H100 · 2026-11-26 · 12.3 s · abc123'."""
     versions = record.get("versions", {})
+    precision = f" · {record['precision']}" if record.get("precision") else ""
     return (f"profile {record.get('profile')} · seed {record.get('seed')} · {record.get('backend')} backend"
-            f" (keras {versions.get('keras', '?')}) · {record.get('device')} · {record.get('date')}"
+            f" (keras {versions.get('keras', '?')}){precision} · {record.get('device')} · {record.get('date')}"
             f" · wall time {record.get('wall_time_s', 0):.1f} s · code {record.get('code_version')}")

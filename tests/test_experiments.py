@@ -248,3 +248,17 @@ def test_compare_data_tolerance_and_structure():
         "data/n: 1 of 2 values differ"]
     assert experiments.compare_data({"a": 1, "b": "x"}, {"a": 1, "c": "x"}) == [
         "data/b: only in the stored result", "data/c: only in the recomputed result"]
+
+
+def test_a_reduced_profile_with_the_full_config_reads_the_committed_result(tmp_path, monkeypatch):
+    """P1 at laptop is the full specification: the committed full result answers it, computed nowhere."""
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path))
+    calls = []
+    original = experiments.get("p4.fashion_mnist").compute
+    experiment = experiments.get("p4.fashion_mnist")
+    monkeypatch.setitem(experiments._REGISTRY, "p4.fashion_mnist",
+                        dataclasses.replace(experiment, compute=lambda c: calls.append(c) or original(c)))
+    full = experiments.run("p4.fashion_mnist", "full")
+    laptop = experiments.run("p4.fashion_mnist", "laptop")
+    assert len(calls) == 1 and laptop.from_store and laptop.profile == "full" and laptop.path == full.path
+    assert not (tmp_path / "laptop").exists()

@@ -149,7 +149,9 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
         profile: 'smoke', 'laptop' or 'full'; default ``$HW2_PROFILE`` or 'full'.
         seed: the experiment's seed; the same seed gives the same numbers on a CPU.
         force: recompute even if a valid stored result exists.
-        store: where to read/write; default ``results/<profile>/``.
+        store: where to read/write; default ``results/<profile>/``. With the default store, a
+            reduced profile whose config equals the full specification reads the committed
+            ``results/full/`` result of that config when there is one.
         fallback: if the full profile has no stored result and the experiment wants a GPU that is
             not here, compute the laptop profile instead. The result's provenance then carries
             ``reduced_from='full'`` so the report says so next to the answer.
@@ -166,12 +168,19 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     experiment.check_seeds(config)  # before any work, upstream runs included
     if experiment.prepare is not None:
         config = experiment.prepare(config, profile, fallback)
+    default_store = store is None
     store = store or store_for(profile)
     version = _store_version(experiment, profile)
     if not force:
         cached = store.load(name, config, version)
         if cached is not None:
             return cached
+        if default_store and profile != "full":
+            # A reduced profile whose config is the full specification (P1 and P2 at laptop) is
+            # answered by the committed full-spec result of that config, if there is one.
+            committed = store_for("full").load(name, config, experiment.version)
+            if committed is not None:
+                return committed
     if os.environ.get("HW2_NO_COMPUTE"):
         raise LookupError(f"{name} (profile {profile}, seed {seed}) has no stored result and computing is "
                           "switched off (HW2_NO_COMPUTE). Fix: unset HW2_NO_COMPUTE, or compute it with "
@@ -191,7 +200,8 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     finally:
         _CONTEXT.reset(token)
     wall = time.perf_counter() - start
-    record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall, code_version=code)
+    extra = {"precision": config.precision} if hasattr(config, "precision") else {}
+    record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall, code_version=code, **extra)
     return store.save(name, config, version, data, record)
 
 
