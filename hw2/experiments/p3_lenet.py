@@ -551,14 +551,16 @@ def drift_table(variants: dict, names=("baseline", "bn_hidden")) -> dict:
 
 
 def bn_table(bn: dict) -> list[dict]:
-    """Summary statistics of gamma and beta per BN layer (pooled over seeds and channels)."""
+    """Summary statistics of gamma and beta per BN layer (pooled over seeds and channels), and the
+    mean absolute distance from their initial values (gamma 1, beta 0): ``*_mean_abs_change``."""
     rows = []
     for layer, params in bn.items():
         row = {"layer": layer, "channels": int(params["gamma"].shape[-1])}
-        for name in ("gamma", "beta"):
+        for name, start in (("gamma", 1.0), ("beta", 0.0)):
             v = np.asarray(params[name], np.float64).ravel()
             row.update({f"{name}_mean": float(v.mean()), f"{name}_sd": float(v.std()),
-                        f"{name}_min": float(v.min()), f"{name}_max": float(v.max())})
+                        f"{name}_min": float(v.min()), f"{name}_max": float(v.max()),
+                        f"{name}_mean_abs_change": float(np.abs(v - start).mean())})
         rows.append(row)
     return rows
 
@@ -654,6 +656,16 @@ def convergence_report(variants: dict, setup: dict) -> str:
     max_epochs, patience = setup["max_epochs"], setup["patience"]
     return "\n".join([f"stopping rule: {setup['stopping']}", epochs_table(variants, max_epochs, patience),
                       convergence_note(variants, max_epochs, patience) + "."])
+
+
+def convergence_status(variants: dict, max_epochs: int, patience: int) -> str:
+    """A short clause for the answers: ``'all 10 runs converged by the stopping rule'`` or
+    ``'3 of 10 runs still improving at the 30-epoch cap'``."""
+    total = sum(len(r["epochs_run"]) for r in variants.values())
+    still = sum(int(unconverged(r, max_epochs, patience).sum()) for r in variants.values())
+    if not still:
+        return f"all {total} runs converged by the stopping rule"
+    return f"{still} of {total} runs still improving at the {max_epochs}-epoch cap"
 
 
 def loss_table(variants: dict) -> str:
