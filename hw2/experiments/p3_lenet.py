@@ -737,21 +737,33 @@ def dropout_arm(variants: dict) -> dict:
 def same_seed_agreement(variants: dict, a: str, b: str) -> dict:
     """How close ``a`` and ``b`` trained with the same seed end up: per seed |test accuracy a − b|
     (points), its maximum against the seed-to-seed sd (points, mean of both variants' sds), the
-    largest |γ_a − γ_b| per shared BN layer, and ``text``."""
+    largest |γ_a − γ_b| per shared BN layer against how much γ varies between seeds of ``b``
+    (``same_training_path`` when smaller), and ``text``."""
     gap = 100 * np.abs(metric_values(variants[a], "test_accuracy") - metric_values(variants[b], "test_accuracy"))
     seed_sd = 100 * comparison(variants, a, b)["seed_sd"]
     shared = [layer for layer in variants[a]["bn"] if layer in variants[b]["bn"]]
     gamma_gap = {layer: float(np.max(np.abs(np.asarray(variants[a]["bn"][layer]["gamma"])
                                             - np.asarray(variants[b]["bn"][layer]["gamma"])))) for layer in shared}
     within = bool(gap.max() < seed_sd)
+    # how much gamma varies between seeds of the same variant: the scale a same-seed gap is judged on
+    gamma_seed_sd = float(np.median([np.std(np.asarray(variants[b]["bn"][layer]["gamma"]), axis=0, ddof=1).mean()
+                                     for layer in shared])) if shared and len(gap) > 1 else float("nan")
+    same_path = bool(shared) and max(gamma_gap.values()) < gamma_seed_sd
     if within:
         text = (f"with the same seed the two differ by at most {gap.max():.2f} points of test accuracy, less than "
                 f"the seed-to-seed sd ({seed_sd:.2f}): the same seed gives nearly the same model")
     else:
         text = (f"with the same seed the two differ by up to {gap.max():.2f} points of test accuracy, no less than "
-                f"the seed-to-seed sd ({seed_sd:.2f}): the same seed does not give the same model")
+                f"the seed-to-seed sd ({seed_sd:.2f})")
+        if same_path:
+            text += (f", although their learned γ agree to {max(gamma_gap.values()):.2g} (γ varies by "
+                     f"{gamma_seed_sd:.2g} between seeds): training took the same path, so the difference arises "
+                     f"at inference, where BN uses its moving averages")
+        else:
+            text += ": the same seed does not give the same model"
     return {"per_seed_points": gap, "max_points": float(gap.max()), "seed_sd_points": seed_sd,
-            "within_seed_sd": within, "gamma_max_abs_diff": gamma_gap, "text": text}
+            "within_seed_sd": within, "gamma_max_abs_diff": gamma_gap, "gamma_seed_sd": gamma_seed_sd,
+            "same_training_path": same_path, "text": text}
 
 
 # ------------------------------------------------------------------------------ variance shift (3.5)
