@@ -697,7 +697,8 @@ def fit_reading(variants: dict, a: str, b: str) -> dict:
     """How ``a`` differs from ``b`` in fit and in generalization, once both trained to convergence.
 
     Returns the paired comparisons ``a - b`` of the training loss, of the test − training loss gap and
-    of the test accuracy, and ``text``: a sentence built from their intervals (:func:`outcome`).
+    of the test accuracy, and sentences built from their intervals (:func:`outcome`): ``fit_text``
+    (training loss and gap), ``conclusion`` (what the test accuracy adds) and ``text`` (all of it).
     """
     names = labels(variants)
     diffs = {m: comparison(variants, a, b, m) for m in ("train_loss", "loss_gap", "test_accuracy")}
@@ -712,10 +713,10 @@ def fit_reading(variants: dict, a: str, b: str) -> dict:
         close = "so on the test set its regularization pays off"
     else:
         close = "so on test accuracy the two cannot be told apart with these seeds"
-    text = (f"{names[a]} {fit} {names[b]} (training loss {difference_text(diffs['train_loss'])}), with {gap} "
-            f"test − training loss gap ({difference_text(diffs['loss_gap'])}); test accuracy: "
-            f"{verdict(diffs['test_accuracy'], names)}; {close}")
-    return dict(diffs, text=text)
+    fit_text = (f"{names[a]} {fit} {names[b]} (training loss {difference_text(diffs['train_loss'])}), with {gap} "
+                f"test − training loss gap ({difference_text(diffs['loss_gap'])})")
+    text = f"{fit_text}; test accuracy: {verdict(diffs['test_accuracy'], names)}; {close}"
+    return dict(diffs, fit_text=fit_text, conclusion=close, text=text)
 
 
 def dropout_arm(variants: dict) -> dict:
