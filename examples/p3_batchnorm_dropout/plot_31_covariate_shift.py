@@ -85,7 +85,7 @@ for ax, name in zip(axes, compared):
 plt.show()
 
 # %%
-# The line is the median of unit's tanh input over the probe images, the band its 15–85 % range,
+# The line is the median of the unit's tanh input over the probe images, the band its 15–85 % range,
 # at each checkpoint; left without BN, right with BN. With BN the probe standardizes with the batch's
 # own statistics, so by construction the median sits near ``β`` and the band spans about ``±|γ|``:
 # the band can move only as fast as those two parameters learn. How much this unit's distribution

@@ -104,8 +104,8 @@ print(f"|mean test-accuracy difference| / seed-to-seed sd = {size_in_seed_sds:.2
 # removes it again (exactly, up to BN's ``ε``). With BN right after the first layer, *how* the
 # input is normalized hardly reaches the rest of the network in training: with the same seed the two
 # models start from the same weights and see the same batches. The input BN's own ``γ`` and ``β``
-# receive gradients only through ``ε``; Adam's per-parameter step normalization still moves them
-# (table above). At test time the cancellation holds only once the moving averages of both BN layers
+# receive gradients only through ``ε``; Adam's per-parameter step normalization can still move them
+# (their values per seed are printed above). At test time the cancellation holds only once the moving averages of both BN layers
 # have caught up with the batch statistics, and early stopping may end the two runs of a seed at
 # different epochs. How close the same-seed runs end up, measured:
 agreement = p3_lenet.same_seed_agreement(variants, "bn_input_hidden", "bn_hidden")

@@ -77,9 +77,9 @@ plt.show()
 # Accuracy (left) and loss (right) per epoch, mean ± sd over the seeds still training at that
 # epoch; dashed = a fixed training subset, solid = the validation split, both in inference mode; a
 # dot marks each seed's best validation loss, whose weights were restored. A regularizer shows as a
-# smaller distance between dashed and solid lines; dropout also slows training (each step trains a
-# different thinned network), which the stopping rule now absorbs. Epochs each dropout arm needed,
-# against the baseline and against BN:
+# smaller distance between dashed and solid lines. Dropout is expected to need more epochs (each
+# step trains a different thinned network); the stopping rule lets every run take what it needs.
+# Epochs each dropout arm needed to its best validation loss, against the baseline and against BN:
 for arm_name in arms:
     for other in ("baseline", "bn_hidden"):
         print(p3_lenet.verdict(p3_lenet.comparison(variants, arm_name, other, "best_epoch"), names))
