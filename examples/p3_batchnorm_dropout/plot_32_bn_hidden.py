@@ -95,7 +95,6 @@ for metric in ("test_loss", "train_loss"):
 fig, axes = plotting.new_figure(ncols=2, height=3.2)
 plotting.plot_learning_curves(axes[0], compared, names, "accuracy")
 plotting.plot_learning_curves(axes[1], compared, names, "loss")
-axes[0].set_ylim(max(axes[0].get_ylim()[0], 90.0), 100.05)
 axes[1].set_yscale("log")
 axes[0].legend(fontsize=6)
 plt.show()

@@ -58,7 +58,6 @@ print(f"input BN per seed: γ = {np.round(input_gamma, 3)}, β = {np.round(input
 fig, axes = plotting.new_figure(ncols=2, height=3.4)
 plotting.plot_learning_curves(axes[0], pair, names, "accuracy")
 plotting.plot_learning_curves(axes[1], pair, names, "loss")
-axes[0].set_ylim(max(axes[0].get_ylim()[0], 90.0), 100.05)
 axes[1].set_yscale("log")
 axes[0].legend(fontsize=6)
 axes[0].set_title("accuracy")

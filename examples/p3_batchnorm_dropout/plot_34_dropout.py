@@ -68,7 +68,6 @@ curves = {name: variants[name] for name in ("baseline", "bn_hidden", "dropout", 
 fig, axes = plotting.new_figure(ncols=2, height=3.4)
 plotting.plot_learning_curves(axes[0], curves, names, "accuracy")
 plotting.plot_learning_curves(axes[1], curves, names, "loss")
-axes[0].set_ylim(max(axes[0].get_ylim()[0], 90.0), 100.05)
 axes[1].set_yscale("log")
 axes[0].legend(fontsize=5)
 plt.show()
