@@ -123,6 +123,7 @@ def plot_learning_curves(axes, variants: dict, labels: dict, metric: str = "accu
         values = scale * np.asarray(history[f"val_{metric}"])[np.arange(len(best)), best - 1]
         axes.scatter(best, values, color=color, s=16, edgecolor="k", linewidth=0.4, zorder=3)
     axes.set(xlabel="epoch", ylabel="accuracy (%)" if metric == "accuracy" else "cross-entropy loss")
+    axes.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     return axes
 
 

@@ -96,7 +96,7 @@ fig, axes = plotting.new_figure(ncols=2, height=3.2)
 plotting.plot_learning_curves(axes[0], compared, names, "accuracy")
 plotting.plot_learning_curves(axes[1], compared, names, "loss")
 axes[1].set_yscale("log")
-axes[0].legend(fontsize=6)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=7)
 plt.show()
 
 # %%

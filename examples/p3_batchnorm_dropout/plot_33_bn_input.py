@@ -59,7 +59,7 @@ fig, axes = plotting.new_figure(ncols=2, height=3.4)
 plotting.plot_learning_curves(axes[0], pair, names, "accuracy")
 plotting.plot_learning_curves(axes[1], pair, names, "loss")
 axes[1].set_yscale("log")
-axes[0].legend(fontsize=6)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=7)
 axes[0].set_title("accuracy")
 axes[1].set_title("loss")
 plt.show()
@@ -104,9 +104,9 @@ print(f"|mean test-accuracy difference| / seed-to-seed sd = {size_in_seed_sds:.2
 # input is normalized hardly reaches the rest of the network in training: with the same seed the two
 # models start from the same weights and see the same batches. The input BN's own ``γ`` and ``β``
 # receive gradients only through ``ε``; Adam's per-parameter step normalization can still move them
-# (their values per seed are printed above). At test time the cancellation holds only once the moving averages of both BN layers
-# have caught up with the batch statistics, and early stopping may end the two runs of a seed at
-# different epochs. How close the same-seed runs end up, measured:
+# (their values per seed are printed above). At test time the cancellation holds only once the
+# moving averages of both BN layers have caught up with the batch statistics, and early stopping
+# may end the two runs of a seed at different epochs. How close the same-seed runs end up, measured:
 agreement = p3_lenet.same_seed_agreement(variants, "bn_input_hidden", "bn_hidden")
 print("largest |γ(3.3) − γ(3.2)| over channels and seeds (same seed): "
       + ", ".join(f"{layer} {gap:.4f}" for layer, gap in agreement["gamma_max_abs_diff"].items()))

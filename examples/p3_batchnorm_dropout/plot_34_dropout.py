@@ -69,7 +69,7 @@ fig, axes = plotting.new_figure(ncols=2, height=3.4)
 plotting.plot_learning_curves(axes[0], curves, names, "accuracy")
 plotting.plot_learning_curves(axes[1], curves, names, "loss")
 axes[1].set_yscale("log")
-axes[0].legend(fontsize=5)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=7)
 plt.show()
 
 # %%
