@@ -92,7 +92,8 @@ for arm_name in arms:
 # it costs. Each reading below is built from the paired intervals of the training loss, of the
 # test − training loss gap and of the test accuracy.
 print(p3_lenet.loss_table(shown))
-readings = {other: p3_lenet.fit_reading(variants, arm, other) for other in ("baseline", "bn_hidden", "bn_input_hidden")}
+readings = {other: p3_lenet.fit_reading(variants, arm, other, setup["max_epochs"], setup["patience"])
+            for other in ("baseline", "bn_hidden", "bn_input_hidden")}
 for reading in readings.values():
     print(reading["text"] + ".")
 

@@ -45,7 +45,7 @@ for other in others:
     print("   " + p3_lenet.verdict(p3_lenet.comparison(variants, "bn_dropout", other, "test_loss"), names))
 print(p3_lenet.loss_table({name: variants[name] for name in ("bn_hidden", "dropout", "bn_dropout")}))
 for other in ("bn_hidden", "dropout"):
-    print(p3_lenet.fit_reading(variants, "bn_dropout", other)["text"] + ".")
+    print(p3_lenet.fit_reading(variants, "bn_dropout", other, setup["max_epochs"], setup["patience"])["text"] + ".")
 
 # %%
 # Variance shift, measured

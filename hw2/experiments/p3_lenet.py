@@ -693,12 +693,14 @@ def difference_text(diff: dict) -> str:
             f"{scale * diff['ci_low']:+.{digits}f} to {scale * diff['ci_high']:+.{digits}f}")
 
 
-def fit_reading(variants: dict, a: str, b: str) -> dict:
-    """How ``a`` differs from ``b`` in fit and in generalization, once both trained to convergence.
+def fit_reading(variants: dict, a: str, b: str, max_epochs: int, patience: int) -> dict:
+    """How ``a`` differs from ``b`` in fit and in generalization, at the end of training.
 
     Returns the paired comparisons ``a - b`` of the training loss, of the test − training loss gap and
     of the test accuracy, and sentences built from their intervals (:func:`outcome`): ``fit_text``
-    (training loss and gap), ``conclusion`` (what the test accuracy adds) and ``text`` (all of it).
+    (training loss and gap), ``conclusion`` (what the test accuracy adds; it says "trained to
+    convergence" only when no run of ``a`` or ``b`` was still improving at the ``max_epochs`` cap,
+    see :func:`unconverged`) and ``text`` (all of it).
     """
     names = labels(variants)
     diffs = {m: comparison(variants, a, b, m) for m in ("train_loss", "loss_gap", "test_accuracy")}
@@ -706,13 +708,17 @@ def fit_reading(variants: dict, a: str, b: str) -> dict:
            "unclear": "fits the training set about as closely as"}[outcome(diffs["train_loss"])]
     gap = {"better": "a smaller", "worse": "a larger", "unclear": "no clearly different"}[outcome(diffs["loss_gap"])]
     test, train = outcome(diffs["test_accuracy"]), outcome(diffs["train_loss"])
+    still = sum(int(unconverged(variants[v], max_epochs, patience).sum()) for v in (a, b))
+    total = sum(len(variants[v]["epochs_run"]) for v in (a, b))
+    when = ("once both are trained to convergence" if not still else
+            f"at the {max_epochs}-epoch cap, where {still} of their {total} runs were still improving")
     if test == "worse":
-        close = ("so it still trails once both are trained to convergence, because it fits the training set less"
-                 if train == "worse" else "so it trails on the test set although it fits the training set no worse")
+        close = (f"so it trails {when}, and it fits the training set less" if train == "worse"
+                 else f"so it trails on the test set {when}, although it fits the training set no worse")
     elif test == "better":
-        close = "so on the test set its regularization pays off"
+        close = f"so on the test set its regularization pays off {when}"
     else:
-        close = "so on test accuracy the two cannot be told apart with these seeds"
+        close = f"so on test accuracy the two cannot be told apart with these seeds {when}"
     fit_text = (f"{names[a]} {fit} {names[b]} (training loss {difference_text(diffs['train_loss'])}), with {gap} "
                 f"test − training loss gap ({difference_text(diffs['loss_gap'])})")
     text = f"{fit_text}; test accuracy: {verdict(diffs['test_accuracy'], names)}; {close}"
