@@ -404,7 +404,12 @@ def test_variance_shift_reading_uses_paired_intervals_per_layer():
     assert reading["after_dropout"] == ["conv1_bn", "fc2_bn"] and reading["others"] == ["conv2_bn", "fc1_bn"]
     assert reading["shifted_after_dropout"] == ["conv1_bn", "fc2_bn"]
     assert reading["layers"]["fc2_bn"]["ratio_shifted"] == pytest.approx(0.70)
-    assert "measurably lower in 2 of 2" in reading["text"] and "not measurably lower in any" in reading["text"]
+    assert "measurably lower in 2 of 2" in reading["text"] and "not measurably different in any" in reading["text"]
+    assert reading["changed_others"] == {"lower": [], "higher": []}
+    downstream = p3_lenet.variance_shift_reading(dict(variants, bn_dropout=_runs(
+        0.99 + 0 * NOISE, variance_ratio=dict(shifted, fc1_bn=1.08 + 0.01 * NOISE))))
+    assert downstream["changed_others"]["higher"] == ["fc1_bn"]
+    assert "measurably higher in fc1_bn: the mismatch reaches the layers downstream" in downstream["text"]
     rows = p3_lenet.variance_shift_table(variants)
     assert {(r["variant"], r["layer"]) for r in rows} == {(v, layer) for v in variants for layer in layers}
 

@@ -104,5 +104,7 @@ report.answer(
     + " and ".join(f"{shift['layers'][layer]['ratio_shifted']:.2f}× ({layer})" for layer in after_dropout)
     + " of BN's moving variance, vs "
     + " and ".join(f"{shift['layers'][layer]['ratio_reference']:.2f}×" for layer in after_dropout)
-    + f" without dropout: measurably lower in {len(shift['shifted_after_dropout'])} of {len(after_dropout)}.",
+    + f" without dropout: measurably lower in {len(shift['shifted_after_dropout'])} of {len(after_dropout)}"
+    + "".join(f"; further down measurably {word} in {', '.join(layers)}"
+              for word, layers in shift["changed_others"].items() if layers) + ".",
     result)

@@ -808,7 +808,9 @@ def bn_layers_after_dropout(variant: str) -> list[str]:
 def variance_shift_reading(variants: dict, shifted: str = "bn_dropout", reference: str = "bn_hidden") -> dict:
     """Per BN layer, the paired difference over seeds (``shifted - reference``) of the variance ratio
     of :func:`variance_shift_per_seed`; ``after_dropout`` / ``others``: the layers right after a
-    dropout layer (:func:`bn_layers_after_dropout`) and the rest; ``text``: what the intervals say."""
+    dropout layer (:func:`bn_layers_after_dropout`) and the rest; ``shifted_after_dropout``: the former
+    whose ratio is measurably lower (the variance shift); ``changed_others``: the latter whose ratio is
+    measurably ``'lower'`` / ``'higher'``; ``text``: what the intervals say."""
     layers = list(variants[shifted]["variance_shift"])
     after = [layer for layer in bn_layers_after_dropout(shifted) if layer in layers]
     others = [layer for layer in layers if layer not in after]
@@ -825,25 +827,29 @@ def variance_shift_reading(variants: dict, shifted: str = "bn_dropout", referenc
         return (f"{layer} {d['ratio_shifted']:.3f} vs {d['ratio_reference']:.3f} (difference {d['mean_diff']:+.3f}, "
                 f"paired 95% CI {d['ci_low']:+.3f} to {d['ci_high']:+.3f})")
 
-    def lower(group):
-        return [layer for layer in group if per_layer[layer]["significant"] and per_layer[layer]["mean_diff"] < 0]
+    def measurably(group, sign):
+        return [layer for layer in group
+                if per_layer[layer]["significant"] and sign * per_layer[layer]["mean_diff"] > 0]
 
     names = labels(variants)
     text = (f"test-time input variance / BN's moving variance, {names[shifted]} vs {names[reference]}: right after "
             f"a dropout layer " + "; ".join(describe(layer) for layer in after))
-    shifted_after = lower(after)
+    shifted_after = measurably(after, -1)
     text += (f" — measurably lower in {len(shifted_after)} of {len(after)} ({', '.join(shifted_after)}): the "
              f"variance shift" if shifted_after else
              f" — not measurably lower in any of the {len(after)}: no variance shift shows with these seeds")
+    changed_others = {"lower": measurably(others, -1), "higher": measurably(others, +1)}
     if others:
-        shifted_others = lower(others)
-        text += ("; in the other BN layers " + "; ".join(describe(layer) for layer in others)
-                 + ((f" — measurably lower in {', '.join(shifted_others)} as well: the mismatch propagates downstream"
-                     if shifted_after else f" — measurably lower in {', '.join(shifted_others)}, although not in "
-                                           "the layers right after dropout")
-                    if shifted_others else " — not measurably lower in any"))
+        found = "; ".join(f"measurably {word} in {', '.join(group)}" for word, group in changed_others.items() if group)
+        text += "; in the other BN layers " + "; ".join(describe(layer) for layer in others)
+        if not found:
+            text += " — not measurably different in any"
+        elif shifted_after:
+            text += f" — {found}: the mismatch reaches the layers downstream"
+        else:
+            text += f" — {found}, although the layers right after dropout show no shift"
     return {"layers": per_layer, "after_dropout": after, "others": others,
-            "shifted_after_dropout": shifted_after, "text": text}
+            "shifted_after_dropout": shifted_after, "changed_others": changed_others, "text": text}
 
 
 # ------------------------------------------------------------------------------ input drift (3.1)
