@@ -66,7 +66,8 @@ steps_per_epoch = variants["baseline"]["steps_per_epoch"]
 print(f"{setup['n_train']} training images, {steps_per_epoch} steps per epoch (batch {setup['batch_size']}), "
       f"{setup['optimizer']}, seeds {setup['seeds']}")
 print(f"probe: {drift['baseline']['mean'].shape[-1]} units of {setup['drift_layer']}, {len(steps)} checkpoints "
-      f"from step {steps[0]} to {steps[-1]} (the first {setup['probe_epochs']} of the epochs every run reaches)")
+      f"from step {steps[0]} to {steps[-1]}, over the first {setup['probe_epochs']} epoch"
+      f"{'s' if setup['probe_epochs'] > 1 else ''} (every run trains at least that long)")
 
 # %%
 # One unit, seed by seed
