@@ -30,4 +30,4 @@ def test_example_runs_at_smoke_profile(script, tmp_path, monkeypatch, capsys):
     assert list(tmp_path.glob("*.json")), "the example recorded no answer for the landing page"
     if script.parent.name == "p3_batchnorm_dropout":  # every P3 page states how long each variant trained
         assert "stopping rule: early stopping on the validation loss" in out
-        assert "best epoch: mean (per seed)" in out and "-epoch cap" in out
+        assert "best epoch: mean (seeds)" in out and "-epoch cap" in out

@@ -335,6 +335,8 @@ def test_convergence_counts_only_runs_the_cap_ended_while_improving():
     assert p3_lenet.convergence_status({"dropout": runs}, 30, 3) == "1 of 3 runs still improving at the 30-epoch cap"
     table = p3_lenet.epochs_table({"dropout": runs}, 30, 3)
     assert "22.0 (30 9 27)" in table and "24.0 (30 12 30)" in table and "2 of 3" in table
+    assert "val. acc. rise" in table and "n/a" not in table
+    assert "n/a (best epoch < 3)" in p3_lenet.epochs_table({"dropout": _runs([0.9], best_epoch=[2])}, 30, 3)
     setup = {"max_epochs": 30, "patience": 3, "stopping": "early stopping on the validation loss"}
     assert p3_lenet.convergence_report({"dropout": runs}, setup).startswith("stopping rule: early stopping")
 

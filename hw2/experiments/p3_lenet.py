@@ -616,7 +616,9 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
 
 def epochs_table(variants: dict, max_epochs: int, patience: int) -> str:
     """Plain-text table: per variant, the best (restored) epoch and the epochs run of every seed,
-    how many runs reached the cap and how many of those were still improving there."""
+    how many runs reached the cap and how many of those were still improving there, and how much the
+    validation accuracy still rose over the 2 epochs before the best one (:func:`late_change`, mean ± sd
+    over seeds; near 0 when the curve had flattened)."""
     names = labels(variants)
     rows = []
     for name, runs in variants.items():
@@ -625,8 +627,13 @@ def epochs_table(variants: dict, max_epochs: int, patience: int) -> str:
                      f"{run.mean():.1f} ({' '.join(str(int(e)) for e in run)})",
                      f"{int((run >= max_epochs).sum())} of {len(run)}",
                      f"{int(unconverged(runs, max_epochs, patience).sum())} of {len(run)}"])
-    return _text_table(["variant", "best epoch: mean (per seed)", "epochs run: mean (per seed)",
-                        f"reached the {max_epochs}-epoch cap", "still improving there"], rows)
+        change, change_sd = late_change(runs)
+        rows[-1].append("n/a (best epoch < 3)" if np.isnan(change) else
+                        f"{100 * change:+.2f} ± {100 * change_sd:.2f}" if np.isfinite(change_sd) else
+                        f"{100 * change:+.2f}")
+    return _text_table(["variant", "best epoch: mean (seeds)", "epochs run: mean (seeds)",
+                        f"at the {max_epochs}-epoch cap", "still improving at it",
+                        "val. acc. rise over 2 epochs to best (points)"], rows)
 
 
 def convergence_note(variants: dict, max_epochs: int, patience: int) -> str:
