@@ -38,9 +38,9 @@ plt.show()
 # Every variant of Problem 3: each dot one seed's test accuracy, black = mean ± sd, grey lines join
 # runs of the same seed. The paired comparisons that answer the question — BN + dropout against
 # dropout alone (both arms of 3.4), BN alone and the baseline — in test accuracy and test loss:
-others = ("dropout", "dropout_conv", "bn_hidden", "baseline")
-accuracy_diffs = {other: p3_lenet.comparison(variants, "bn_dropout", other) for other in others}
-for other in others:
+compared_with = ("dropout", "dropout_conv", "bn_hidden", "baseline")
+accuracy_diffs = {other: p3_lenet.comparison(variants, "bn_dropout", other) for other in compared_with}
+for other in compared_with:
     print(p3_lenet.verdict(accuracy_diffs[other], names))
     print("   " + p3_lenet.verdict(p3_lenet.comparison(variants, "bn_dropout", other, "test_loss"), names))
 print(p3_lenet.loss_table({name: variants[name] for name in ("bn_hidden", "dropout", "bn_dropout")}))
