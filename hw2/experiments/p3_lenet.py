@@ -517,7 +517,8 @@ def verdict(diff: dict, labels: dict | None = None) -> str:
             return f"{a} {'beats' if value > 0 else 'trails'} {b} by {abs(value):.2f} points ({ci})"
         return f"no clear difference between {a} and {b}: {value:+.2f} points ({ci})"
     wins = round(diff["frac_a_better" if spec["higher_is_better"] else "frac_b_better"] * diff["n"])
-    ci = (f"paired 95% CI {lo:+.{digits}f} to {hi:+.{digits}f}; {a} better on {wins} of {diff['n']} seeds; "
+    ci = (f"paired 95% CI {lo:+.{digits}f} to {hi:+.{digits}f}; {a} "
+          f"{spec.get('words', ('better',))[0]} on {wins} of {diff['n']} seeds; "
           f"seed sd {scale * diff['seed_sd']:.{digits}f}")
     if diff["significant"]:
         lower, higher = spec.get("words", ("lower", "higher"))
