@@ -18,7 +18,8 @@ every hidden layer. What values do the learned scale ``γ`` and shift ``β`` of 
 # ``BatchNormalization`` *before* its tanh, and drops its bias (``β`` takes its place). Every
 # variant of Problem 3 shares the optimizer, batch size, stopping rule, validation split and — for
 # a given seed — the order of the batches. Each run trains until its validation loss stops
-# improving and keeps the weights of its best epoch; the test set is used only for the final numbers.
+# improving or the epoch cap is reached, and keeps the weights of its best epoch; the test set is
+# used only for the final numbers.
 import matplotlib.pyplot as plt
 
 from hw2 import experiments, plotting, report
