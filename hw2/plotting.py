@@ -56,7 +56,7 @@ def plot_separators(ax, x_train, y_train, weights: dict, x_test=None, title: str
 
 # ------------------------------------------------------------------------------------------ P3
 P3_COLORS = {"baseline": PALETTE[7], "bn_hidden": PALETTE[0], "bn_input_hidden": PALETTE[1],
-             "dropout": PALETTE[2], "bn_dropout": PALETTE[4]}
+             "dropout": PALETTE[2], "dropout_conv": PALETTE[3], "bn_dropout": PALETTE[4]}
 
 
 def plot_bn_violins(ax, bn: dict, parameter: str):
@@ -80,10 +80,27 @@ def plot_bn_violins(ax, bn: dict, parameter: str):
 
 
 def plot_mean_band(ax, x, values, label: str, color, linestyle: str = "-"):
-    """Mean over the first axis of ``values`` (seeds, points) as a line, ± 1 sd as a band."""
+    """Mean over the first axis of ``values`` (seeds, points) as a line, ± 1 sd as a band.
+
+    NaN marks a point a seed did not reach (runs of different lengths): the line averages the seeds
+    present at each point and ends where the last one ends; the band needs two seeds.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> fig, ax = new_figure()
+        >>> _ = plot_mean_band(ax, [1, 2, 3], [[1.0, 2.0, np.nan], [3.0, 4.0, 5.0]], "runs", "k")
+        >>> ax.lines[0].get_ydata().tolist()
+        [2.0, 3.0, 5.0]
+    """
     values = np.asarray(values, dtype=float)
-    mean = values.mean(axis=0)
-    sd = values.std(axis=0, ddof=1) if values.shape[0] > 1 else np.zeros_like(mean)
+    present = np.sum(~np.isnan(values), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(values, axis=0) / present
+        centred = np.where(np.isnan(values), 0.0, values - mean)
+        sd = np.sqrt(np.sum(centred ** 2, axis=0) / (present - 1))
+    mean = np.where(present > 0, mean, np.nan)
+    sd = np.where(present > 1, sd, np.nan if values.shape[0] > 1 else 0.0)
     ax.plot(x, mean, linestyle, color=color, label=label, linewidth=1.6)
     ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.18, linewidth=0)
     return ax
@@ -91,7 +108,9 @@ def plot_mean_band(ax, x, values, label: str, color, linestyle: str = "-"):
 
 def plot_learning_curves(axes, variants: dict, labels: dict, metric: str = "accuracy"):
     """Training (inference mode, fixed training subset; dashed) and validation (solid) curves,
-    mean ± sd over seeds, of several variants on shared axes: ``axes`` = (accuracy/loss axis)."""
+    mean ± sd over the seeds still running at each epoch, of several variants on shared axes
+    (``axes``: one accuracy or loss axis). A dot marks each seed's best (restored) epoch on the
+    validation curve."""
     for name, runs in variants.items():
         history = runs["history"]
         epochs = np.arange(1, history[f"val_{metric}"].shape[1] + 1)
@@ -100,7 +119,11 @@ def plot_learning_curves(axes, variants: dict, labels: dict, metric: str = "accu
         label = labels[name]
         plot_mean_band(axes, epochs, scale * history[f"train_{metric}"], f"{label} — train", color, "--")
         plot_mean_band(axes, epochs, scale * history[f"val_{metric}"], f"{label} — validation", color)
+        best = np.asarray(runs["best_epoch"], dtype=int)
+        values = scale * np.asarray(history[f"val_{metric}"])[np.arange(len(best)), best - 1]
+        axes.scatter(best, values, color=color, s=16, edgecolor="k", linewidth=0.4, zorder=3)
     axes.set(xlabel="epoch", ylabel="accuracy (%)" if metric == "accuracy" else "cross-entropy loss")
+    axes.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     return axes
 
 
@@ -118,6 +141,23 @@ def plot_seed_accuracies(ax, variants: dict, labels: dict):
         ax.errorbar(i + 0.18, acc[i].mean(), yerr=sd, fmt="o", color="k", capsize=3, markersize=4, zorder=3)
     ax.set_xticks(x, [labels[n] for n in names], rotation=15, ha="right", fontsize=8)
     ax.set(ylabel="test accuracy (%)")
+    return ax
+
+
+def plot_variance_shift(ax, rows: list[dict], labels: dict, variants=("bn_hidden", "bn_dropout")):
+    """Bars per BN layer of the inference-time / moving variance ratio (mean ± sd over seeds) of each
+    of ``variants``; ``rows`` from :func:`hw2.experiments.p3_lenet.variance_shift_table`. Dashed: 1."""
+    layers = list(dict.fromkeys(r["layer"] for r in rows if r["variant"] == variants[0]))
+    by_key = {(r["variant"], r["layer"]): r for r in rows}
+    x, width = np.arange(len(layers)), 0.8 / len(variants)
+    for i, name in enumerate(variants):
+        values = [by_key[(name, layer)] for layer in layers]
+        ax.bar(x + (i - (len(variants) - 1) / 2) * width, [v["ratio_median"] for v in values], width=0.95 * width,
+               yerr=[v["ratio_sd"] for v in values], color=P3_COLORS.get(name, PALETTE[0]), label=labels[name],
+               capsize=3)
+    ax.axhline(1.0, color="k", linewidth=0.8, linestyle="--")
+    ax.set_xticks(x, layers)
+    ax.set(ylabel="inference var / moving var")
     return ax
 
 

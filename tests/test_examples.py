@@ -28,3 +28,6 @@ def test_example_runs_at_smoke_profile(script, tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "profile smoke" in out  # the page says which profile produced its numbers
     assert list(tmp_path.glob("*.json")), "the example recorded no answer for the landing page"
+    if script.parent.name == "p3_batchnorm_dropout":  # every P3 page states how long each variant trained
+        assert "stopping rule: early stopping on the validation loss" in out
+        assert "best epoch: mean (seeds)" in out and "-epoch cap" in out

@@ -41,28 +41,33 @@ without batch normalization and with it?
 # The measurement
 # ---------------
 # In every run of the study a probe feeds the same validation images through the network at
-# log-spaced training steps and records, per unit of the second hidden dense layer (``fc2``, 84
-# units), the distribution of the input to its tanh: ``z = W x + b`` without BN, and
-# ``BN(z)`` computed with the probe batch's own statistics — exactly what the nonlinearity receives
-# in training — with BN (:class:`hw2.covariate_shift.DriftProbe`). We compare the plain baseline
-# with the variant that has BN in every hidden layer (3.2); both train on the same data order.
+# log-spaced training steps over the first epochs (which every run reaches before early stopping
+# can end it) and records, per unit of the second hidden dense layer (``fc2``, 84 units), the
+# distribution of the input to its tanh: ``z = W x + b`` without BN, and ``BN(z)`` computed with
+# the probe batch's own statistics — exactly what the nonlinearity receives in training — with BN
+# (:class:`hw2.covariate_shift.DriftProbe`). We compare the plain baseline with the variant that has
+# BN in every hidden layer (3.2); both train on the same data order and stop by the same rule.
+import matplotlib.pyplot as plt
 import numpy as np
 
-from hw2 import experiments, plotting, report
+from hw2 import covariate_shift, experiments, plotting, report
 from hw2.experiments import p3_lenet
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
-data, setup = result.data, result.data["setup"]
-variants = data["variants"]
+setup = result.data["setup"]
+variants = result.data["variants"]
 names = p3_lenet.labels(variants)
-print(f"{setup['n_train']} training images, {setup['epochs']} epochs of "
-      f"{variants['baseline']['steps_per_epoch']} steps (batch {setup['batch_size']}), "
-      f"{setup['optimizer']}, seeds {setup['seeds']}")
-drift = {name: variants[name]["drift"] for name in ("baseline", "bn_hidden")}
+compared = ("baseline", "bn_hidden")
+print(p3_lenet.convergence_report({name: variants[name] for name in compared}, setup))
+drift = {name: variants[name]["drift"] for name in compared}
 steps = drift["baseline"]["steps"]
-print(f"probe: {drift['baseline']['mean'].shape[-1]} units of {setup['drift_layer']}, "
-      f"{len(steps)} checkpoints from step {steps[0]} to {steps[-1]}")
+steps_per_epoch = variants["baseline"]["steps_per_epoch"]
+print(f"{setup['n_train']} training images, {steps_per_epoch} steps per epoch (batch {setup['batch_size']}), "
+      f"{setup['optimizer']}, seeds {setup['seeds']}")
+print(f"probe: {drift['baseline']['mean'].shape[-1]} units of {setup['drift_layer']}, {len(steps)} checkpoints "
+      f"from step {steps[0]} to {steps[-1]}, over the first {setup['probe_epochs']} epoch"
+      f"{'s' if setup['probe_epochs'] > 1 else ''} (every run trains at least that long)")
 
 # %%
 # One unit, seed by seed
@@ -71,55 +76,73 @@ print(f"probe: {drift['baseline']['mean'].shape[-1]} units of {setup['drift_laye
 # training. We show the unit whose drift (range of its mean over training, in its own sds) is the
 # median among the 84 units of the baseline, for the first seed.
 seed_index = 0
-base_mean, base_std = drift["baseline"]["mean"][seed_index], drift["baseline"]["std"][seed_index]
-unit_drift = (base_mean.max(axis=0) - base_mean.min(axis=0)) / base_std.mean(axis=0)
-unit = int(np.argsort(unit_drift)[len(unit_drift) // 2])
+unit = p3_lenet.typical_unit(drift["baseline"]["mean"][seed_index], drift["baseline"]["std"][seed_index])
 fig, axes = plotting.new_figure(ncols=2, height=3.2, sharey=True)
-for ax, name in zip(axes, ("baseline", "bn_hidden")):
+for ax, name in zip(axes, compared):
     plotting.plot_input_drift(ax, steps, drift[name]["percentiles"][seed_index], unit, names[name],
                               plotting.P3_COLORS[name])
-    ax.set_title(f"{names[name]}: unit {unit} of {setup['drift_layer']}")
+    ax.set_title(f"{names[name]}: unit {unit} of {setup['drift_layer']}", fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
+plt.show()
 
 # %%
-# Left: without BN, the input of this tanh unit widens and its centre moves as the weights below
-# it change. Right: with BN the same unit's input stays standardized: its median is ``β`` and its
-# 15–85 % band is about ``±|γ|``, and ``γ``, ``β`` themselves move only slowly.
-#
+# The line is the median of the unit's tanh input over the probe images, the band its 15–85 % range,
+# at each checkpoint; left without BN, right with BN. With BN the probe standardizes with the batch's
+# own statistics, so by construction the median sits near ``β`` and the band spans about ``±|γ|``:
+# the band can move only as fast as those two parameters learn. How much this unit's distribution
+# moved in each model, in the two measures used for all units below:
+for name in compared:
+    one_unit = covariate_shift.drift_summary(drift[name]["mean"][seed_index][:, [unit]],
+                                             drift[name]["std"][seed_index][:, [unit]])
+    print(f"{names[name]:>28}: unit {unit}'s mean moved {one_unit['mean_range_over_std']:.3f} of its sd; "
+          f"its largest sd is {one_unit['std_ratio']:.3f}× its smallest")
+
+# %%
 # All units, all seeds
 # --------------------
 # Two numbers per unit, then the median over the 84 units: how far the unit's mean wanders over
 # training, in units of its average sd, and the ratio of its largest to its smallest sd over the
-# checkpoints (1 = constant spread). Mean ± sd over seeds, and the paired ratio baseline / BN.
-table = p3_lenet.drift_table(variants)
-for key, what in (("mean_range_over_std", "range of the mean / sd"), ("std_ratio", "max sd / min sd")):
-    b, n = table["baseline"][key], table["bn_hidden"][key]
-    ratio = b / n
-    print(f"{what:>24}: baseline {b.mean():.3f} ± {b.std(ddof=1):.3f}   BN hidden {n.mean():.3f} ± "
-          f"{n.std(ddof=1):.3f}   baseline / BN per seed: {np.round(ratio, 2)}")
+# checkpoints (1 = constant spread). Mean ± sd over seeds, and the ratio baseline / BN (geometric
+# mean over seeds, with the Student-t 95 % interval of the paired log ratio).
+drift_per_seed = p3_lenet.drift_table(variants)
+for key, what in p3_lenet.DRIFT_MEASURES.items():
+    base, bn = drift_per_seed["baseline"][key], drift_per_seed["bn_hidden"][key]
+    print(f"{what:>24}: baseline {base.mean():.3f} ± {base.std(ddof=1):.3f}   BN hidden {bn.mean():.3f} ± "
+          f"{bn.std(ddof=1):.3f}   baseline / BN per seed: {np.round(base / bn, 2)}")
+drift_verdicts = p3_lenet.drift_reading(drift_per_seed)
+for reading in drift_verdicts.values():
+    print(reading["text"])
 
+# %%
+spread = {name: p3_lenet.relative_spread(drift[name]) for name in compared}
 fig, ax = plotting.new_figure(height=3.2)
-for name in ("baseline", "bn_hidden"):
-    stds = drift[name]["std"]  # (seeds, checkpoints, units)
-    relative = np.median(stds / stds[:, -1:, :], axis=2)
-    plotting.plot_mean_band(ax, np.where(steps == 0, 0.5, steps), relative, names[name],
-                            plotting.P3_COLORS[name])
+for name in compared:
+    plotting.plot_mean_band(ax, np.where(steps == 0, 0.5, steps), spread[name], names[name], plotting.P3_COLORS[name])
 ax.set(xscale="log", xlabel="training step (log; 0 drawn at 0.5)",
        ylabel="sd / final sd (median over units)", title="spread of the tanh inputs of fc2 over training")
 ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
 ax.legend(fontsize=8)
+plt.show()
 
 # %%
-# The spread of every unit's input relative to its final value (median over units; band = ± sd
-# over seeds). Without BN the spread keeps changing throughout training, so the layer above sees a
-# moving input distribution; with BN it is pinned at ``|γ|``, which starts at 1 and moves little.
-b_range, n_range = table["baseline"]["mean_range_over_std"], table["bn_hidden"]["mean_range_over_std"]
-b_ratio, n_ratio = table["baseline"]["std_ratio"], table["bn_hidden"]["std_ratio"]
+# Each unit's input sd relative to its value at the last checkpoint, median over the 84 units
+# (line: mean over seeds; band: ± sd over seeds). A flat line at 1 means the layer above sees
+# inputs of a constant spread. The range each curve covers over the probed steps:
+for name in compared:
+    curve = spread[name].mean(axis=0)
+    print(f"{names[name]:>28}: sd / final sd from {curve.min():.3f} to {curve.max():.3f} "
+          f"(at step {steps[int(np.argmin(curve))]} and {steps[int(np.argmax(curve))]})")
+base_range = drift_per_seed["baseline"]["mean_range_over_std"]
+bn_range = drift_per_seed["bn_hidden"]["mean_range_over_std"]
+base_ratio, bn_ratio = drift_per_seed["baseline"]["std_ratio"], drift_per_seed["bn_hidden"]["std_ratio"]
+mean_drift, spread_drift = drift_verdicts["mean_range_over_std"], drift_verdicts["std_ratio"]
 report.answer(
     "3.1",
     f"Co-adaptation: units that are only useful together (dropout breaks them up); internal covariate "
-    f"shift: a layer's input distribution moves as earlier layers learn. Measured on the fc2 tanh "
-    f"inputs over {steps[-1]} steps ({len(b_range)} seeds): without BN a unit's mean wanders "
-    f"{b_range.mean():.2f} ± {b_range.std(ddof=1):.2f} of its sd and its sd changes {b_ratio.mean():.2f}× "
-    f"(median unit); with BN {n_range.mean():.2f} ± {n_range.std(ddof=1):.2f} sd and "
-    f"{n_ratio.mean():.2f}×.", result)
+    f"shift: a layer's input distribution moves as earlier layers learn. Measured on the fc2 tanh inputs "
+    f"over the first {steps[-1]} steps ({len(base_range)} seeds): without BN a unit's mean wanders "
+    f"{base_range.mean():.2f} ± {base_range.std(ddof=1):.2f} of its sd and its sd changes {base_ratio.mean():.2f}× "
+    f"(median unit); with BN {bn_range.mean():.2f} ± {bn_range.std(ddof=1):.2f} sd and {bn_ratio.mean():.2f}×. "
+    f"Without / with BN: mean drift {mean_drift['ratio']:.3g}× (95% CI {mean_drift['ratio_low']:.3g}–"
+    f"{mean_drift['ratio_high']:.3g}×), sd change {spread_drift['ratio']:.3g}× (95% CI "
+    f"{spread_drift['ratio_low']:.3g}–{spread_drift['ratio_high']:.3g}×).", result)

@@ -12,7 +12,8 @@ shared axes. Did batch-normalizing the input help?
 # The two models differ only in the input layer: 3.2 standardizes each image with the fixed mean
 # and sd of the training set; 3.3 puts a ``BatchNormalization`` on the single input channel, which
 # standardizes with the statistics of each mini-batch (moving averages at test time) and then
-# learns its own ``γ`` and ``β``. Same seeds, same data order, same optimizer.
+# learns its own ``γ`` and ``β``. Same seeds, same data order, same optimizer, same stopping rule.
+import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, plotting, report
@@ -20,34 +21,36 @@ from hw2.experiments import p3_lenet
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
-data, setup = result.data, result.data["setup"]
-variants = data["variants"]
+setup = result.data["setup"]
+variants = result.data["variants"]
 names = p3_lenet.labels(variants)
-pair = {k: variants[k] for k in ("bn_hidden", "bn_input_hidden")}
+pair = {name: variants[name] for name in ("bn_hidden", "bn_input_hidden")}
+print(p3_lenet.convergence_report(variants, setup))
 
 # %%
 # γ and β of every BN layer (3.3)
 # -------------------------------
-bn = variants["bn_input_hidden"]["bn"]
+bn_params = variants["bn_input_hidden"]["bn"]
 fig, axes = plotting.new_figure(nrows=2, height=2.8)
-plotting.plot_bn_violins(axes[0], bn, "gamma")
-plotting.plot_bn_violins(axes[1], bn, "beta")
+plotting.plot_bn_violins(axes[0], bn_params, "gamma")
+plotting.plot_bn_violins(axes[1], bn_params, "beta")
 axes[0].set_title("3.3: learned scale γ per BN layer (all channels, all seeds)")
 axes[1].set_title("3.3: learned shift β per BN layer")
+plt.show()
 
 # %%
-# One violin per BN layer; ``input_bn`` has one channel, so it shows one value per seed. The
-# hidden layers' ``γ`` and ``β`` are to be compared with those of 3.2 in the table below: if the
-# input BN only re-learns the standardization, the hidden layers should end up alike.
-rows_33 = {r["layer"]: r for r in p3_lenet.bn_table(bn)}
-rows_32 = {r["layer"]: r for r in p3_lenet.bn_table(variants["bn_hidden"]["bn"])}
+# One violin per BN layer of the 3.3 model (dots: individual channels of every seed; dashed: the
+# initial values); ``input_bn`` has one channel, so it shows one value per seed. The table puts
+# each layer's mean ``γ`` and ``β`` next to those of the 3.2 model, which has no input BN:
+rows_33 = {row["layer"]: row for row in p3_lenet.bn_table(bn_params)}
+rows_32 = {row["layer"]: row for row in p3_lenet.bn_table(variants["bn_hidden"]["bn"])}
 print(f"{'layer':<9} | {'γ mean 3.2':>10} {'γ mean 3.3':>10} | {'β mean 3.2':>10} {'β mean 3.3':>10}")
-for layer, r in rows_33.items():
-    g32 = f"{rows_32[layer]['gamma_mean']:10.3f}" if layer in rows_32 else f"{'—':>10}"
-    b32 = f"{rows_32[layer]['beta_mean']:10.3f}" if layer in rows_32 else f"{'—':>10}"
-    print(f"{layer:<9} | {g32} {r['gamma_mean']:10.3f} | {b32} {r['beta_mean']:10.3f}")
-in_gamma, in_beta = np.ravel(bn["input_bn"]["gamma"]), np.ravel(bn["input_bn"]["beta"])
-print(f"input BN per seed: γ = {np.round(in_gamma, 3)}, β = {np.round(in_beta, 3)}")
+for layer, row in rows_33.items():
+    gamma_32 = f"{rows_32[layer]['gamma_mean']:10.3f}" if layer in rows_32 else f"{'—':>10}"
+    beta_32 = f"{rows_32[layer]['beta_mean']:10.3f}" if layer in rows_32 else f"{'—':>10}"
+    print(f"{layer:<9} | {gamma_32} {row['gamma_mean']:10.3f} | {beta_32} {row['beta_mean']:10.3f}")
+input_gamma, input_beta = np.ravel(bn_params["input_bn"]["gamma"]), np.ravel(bn_params["input_bn"]["beta"])
+print(f"input BN per seed: γ = {np.round(input_gamma, 3)}, β = {np.round(input_beta, 3)}")
 
 # %%
 # Curves of 3.2 and 3.3 on shared axes
@@ -55,74 +58,69 @@ print(f"input BN per seed: γ = {np.round(in_gamma, 3)}, β = {np.round(in_beta,
 fig, axes = plotting.new_figure(ncols=2, height=3.4)
 plotting.plot_learning_curves(axes[0], pair, names, "accuracy")
 plotting.plot_learning_curves(axes[1], pair, names, "loss")
-axes[0].set_ylim(97, 100.05)
 axes[1].set_yscale("log")
-axes[0].legend(fontsize=6)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=7)
 axes[0].set_title("accuracy")
 axes[1].set_title("loss")
+plt.show()
 
 # %%
-# Mean ± sd over seeds per epoch; dashed = a fixed training subset (as large as the validation
-# split), solid = the held-out validation split carved from the training set, both in inference
-# mode. The test set is kept for the final numbers below. Training curves keep improving after the
-# validation curves flatten: the gap between dashed and solid lines is the generalization gap.
-hist = {k: pair[k]["history"] for k in pair}
-for k in pair:
-    gap = 100 * (hist[k]["train_accuracy"][:, -1] - hist[k]["val_accuracy"][:, -1])
-    print(f"{names[k]:>24}: final validation accuracy {100 * hist[k]['val_accuracy'][:, -1].mean():.2f} %, "
-          f"train − validation gap {gap.mean():.2f} ± {gap.std(ddof=1):.2f} points")
-epoch_diff = 100 * (hist["bn_input_hidden"]["val_accuracy"] - hist["bn_hidden"]["val_accuracy"])
-print("validation accuracy 3.3 − 3.2 per epoch (mean over seeds): "
-      + " ".join(f"{d:+.2f}" for d in epoch_diff.mean(axis=0)))
+# Accuracy (left) and cross-entropy loss (right) per epoch, mean ± sd over the seeds still training
+# at that epoch; dashed = a fixed training subset (as large as the validation split), solid = the
+# held-out validation split carved from the training set, both in inference mode; a dot marks each
+# seed's best validation loss, whose weights every number below uses. The two models' epochs to
+# their best validation loss, compared seed by seed:
+print(p3_lenet.verdict(p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", "best_epoch"), names))
+
+# %%
+# Training and test accuracy and loss, every variant
+# --------------------------------------------------
+# The restored weights of every run evaluated in inference mode on the whole training split and on
+# the test set (mean ± sd over seeds); the test − training loss gap measures how much worse the
+# model does on images it never trained on.
+print(p3_lenet.loss_table(variants))
 
 # %%
 # Did BN on the input help?
 # -------------------------
-# The paired difference of test accuracies over the same seeds, against the seed-to-seed spread.
+# The paired differences 3.3 − 3.2 over the same seeds, against the seed-to-seed spread.
 print(p3_lenet.accuracy_table(pair))
-diff = p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden")
-print(p3_lenet.verdict(diff, names))
-ratio = abs(diff["mean_diff"]) / diff["seed_sd"] if diff["seed_sd"] > 0 else float("inf")
-print(f"|mean difference| / seed-to-seed sd = {ratio:.2f}")
+input_bn_diffs = {metric: p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", metric)
+                  for metric in ("test_accuracy", "test_loss", "train_loss", "loss_gap")}
+for diff in input_bn_diffs.values():
+    print(p3_lenet.verdict(diff, names))
+accuracy_diff = input_bn_diffs["test_accuracy"]
+size_in_seed_sds = abs(accuracy_diff["mean_diff"]) / accuracy_diff["seed_sd"]
+print(f"|mean test-accuracy difference| / seed-to-seed sd = {size_in_seed_sds:.2f}")
 
 # %%
-# Why the two models behave alike
-# -------------------------------
+# Why the two models can behave alike
+# -----------------------------------
 # Both input treatments are affine maps of the image with one scale and one shift for the single
 # channel: ``a·x + b``. The first convolution has no bias and ``valid`` padding (the image was
 # padded to 32×32 before), so it turns ``a·x + b`` into ``a·conv(x) + b·ΣW`` — per output channel
 # the same affine change — and ``conv1_bn``, which standardizes each channel over the batch,
 # removes it again (exactly, up to BN's ``ε``). With BN right after the first layer, *how* the
-# input is normalized hardly reaches the rest of the network: with the same seed the two models start
-# from the same weights, see the same batches, and should follow almost the same path. The input
-# BN's own ``γ`` and ``β`` receive gradients only through ``ε``; Adam's per-parameter step
-# normalization still moves them (table above), without consequence for the output. At test time
-# the cancellation holds only once the moving averages of both BN layers have converged (BN's
-# momentum is 0.99, so that takes a few hundred steps); before that the two models can differ at
-# test time even with identical weights. Measured:
-same_seed = {}
-for layer in ("conv1_bn", "conv2_bn", "fc1_bn", "fc2_bn"):
-    gap = np.abs(variants["bn_input_hidden"]["bn"][layer]["gamma"] - variants["bn_hidden"]["bn"][layer]["gamma"])
-    same_seed[layer] = float(gap.max())
+# input is normalized hardly reaches the rest of the network in training: with the same seed the two
+# models start from the same weights and see the same batches. The input BN's own ``γ`` and ``β``
+# receive gradients only through ``ε``; Adam's per-parameter step normalization can still move them
+# (their values per seed are printed above). At test time the cancellation holds only once the
+# moving averages of both BN layers have caught up with the batch statistics, and early stopping
+# may end the two runs of a seed at different epochs. How close the same-seed runs end up, measured:
+agreement = p3_lenet.same_seed_agreement(variants, "bn_input_hidden", "bn_hidden")
 print("largest |γ(3.3) − γ(3.2)| over channels and seeds (same seed): "
-      + ", ".join(f"{layer} {value:.4f}" for layer, value in same_seed.items()))
-seed_gap = 100 * np.abs(variants["bn_input_hidden"]["test_accuracy"] - variants["bn_hidden"]["test_accuracy"])
-print(f"|test accuracy 3.3 − 3.2| per seed (points): {np.round(seed_gap, 3)}")
+      + ", ".join(f"{layer} {gap:.4f}" for layer, gap in agreement["gamma_max_abs_diff"].items()))
+print(f"|test accuracy 3.3 − 3.2| per seed (points): {np.round(agreement['per_seed_points'], 3)}")
+print(agreement["text"] + ".")
 
 # %%
 # The verdict is read from the paired 95 % interval (Student t over the seeds).
-steps = setup["epochs"] * variants["bn_hidden"]["steps_per_epoch"]
-if seed_gap.max() < 100 * diff["seed_sd"]:
-    why = (f"with the same seed the two differ by at most {seed_gap.max():.2f} points (less than the seed "
-           f"sd), as expected since conv1's BN cancels any affine input normalization.")
-else:
-    why = (f"with the same seed they differ by up to {seed_gap.max():.2f} points: after {steps} steps the "
-           f"moving averages used at test time have not converged.")
-print(why)
-helped = "helped" if diff["significant"] and diff["mean_diff"] > 0 else (
-    "hurt" if diff["significant"] else "made no measurable difference")
+effect = {"better": "helped", "worse": "hurt", "unclear": "made no measurable difference to"}[
+    p3_lenet.outcome(accuracy_diff)]
 report.answer(
     "3.3",
-    f"BN on the input as well {helped} ({p3_lenet.verdict(diff, names)}); |difference| = {ratio:.2f}× "
-    f"the seed-to-seed sd; {why} Input BN learned γ = {in_gamma.mean():.2f} ± "
-    f"{in_gamma.std(ddof=1):.2f}, β = {in_beta.mean():.2f} ± {in_beta.std(ddof=1):.2f}.", result)
+    f"BN on the input as well {effect} test accuracy ({p3_lenet.verdict(accuracy_diff, names)}; "
+    f"{p3_lenet.convergence_status(pair, setup['max_epochs'], setup['patience'])}); |difference| = "
+    f"{size_in_seed_sds:.2f}× the seed-to-seed sd; test loss: {p3_lenet.verdict(input_bn_diffs['test_loss'], names)}; "
+    f"{agreement['text']}. Input BN learned γ = {input_gamma.mean():.2f} ± {input_gamma.std(ddof=1):.2f}, "
+    f"β = {input_beta.mean():.2f} ± {input_beta.std(ddof=1):.2f}.", result)

@@ -10,32 +10,42 @@ et al. (2019) where it applies.
 
 # %%
 # Layout: input dropout → conv1 → BN → tanh → pool → conv2 → BN → tanh → pool → dense 120 → BN →
-# tanh → dropout → dense 84 → BN → tanh → dropout → softmax. Two BN layers therefore sit *after* a
-# dropout layer: ``conv1_bn`` (after the input dropout) and ``fc2_bn`` (after the dropout of the
-# 120-unit layer). ``conv2_bn`` and ``fc1_bn`` see no dropout upstream except through conv1.
-import numpy as np
+# tanh → dropout → dense 84 → BN → tanh → dropout → softmax: the dense-only dropout of 3.4, so that
+# "dropout alone" (3.4 dropout) and this model differ only by BN. Some BN layers therefore sit
+# *after* a dropout layer, with no other BN in between; they are found from the model below.
+import matplotlib.pyplot as plt
 
 from hw2 import experiments, plotting, report
 from hw2.experiments import p3_lenet
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
-data = result.data
-variants = data["variants"]
+setup = result.data["setup"]
+variants = result.data["variants"]
 names = p3_lenet.labels(variants)
+print(f"BN layers right after a dropout layer in {names['bn_dropout']}: "
+      f"{', '.join(p3_lenet.bn_layers_after_dropout('bn_dropout'))}")
+print(p3_lenet.convergence_report(variants, setup))
 print(p3_lenet.accuracy_table(variants))
 
 # %%
 fig, ax = plotting.new_figure(height=3.6)
 plotting.plot_seed_accuracies(ax, variants, names)
 ax.set_title("all variants: test accuracy per seed, mean ± sd")
+plt.show()
 
 # %%
-# All five variants of Problem 3 (grey lines join runs of the same seed). The paired comparisons
-# that answer the question:
-diffs = {b: p3_lenet.comparison(variants, "bn_dropout", b) for b in ("dropout", "bn_hidden", "baseline")}
-for d in diffs.values():
-    print(p3_lenet.verdict(d, names))
+# Every variant of Problem 3: each dot one seed's test accuracy, black = mean ± sd, grey lines join
+# runs of the same seed. The paired comparisons that answer the question — BN + dropout against
+# dropout alone (both arms of 3.4), BN alone and the baseline — in test accuracy and test loss:
+compared_with = ("dropout", "dropout_conv", "bn_hidden", "baseline")
+accuracy_diffs = {other: p3_lenet.comparison(variants, "bn_dropout", other) for other in compared_with}
+for other in compared_with:
+    print(p3_lenet.verdict(accuracy_diffs[other], names))
+    print("   " + p3_lenet.verdict(p3_lenet.comparison(variants, "bn_dropout", other, "test_loss"), names))
+print(p3_lenet.loss_table({name: variants[name] for name in ("bn_hidden", "dropout", "bn_dropout")}))
+for other in ("bn_hidden", "dropout"):
+    print(p3_lenet.fit_reading(variants, "bn_dropout", other, setup["max_epochs"], setup["patience"])["text"] + ".")
 
 # %%
 # Variance shift, measured
@@ -45,58 +55,56 @@ for d in diffs.values():
 # training its variance is larger than at test time, when nothing is dropped. A BN layer *after*
 # dropout accumulates its moving variance from the noisier training-mode batches and then, at test
 # time, divides the calmer inference-mode inputs by a too-large sd. The test-time network is thus
-# not the one whose statistics BN learned. The study records, after training, each BN layer's
-# moving variance and the actual variance of its input over the validation split in inference
-# mode; their ratio is 1 when there is no shift and below 1 when BN over-estimates the variance.
-rows = p3_lenet.variance_shift_table({k: variants[k] for k in ("bn_hidden", "bn_dropout")})
+# not the one whose statistics BN learned. The study records, after training (restored weights),
+# each BN layer's moving variance and the actual variance of its input over the validation split in
+# inference mode; their ratio is 1 when there is no shift and below 1 when BN over-estimates the
+# variance.
+shift_rows = p3_lenet.variance_shift_table({name: variants[name] for name in ("bn_hidden", "bn_dropout")})
 print(f"{'variant':<26}{'BN layer':<10} inference var / moving var (median over channels, mean ± sd over seeds)")
-for r in rows:
-    print(f"{names[r['variant']]:<26}{r['layer']:<10} {r['ratio_median']:.3f} ± {r['ratio_sd']:.3f}")
+for row in shift_rows:
+    print(f"{names[row['variant']]:<26}{row['layer']:<10} {row['ratio_median']:.3f} ± {row['ratio_sd']:.3f}")
 
 # %%
 fig, ax = plotting.new_figure(height=3.2)
-layers = [r["layer"] for r in rows if r["variant"] == "bn_hidden"]
-x = np.arange(len(layers))
-for offset, name in ((-0.18, "bn_hidden"), (0.18, "bn_dropout")):
-    values = [next(r for r in rows if r["variant"] == name and r["layer"] == layer) for layer in layers]
-    ax.bar(x + offset, [v["ratio_median"] for v in values], width=0.34, yerr=[v["ratio_sd"] for v in values],
-           color=plotting.P3_COLORS[name], label=names[name], capsize=3)
-ax.axhline(1.0, color="k", linewidth=0.8, linestyle="--")
-ax.set_xticks(x, layers)
-ax.set(ylabel="inference var / moving var", title="variance shift per BN layer")
+plotting.plot_variance_shift(ax, shift_rows, names)
+ax.set_title("variance shift per BN layer")
 ax.legend(fontsize=8)
+plt.show()
 
 # %%
-# Bars below the dashed line mean BN normalizes test-time inputs with a too-large variance. Without
-# dropout (3.2) the ratio measures only the lag of the moving averages; with dropout the layers
-# right after a dropout layer show the shift Li et al. describe.
-ratio = {(r["variant"], r["layer"]): r["ratio_median"] for r in rows}
-shift = {layer: ratio[("bn_dropout", layer)] / ratio[("bn_hidden", layer)] for layer in layers}
-print("ratio (BN + dropout) / (BN only) per layer: " + ", ".join(f"{k} {v:.3f}" for k, v in shift.items()))
-after_dropout = ("conv1_bn", "fc2_bn")
-others = [layer for layer in layers if layer not in after_dropout]
-worst = min(after_dropout, key=lambda layer: shift[layer])
-print(f"directly after a dropout layer ({', '.join(after_dropout)}): BN's moving variance exceeds the "
-      f"test-time variance by {100 * (1 / ratio[('bn_dropout', worst)] - 1):.1f} % at {worst}; in the other "
-      f"layers ({', '.join(others)}) the ratio is "
-      + ", ".join(f"{ratio[('bn_dropout', layer)]:.3f}" for layer in others)
-      + (" — the mismatch propagates: downstream layers receive test-time inputs that BN scaled differently "
-         "from training." if max(abs(shift[layer] - 1) for layer in others) > 0.02 else "."))
+# One pair of bars per BN layer: the test-time variance of the layer's input divided by the moving
+# variance BN normalizes it with (mean ± sd over seeds), without dropout (3.2) and with it (3.5);
+# bars below the dashed line mean BN divides test-time inputs by a too-large sd. Without dropout the
+# ratio measures only how far the moving averages lag behind the final weights; the difference
+# between the two bars of a layer is what dropout adds. Per layer, the paired difference over seeds:
+shift = p3_lenet.variance_shift_reading(variants)
+print(shift["text"] + ".")
 
 # %%
 # Reading the result
 # ------------------
-# Dropout and BN both regularize; BN also speeds up optimization. Combining them adds dropout noise
+# Dropout and BN both regularize, and BN was introduced to speed up optimization (Ioffe & Szegedy
+# 2015). Combining them adds dropout noise
 # to a BN model, and the variance shift adds a train/test mismatch in every BN layer placed after a
 # dropout layer. Li et al. recommend placing dropout only after the last BN layer or using a
-# variance-stable form of dropout. The verdicts below come from the paired intervals.
-bd = 100 * variants["bn_dropout"]["test_accuracy"]
+# variance-stable form of dropout. The answer below is built from the paired intervals above.
+after_dropout = shift["after_dropout"]
+chosen_arm = p3_lenet.dropout_arm(variants)["arm"]
+versus_chosen_arm = ("" if chosen_arm == "dropout" else
+                     f" vs the arm the 3.4 answer uses: {p3_lenet.verdict(accuracy_diffs[chosen_arm], names)};")
+bn_dropout_accuracy = 100 * variants["bn_dropout"]["test_accuracy"]
 report.answer(
     "3.5",
-    f"BN + dropout: test accuracy {bd.mean():.2f} ± {bd.std(ddof=1):.2f} %; vs dropout alone: "
-    f"{p3_lenet.verdict(diffs['dropout'], names)}; vs BN alone: {p3_lenet.verdict(diffs['bn_hidden'], names)}. "
-    f"Variance shift measured: in the BN layers right after dropout the test-time input variance is "
-    + " and ".join(f"{ratio[('bn_dropout', layer)]:.2f}× ({layer})" for layer in after_dropout)
+    f"BN + dropout (dense-only dropout as in 3.4; "
+    f"{p3_lenet.convergence_status(variants, setup['max_epochs'], setup['patience'])}): test accuracy "
+    f"{bn_dropout_accuracy.mean():.2f} ± {bn_dropout_accuracy.std(ddof=1):.2f} %; vs dropout alone: "
+    f"{p3_lenet.verdict(accuracy_diffs['dropout'], names)};{versus_chosen_arm} vs BN alone: "
+    f"{p3_lenet.verdict(accuracy_diffs['bn_hidden'], names)}. Variance shift: in the BN layers right after "
+    f"dropout the test-time input variance is "
+    + " and ".join(f"{shift['layers'][layer]['ratio_shifted']:.2f}× ({layer})" for layer in after_dropout)
     + " of BN's moving variance, vs "
-    + " and ".join(f"{ratio[('bn_hidden', layer)]:.2f}×" for layer in after_dropout)
-    + " without dropout.", result)
+    + " and ".join(f"{shift['layers'][layer]['ratio_reference']:.2f}×" for layer in after_dropout)
+    + f" without dropout: measurably lower in {len(shift['shifted_after_dropout'])} of {len(after_dropout)}"
+    + "".join(f"; further down measurably {word} in {', '.join(layers)}"
+              for word, layers in shift["changed_others"].items() if layers) + ".",
+    result)
