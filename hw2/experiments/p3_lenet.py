@@ -916,10 +916,12 @@ def lenet_study(config: LeNetConfig) -> dict:
         "setup": {"n_train": len(data.x_train), "n_validation": len(data.x_val), "n_test": len(data.x_test),
                   "input_mean": data.mean, "input_sd": float(np.sqrt(data.variance)),
                   "optimizer": f"Adam, learning rate cosine {config.learning_rate:g} -> "
-                               f"{config.final_learning_rate:g} over the run",
+                               f"{config.final_learning_rate:g} over the {config.max_epochs}-epoch cap (a run "
+                               "that stops earlier ends at a higher rate)",
                   "batch_size": config.batch_size,
                   "max_epochs": config.max_epochs, "patience": config.patience,
-                  "stopping": f"early stopping on the validation loss, patience {config.patience} epochs, "
+                  "stopping": f"early stopping on the validation loss, patience {config.patience} "
+                              f"epoch{'s' if config.patience != 1 else ''}, "
                               f"best weights restored, at most {config.max_epochs} epochs",
                   "probe_epochs": config.probe_epochs, "seeds": seeds, "activation": "tanh",
                   "drift_layer": DRIFT_LAYER},
