@@ -37,12 +37,12 @@ PROFILE_DESCRIPTIONS = {
 # P4 reduced profiles. laptop: stratified subsets (8192 / 1000 / 10000 of 54000 / 6000 / 10000
 # images: 8192 so that the batch sweep reaches 8192 by accumulation), MiniGoogLeNet at width 1/8
 # (float32: at this width bfloat16 and XLA are slower on this CPU, benchmarks/minigooglenet.py),
-# policies of 2 cycles of 2 + 2 epochs (8 epochs, not 48; 1024 updates at batch 64), finders of
+# policies of 3 cycles of 2 + 2 epochs (12 epochs, not 48; 1536 updates at batch 64), finders of
 # 2 epochs, batch-norm momentum 0.9 (Keras' 0.99 lags behind weights that move this fast).
 # smoke: tiny versions of the same, micro-batch 32, one seed.
 _P4_LAPTOP = {"train_size": 8192, "validation_size": 1000, "test_size": 10000, "width": 0.125,
               "bn_momentum": 0.9, "precision": "float32"}
-_P4_LAPTOP_CYCLE = {"step_epochs": 2, "cycles": 2}
+_P4_LAPTOP_CYCLE = {"step_epochs": 2, "cycles": 3}
 _P4_SMOKE = {"train_size": 256, "validation_size": 100, "test_size": 100, "width": 0.0625,
              "bn_momentum": 0.9, "micro_batch": 32, "precision": "float32"}
 _P4_SMOKE_CYCLE = {"step_epochs": 1, "cycles": 1}
