@@ -309,7 +309,7 @@ def _policy_summary(d: dict) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class PolicyRun(P4Setup):
-    """Common fields of the three policies compared in 4.7 (same epochs, same start)."""
+    """Common fields of the policies compared in 4.7 (same epochs, same start)."""
 
     step_epochs: int = 8
     cycles: int = 3
