@@ -2,7 +2,8 @@
 
 Submodules: ``datasets``, ``profiles``, ``store``, ``experiments``, ``perceptron``, ``stats``,
 ``report``, ``plotting``, ``models``, ``initializers``, ``init_study``, ``dying_relu``,
-``schedules``, ``suggest``, ``range_test``, ``sweeps``, ``training``. Public names are importable from ``hw2`` directly
+``schedules``, ``suggest``, ``range_test``, ``sweeps``, ``noise_scale``, ``training``. Public names are
+importable from ``hw2`` directly
 (loaded on first use, so ``import hw2`` stays fast).
 
 Example:

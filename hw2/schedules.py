@@ -3,7 +3,7 @@
 :class:`CyclicalLearningRate` is a Keras ``LearningRateSchedule`` (Smith 2017, "Cyclical Learning
 Rates for Training Neural Networks"); pass it as an optimizer's ``learning_rate``.
 :class:`CyclicalBatchSize` is its batch-size counterpart: a policy mapping an epoch (or any integer
-time) to a power-of-two batch size, consumed by :func:`hw2.training.fit_with_batch_policy`.
+time) to a batch size (a multiple of ``b_min``), consumed by :func:`hw2.training.fit_with_batch_policy`.
 
 Both share Smith's triangle wave. With ``t`` the time and ``s`` the half-cycle length (step size)::
 

@@ -65,7 +65,7 @@ plt.show()
 # Each violin pools every channel of one BN layer over all seeds (dots: individual values; dashed:
 # the initial values γ = 1, β = 0). ``γ`` sets the sd and ``β`` the centre of what each tanh
 # receives, so the violins show where in the tanh the network chose to operate each unit. How far
-# the learned values moved from their start (mean |γ − 1| and mean |β| per layer), and their range:
+# the learned values moved from their start (mean ``|γ − 1|`` and mean ``|β|`` per layer), and their range:
 for row in rows:
     print(f"{row['layer']:<9} mean |γ − 1| {row['gamma_mean_abs_change']:.3f}   "
           f"mean |β| {row['beta_mean_abs_change']:.3f}")

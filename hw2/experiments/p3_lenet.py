@@ -27,7 +27,8 @@ and on the test set, every BN layer's learned gamma and beta, the drift of the i
 layer's moving statistics next to the actual inference-time statistics of its input (the variance
 shift of Li et al. 2019, part 3.5).
 
-Each (variant, seed) run is cached on its own (``results/runs/``), so an interrupted long run
+Each (variant, seed) run is cached on its own (a part of the result: ``<store>/.parts/``,
+:func:`hw2.experiments.cached_part`), so an interrupted long run
 resumes where it stopped.
 
 Example:
@@ -739,9 +740,9 @@ def dropout_arm(variants: dict) -> dict:
 
 
 def same_seed_agreement(variants: dict, a: str, b: str) -> dict:
-    """How close ``a`` and ``b`` trained with the same seed end up: per seed |test accuracy a − b|
+    """How close ``a`` and ``b`` trained with the same seed end up: per seed ``|test accuracy a − b|``
     (points), its maximum against the seed-to-seed sd (points, mean of both variants' sds), the
-    largest |γ_a − γ_b| per shared BN layer against how much γ varies between seeds of ``b``
+    largest ``|γ_a − γ_b|`` per shared BN layer against how much γ varies between seeds of ``b``
     (``same_training_path`` when smaller), and ``text``."""
     gap = 100 * np.abs(metric_values(variants[a], "test_accuracy") - metric_values(variants[b], "test_accuracy"))
     seed_sd = 100 * comparison(variants, a, b)["seed_sd"]
@@ -891,7 +892,7 @@ def _summarize(data: dict) -> dict:
 
 
 @register("p3.lenet", version=VERSION, config_cls=LeNetConfig, summarize=_summarize,
-          description="P3: LeNet-5 on MNIST — baseline, BN hidden, BN input+hidden, dropout, BN+dropout")
+          description="P3: LeNet-5 on MNIST — baseline, BN hidden, BN input+hidden, dropout (dense; dense+conv), BN+dropout")
 def lenet_study(config: LeNetConfig) -> dict:
     """Train every variant over ``n_seeds`` seeds (seed-major, each run cached) and summarize."""
     splits: list[MnistSplits] = []
