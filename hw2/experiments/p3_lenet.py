@@ -892,7 +892,7 @@ def _summarize(data: dict) -> dict:
 
 
 @register("p3.lenet", version=VERSION, config_cls=LeNetConfig, summarize=_summarize,
-          description="P3: LeNet-5 on MNIST — baseline, BN hidden, BN input+hidden, dropout (dense; dense+conv), BN+dropout")
+          description="P3: LeNet-5 on MNIST — baseline, BN hidden, BN input+hidden, two dropout arms, BN+dropout")
 def lenet_study(config: LeNetConfig) -> dict:
     """Train every variant over ``n_seeds`` seeds (seed-major, each run cached) and summarize."""
     splits: list[MnistSplits] = []
