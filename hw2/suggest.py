@@ -49,6 +49,8 @@ from typing import Any
 
 import numpy as np
 
+from hw2.store import jsonable
+
 #: Relative tolerance of the plateau check (of the loss at the suggested point).
 PLATEAU_RTOL = 0.01
 #: Half-width of the plateau check's window, in decades of the learning rate or batch size.
@@ -102,24 +104,8 @@ class Suggestion:
         return None if self.high is None else int(self.high)
 
     def to_dict(self) -> dict:
-        """JSON values only (for the results store)."""
-        return _jsonable(dataclasses.asdict(self))
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+        """JSON values only (for the results store); ``nan`` and infinities stay floats."""
+        return jsonable(self, nonfinite="keep")
 
 
 # ------------------------------------------------------------------------------ curve helpers

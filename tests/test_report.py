@@ -44,23 +44,23 @@ def test_reduced_label_follows_the_config_not_the_profile_name():
     import dataclasses
 
     from hw2 import experiments
-    from hw2.store import _jsonable
+    from hw2.store import jsonable
 
     p1 = experiments.get("p1.perceptron")
-    full = _jsonable(dataclasses.asdict(p1.config("full")))
+    full = jsonable(dataclasses.asdict(p1.config("full")))
     # P1 at the laptop profile has no overrides: it *is* the full specification.
-    laptop = _jsonable(dataclasses.asdict(p1.config("laptop")))
+    laptop = jsonable(dataclasses.asdict(p1.config("laptop")))
     assert not report.is_reduced(_run_like("p1.perceptron", "laptop", laptop))
     assert report.reduced_note(_run_like("p1.perceptron", "laptop", laptop)) == ""
     # Smoke shrinks it, and one changed field is enough.
-    smoke = _jsonable(dataclasses.asdict(p1.config("smoke")))
+    smoke = jsonable(dataclasses.asdict(p1.config("smoke")))
     assert report.is_reduced(_run_like("p1.perceptron", "smoke", smoke))
     assert report.is_reduced(_run_like("p1.perceptron", "laptop", {**full, "n_repeats": 999}))
     # The seed is not a reduction.
     assert not report.is_reduced(_run_like("p1.perceptron", "laptop", {**full, "seed": 3}))
     # P3 at the laptop profile is reduced (fewer seeds and epochs), whatever the name says.
     p3 = experiments.get("p3.lenet")
-    assert report.is_reduced(_run_like("p3.lenet", "laptop", _jsonable(dataclasses.asdict(p3.config("laptop")))))
+    assert report.is_reduced(_run_like("p3.lenet", "laptop", jsonable(dataclasses.asdict(p3.config("laptop")))))
     # A laptop result standing in for a missing full one stays labelled.
     assert report.is_reduced(_run_like("p1.perceptron", "laptop", laptop, reduced_from="full"))
     assert not report.is_reduced(_run_like("p1.perceptron", "full", smoke))  # full profile: by definition
@@ -70,12 +70,12 @@ def test_chained_experiment_at_a_reduced_profile_is_reduced():
     import dataclasses
 
     from hw2 import experiments
-    from hw2.store import _jsonable
+    from hw2.store import jsonable
 
     # p4.compare has no laptop overrides of its own, but its prepared fields come from reduced upstream
     # runs (or cannot be checked against missing full ones): it must never be labelled full spec.
     exp = experiments.get("p4.compare")
-    config = _jsonable(dataclasses.asdict(exp.config("laptop")))
+    config = jsonable(dataclasses.asdict(exp.config("laptop")))
     assert report.is_reduced(_run_like("p4.compare", "laptop", config))
 
 
