@@ -144,6 +144,19 @@ def test_experiment_configs_validate_and_checkpoints():
             DyingReluConfig(**kwargs)
     with pytest.raises(ValueError, match="`depth`"):
         DepthSweepConfig(depths=(0, 2))
+    with pytest.raises(ValueError, match=r"^Argument `born_dead_mc` must be an integer >= 1. Received: born_dead_mc=0"):
+        DyingReluConfig(born_dead_mc=0)
+    with pytest.raises(ValueError, match=r"^Argument `tolerance` must be >= 0 and finite. Received: tolerance=nan$"):
+        DyingReluConfig(tolerance=float("nan"))
+
+
+def test_leaky_long_config_counts_are_checked():
+    from hw2.experiments.p2_initialization import LeakyLongConfig
+
+    LeakyLongConfig(n_simulations=1, epochs=1, every=1)
+    for name in ("n_simulations", "epochs", "every"):
+        with pytest.raises(ValueError, match=rf"^Argument `{name}` must be an integer >= 1. Received: {name}=0$"):
+            LeakyLongConfig(**{name: 0})
 
 
 # ------------------------------------------------------------------------------ Keras serialization

@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from hw2 import dying_relu, init_study, stats
+from hw2._checks import check_fields, check_range
 from hw2.datasets import load_mnist
 from hw2.experiments import register
 
@@ -142,11 +143,8 @@ class DyingReluConfig:
         if self.batch_size > self.n_points:
             raise ValueError(f"Argument `batch_size` must be <= n_points={self.n_points}. "
                              f"Received: batch_size={self.batch_size}")
-        for name in ("n_simulations", "epochs", "born_dead_mc"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
-        if not self.tolerance >= 0:
-            raise ValueError(f"Argument `tolerance` must be >= 0. Received: tolerance={self.tolerance}")
+        check_fields(self, ("n_simulations", "epochs", "born_dead_mc"))
+        check_range("tolerance", self.tolerance, low=0)
 
 
 def _proportion(flags) -> dict:
@@ -294,9 +292,7 @@ class LeakyLongConfig:
     def __post_init__(self):
         dying_relu.layer_sizes(self.depth, self.width)
         dying_relu.check_target(self.target)
-        for name in ("n_simulations", "epochs", "every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        check_fields(self, ("n_simulations", "epochs", "every"))
 
 
 def _summarize_long(data: dict) -> dict:
