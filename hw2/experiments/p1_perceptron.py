@@ -70,7 +70,6 @@ def _summary(accuracy: dict, angles: dict, predictions: dict, single: dict, y_te
 
 
 @register("p1.perceptron", version="2", config_cls=PerceptronConfig,
-          summarize=lambda data: data["summary"],
           description="P1: perceptron criterion vs hinge loss on the unit square (1000 training sets)")
 def compute(config: PerceptronConfig) -> dict:
     rng = np.random.default_rng(config.seed)

@@ -55,11 +55,7 @@ class InitStudyConfig:
                              f"Received: gradient_batch_size={self.gradient_batch_size}")
 
 
-def _summarize_init(data: dict) -> dict:
-    return data["summary"]
-
-
-@register("p2.init", version="2", config_cls=InitStudyConfig, summarize=_summarize_init,
+@register("p2.init", version="2", config_cls=InitStudyConfig,
           description="P2.1: per-layer activation and gradient statistics of the intoli MLP at initialization")
 def compute_init(config: InitStudyConfig) -> dict:
     from tqdm.auto import tqdm
@@ -295,11 +291,7 @@ class LeakyLongConfig:
         check_fields(self, ("n_simulations", "epochs", "every"))
 
 
-def _summarize_long(data: dict) -> dict:
-    return data["summary"]
-
-
-@register("p2.leaky_long", version="1", config_cls=LeakyLongConfig, summarize=_summarize_long,
+@register("p2.leaky_long", version="1", config_cls=LeakyLongConfig,
           description="P2.3 follow-up: Leaky ReLU networks trained 400 epochs; does the near-constant fraction settle?")
 def compute_leaky_long(config: LeakyLongConfig) -> dict:
     ens = dying_relu.DyingReluEnsemble(
@@ -371,10 +363,6 @@ class DepthSweepConfig:
                              f"Received: batch_size={self.batch_size}")
 
 
-def _summarize_depth(data: dict) -> dict:
-    return data["summary"]
-
-
 def _train_depths(depths, width, n_simulations, config) -> dict:
     """Train one ensemble holding every depth (same data and batch orders) and analyse it."""
     arms = [dying_relu.Arm("relu", depth=d, width=width) for d in depths]
@@ -388,7 +376,7 @@ def _train_depths(depths, width, n_simulations, config) -> dict:
     return {d: (initial[a.name], final[a.name]) for d, a in zip(depths, arms)}
 
 
-@register("p2.dying_relu_depth", version="1", config_cls=DepthSweepConfig, summarize=_summarize_depth,
+@register("p2.dying_relu_depth", version="1", config_cls=DepthSweepConfig,
           description="P2 beyond the question: collapse vs depth (width 2), depth x width map, born-dead MC")
 def compute_depth(config: DepthSweepConfig) -> dict:
     sweep = _train_depths(config.depths, 2, config.n_simulations, config)
