@@ -187,12 +187,16 @@ def _with_plateau(s: Suggestion, xs, losses, offset: int, unit: str) -> Suggesti
 LR_RULES: dict[str, Callable[..., Suggestion]] = {}
 
 
+def _register(registry: dict, name: str):
+    def add(rule):
+        registry[name] = rule
+        return rule
+    return add
+
+
 def register_lr_rule(name: str):
     """Register a learning-rate rule under ``name`` (a decorator); :func:`suggest_lr` then accepts it."""
-    def register(rule):
-        LR_RULES[name] = rule
-        return rule
-    return register
+    return _register(LR_RULES, name)
 
 
 @register_lr_rule("default")
@@ -340,10 +344,7 @@ BATCH_RULES: dict[str, Callable[..., Suggestion]] = {}
 
 def register_batch_rule(name: str):
     """Register a batch-size rule under ``name`` (a decorator); :func:`suggest_batch_size` then accepts it."""
-    def register(rule):
-        BATCH_RULES[name] = rule
-        return rule
-    return register
+    return _register(BATCH_RULES, name)
 
 
 @register_batch_rule("default")
