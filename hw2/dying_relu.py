@@ -664,7 +664,6 @@ def float32_resolution(output_level, target_spread: float) -> np.ndarray:
         >>> float(float32_resolution(1.0, 2.0))  # 2**-23 / 2
         5.960464477539063e-08
     """
-    if not target_spread > 0:
-        raise ValueError(f"Argument `target_spread` must be > 0. Received: target_spread={target_spread}")
+    check_positive("target_spread", target_spread)
     level = np.abs(np.asarray(output_level, dtype=np.float32))
     return np.spacing(level).astype(np.float64) / float(target_spread)

@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from hw2 import dying_relu, init_study, stats
-from hw2._checks import check_fields, check_range
+from hw2._checks import check_fields, check_int, check_range
 from hw2.datasets import load_mnist
 from hw2.experiments import register
 
@@ -48,11 +48,8 @@ class InitStudyConfig:
     def __post_init__(self):
         for case in self.cases:
             init_study.parse_case(case)
-        if not 1 <= self.n_images <= 10000:
-            raise ValueError(f"Argument `n_images` must be in [1, 10000]. Received: n_images={self.n_images}")
-        if not 1 <= self.gradient_batch_size <= self.n_images:
-            raise ValueError(f"Argument `gradient_batch_size` must be in [1, n_images={self.n_images}]. "
-                             f"Received: gradient_batch_size={self.gradient_batch_size}")
+        check_int("n_images", self.n_images, 1, 10000)
+        check_int("gradient_batch_size", self.gradient_batch_size, 1, self.n_images)
 
 
 @register("p2.init", version="2", config_cls=InitStudyConfig,
