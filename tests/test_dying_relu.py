@@ -150,6 +150,16 @@ def test_experiment_configs_validate_and_checkpoints():
         DyingReluConfig(tolerance=float("nan"))
 
 
+def test_every_p2_config_checks_its_batch_size_as_the_simulator_does():
+    from hw2.experiments.p2_initialization import DepthSweepConfig, DyingReluConfig, LeakyLongConfig
+
+    message = r"^Argument `batch_size` must be <= n_points=100. Received: batch_size=128$"
+    for config in (DyingReluConfig, DepthSweepConfig, LeakyLongConfig, dr.DyingReluEnsemble):
+        arguments = {"n_simulations": 1} if config is dr.DyingReluEnsemble else {}
+        with pytest.raises(ValueError, match=message):
+            config(n_points=100, batch_size=128, **arguments)
+
+
 def test_leaky_long_config_counts_are_checked():
     from hw2.experiments.p2_initialization import LeakyLongConfig
 

@@ -133,9 +133,7 @@ class DyingReluConfig:
         dying_relu.check_target(self.target)
         for arm in self.arms:
             dying_relu.Arm.parse(arm)
-        if self.batch_size > self.n_points:
-            raise ValueError(f"Argument `batch_size` must be <= n_points={self.n_points}. "
-                             f"Received: batch_size={self.batch_size}")
+        dying_relu.check_batch_size(self.batch_size, self.n_points)
         check_fields(self, ("n_simulations", "epochs", "born_dead_mc"))
         check_range("tolerance", self.tolerance, low=0)
 
@@ -286,6 +284,7 @@ class LeakyLongConfig:
         dying_relu.layer_sizes(self.depth, self.width)
         dying_relu.check_target(self.target)
         check_fields(self, ("n_simulations", "epochs", "every"))
+        dying_relu.check_batch_size(self.batch_size, self.n_points)
 
 
 @register("p2.leaky_long", version="1", config_cls=LeakyLongConfig,
@@ -355,9 +354,7 @@ class DepthSweepConfig:
         for w in (*self.map_widths, *self.mc_widths):
             dying_relu.layer_sizes(2, w)
         dying_relu.check_target(self.target)
-        if self.batch_size > self.n_points:
-            raise ValueError(f"Argument `batch_size` must be <= n_points={self.n_points}. "
-                             f"Received: batch_size={self.batch_size}")
+        dying_relu.check_batch_size(self.batch_size, self.n_points)
 
 
 def _train_depths(depths, width, n_simulations, config) -> dict:
