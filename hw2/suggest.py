@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from hw2._checks import check_choice
 from hw2.store import jsonable
 
 #: Relative tolerance of the plateau check (of the loss at the suggested point).
@@ -312,9 +313,7 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
     Returns:
         :class:`Suggestion`; indices refer to the full curve as passed in.
     """
-    if rule not in LR_RULES:
-        raise ValueError(f"Argument `rule` must be one of {', '.join(map(repr, LR_RULES))}. "
-                         f"Received: rule={rule!r}")
+    check_choice("rule", rule, LR_RULES)
     lrs, losses = _curve(lrs, losses, "lrs")
     fractions = _check_fractions(fractions)
     stop = len(lrs) - int(skip_end)
@@ -403,9 +402,7 @@ def suggest_batch_size(batch_sizes, losses, rule: str = "default", *, reference:
         :class:`Suggestion` with ``value = b_min``, ``low = b_min``, ``high = b_max``; indices refer
         to the full curve as passed in.
     """
-    if rule not in BATCH_RULES:
-        raise ValueError(f"Argument `rule` must be one of {', '.join(map(repr, BATCH_RULES))}. "
-                         f"Received: rule={rule!r}")
+    check_choice("rule", rule, BATCH_RULES)
     sizes, losses = _curve(batch_sizes, losses, "batch_sizes")
     fractions = _check_fractions(fractions)
     finite = np.isfinite(losses)

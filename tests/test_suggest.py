@@ -155,8 +155,10 @@ def test_batch_rule_reads_from_the_largest_batch_down():
     assert not flat.reliable and flat.on_plateau
     gone = suggest_batch_size([64, 128], [np.nan, np.inf])
     assert not gone.reliable and gone.evidence["reason"] == "every batch size diverged"
-    with pytest.raises(ValueError, match="rule"):
+    with pytest.raises(ValueError, match=r"^Argument `rule` must be one of \('default',\). Received: rule='valley'$"):
         suggest_batch_size([64, 128], [1.0, 2.0], rule="valley")
+    with pytest.raises(ValueError, match=r"^Argument `rule` must be one of \('default', .*'valley'.*\). Received: "):
+        suggest_lr([1e-3, 1e-2], [1.0, 2.0], rule="v")
 
 
 def test_plot_suggestion_accepts_suggestions_and_their_dicts():
