@@ -145,6 +145,13 @@ def _rst_escape(text: str) -> str:
     return text
 
 
+def _write_if_changed(target: Path, text: str) -> None:
+    """Write a generated include only when its text changes (an unchanged file rebuilds nothing)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
 def write_answers(app):
     """Collect the answers the examples recorded into _answers/answers.rst (included by index.rst)."""
     records = report.collected_answers(ANSWERS_DIR) if ANSWERS_DIR.exists() else []
@@ -159,11 +166,7 @@ def write_answers(app):
         lines.append(f"* {link} — {_rst_escape(record['text'])}")
     if not lines:
         lines = ["* (no answers recorded yet: the examples did not run in this build)"]
-    text = note + "\n".join(lines) + "\n"
-    target = DOCS / "_answers" / "answers.rst"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    _write_if_changed(DOCS / "_answers" / "answers.rst", note + "\n".join(lines) + "\n")
     if _GALLERY.exists():
         _marker.write_text(PROFILE)
 
@@ -189,10 +192,7 @@ def write_stored_results(app):
                 "     - backend\n     - date\n     - wall time\n     - code\n" + "\n".join(rows) + "\n")
     else:
         text = "No full-specification results are stored yet.\n"
-    target = DOCS / "_answers" / "stored_results.rst"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
+    _write_if_changed(DOCS / "_answers" / "stored_results.rst", text)
 
 
 def setup(app):

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hw2._checks import check_choice, check_range
 from hw2.atomic import atomic_write_bytes
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -383,8 +384,7 @@ SOURCES = {
 
 def load(name: str, *, verbose: bool = False) -> tuple[Split, Split]:
     """Load dataset ``name`` ('mnist' or 'fashion_mnist') from the first source that verifies."""
-    if name not in SPECS:
-        raise ValueError(f"Argument `name` must be one of {sorted(SPECS)}. Received: name={name!r}")
+    check_choice("name", name, sorted(SPECS))
     spec = SPECS[name]
     tried = []
     try:
@@ -442,8 +442,7 @@ def unit_square(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
         >>> x.shape, sorted(set(y.tolist())) <= [-1.0, 1.0]
         ((5, 2), True)
     """
-    if n < 1:
-        raise ValueError(f"Argument `n` must be >= 1. Received: n={n}")
+    check_range("n", n, low=1)
     x = rng.uniform(0.0, 1.0, size=(n, 2))
     y = np.where(x[:, 0] > x[:, 1], 1.0, -1.0)
     return x, y

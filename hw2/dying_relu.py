@@ -81,6 +81,24 @@ def check_target(name: str) -> str:
     return check_choice("target", name, TARGETS)
 
 
+def check_batch_size(batch_size, n_points: int) -> int:
+    """``batch_size`` as an ``int`` if it is an integer in [1, ``n_points``] (one epoch holds at
+    least one batch), else a Keras-worded ``ValueError``.
+
+    Example:
+        >>> check_batch_size(64, 3000)
+        64
+        >>> check_batch_size(4000, 3000)
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `batch_size` must be <= n_points=3000. Received: batch_size=4000
+    """
+    batch_size = check_int("batch_size", batch_size, low=1)
+    if batch_size > n_points:
+        raise ValueError(f"Argument `batch_size` must be <= n_points={n_points}. Received: batch_size={batch_size}")
+    return batch_size
+
+
 @dataclasses.dataclass(frozen=True)
 class Arm:
     """One arm of a comparison: activation, initialization and (optionally) its own architecture.
@@ -434,10 +452,7 @@ class DyingReluEnsemble:
         self.depth = check_int("depth", depth, low=1)
         self.width = check_int("width", width, low=1)
         self.n_points = check_int("n_points", n_points, low=1)
-        self.batch_size = check_int("batch_size", batch_size, low=1)
-        if self.batch_size > self.n_points:
-            raise ValueError(f"Argument `batch_size` must be <= n_points={self.n_points}. "
-                             f"Received: batch_size={batch_size}")
+        self.batch_size = check_batch_size(batch_size, self.n_points)
         check_positive("learning_rate", learning_rate)
         check_range("negative_slope", negative_slope, 0, 1, inclusive="left")
         check_choice("products", products, PRODUCTS)
@@ -664,7 +679,6 @@ def float32_resolution(output_level, target_spread: float) -> np.ndarray:
         >>> float(float32_resolution(1.0, 2.0))  # 2**-23 / 2
         5.960464477539063e-08
     """
-    if not target_spread > 0:
-        raise ValueError(f"Argument `target_spread` must be > 0. Received: target_spread={target_spread}")
+    check_positive("target_spread", target_spread)
     level = np.abs(np.asarray(output_level, dtype=np.float32))
     return np.spacing(level).astype(np.float64) / float(target_spread)

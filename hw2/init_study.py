@@ -34,6 +34,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from hw2._checks import check_choice, check_range
+
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 NAMED_INITIALIZERS = ("glorot_normal", "he_normal")
 _NORMAL = re.compile(r"^normal\((?P<sigma>[0-9.eE+-]+)\)$")
@@ -131,8 +133,7 @@ def expected_gain(activation: str) -> float:
         (0.25, 1.0)
     """
     slopes = {"tanh": 1.0, "sigmoid": 0.25, "relu": 1.0}
-    if activation not in slopes:
-        raise ValueError(f"Argument `activation` must be one of {tuple(slopes)}. Received: activation={activation!r}")
+    check_choice("activation", activation, slopes)
     return slopes[activation]
 
 
@@ -180,8 +181,7 @@ def classify(activation_signal_std, gradient_std, threshold: float = SCALE_THRES
         >>> classify([1.0] * 5, [1.0, 3.0, 9.0, 27.0, 81.0])["verdict"]  # layer 1's gradient 81× smaller
         'gradients vanish towards the input'
     """
-    if not threshold > 1:
-        raise ValueError(f"Argument `threshold` must be > 1. Received: threshold={threshold}")
+    check_range("threshold", threshold, low=1, inclusive="neither")
     gradient_std = np.asarray(gradient_std, dtype=np.float64)
     f_act, f_grad = per_layer_factor(activation_signal_std), per_layer_factor(gradient_std)
     out = {"activation_factor": f_act, "gradient_factor": f_grad, "threshold": float(threshold)}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import keras
 
+from hw2._checks import check_choice, check_int, check_positive, check_probability
+
 
 # ----------------------------------------------------------------------------------- P2 (init study)
 def init_study_mlp(activation: str = "tanh", kernel_initializer="glorot_normal", n_hidden: int = 5,
@@ -24,8 +26,7 @@ def init_study_mlp(activation: str = "tanh", kernel_initializer="glorot_normal",
         >>> [layer.name for layer in model.layers][:3]
         ['dense_0', 'hidden_1', 'hidden_2']
     """
-    if n_hidden < 1:
-        raise ValueError(f"Argument `n_hidden` must be >= 1. Received: n_hidden={n_hidden}")
+    check_int("n_hidden", n_hidden, low=1)
 
     def init(i):
         initializer = keras.initializers.get(kernel_initializer)
@@ -57,12 +58,9 @@ def narrow_mlp(depth: int = 10, width: int = 2, activation: str = "relu", negati
         >>> [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
         [2, 2, 1]
     """
-    if depth < 1:
-        raise ValueError(f"Argument `depth` must be >= 1. Received: depth={depth}")
-    if width < 1:
-        raise ValueError(f"Argument `width` must be >= 1. Received: width={width}")
-    if activation not in ("relu", "leaky_relu"):
-        raise ValueError(f"Argument `activation` must be 'relu' or 'leaky_relu'. Received: activation={activation!r}")
+    check_int("depth", depth, low=1)
+    check_int("width", width, low=1)
+    check_choice("activation", activation, ("relu", "leaky_relu"))
     layers = [keras.Input((1,))]
     for i in range(depth - 1):
         if activation == "relu":
@@ -113,15 +111,11 @@ def lenet5(input_treatment: str = "standardize", hidden_batchnorm: bool = False,
         >>> [layer.name for layer in model.layers if layer.name.endswith("_bn")]
         ['conv1_bn', 'conv2_bn', 'fc1_bn', 'fc2_bn']
     """
-    if input_treatment not in LENET_INPUTS:
-        raise ValueError(f"Argument `input_treatment` must be one of {LENET_INPUTS}. "
-                         f"Received: input_treatment={input_treatment!r}")
+    check_choice("input_treatment", input_treatment, LENET_INPUTS)
     for arg, rate in (("input_dropout", input_dropout), ("hidden_dropout", hidden_dropout),
                       ("conv_dropout", conv_dropout)):
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Argument `{arg}` must be in [0, 1). Received: {arg}={rate}")
-    if not input_variance > 0:
-        raise ValueError(f"Argument `input_variance` must be > 0. Received: input_variance={input_variance}")
+        check_probability(arg, rate, inclusive="left")
+    check_positive("input_variance", input_variance)
 
     def hidden(x, layer, label):
         x = layer(x)
@@ -198,14 +192,10 @@ def mini_googlenet(input_shape=(32, 32, 1), num_classes: int = 10, width: float 
         name: model name; default ``"mini_googlenet"`` (with the width when it is not 1).
         precision: ``"float32"`` or ``"mixed_bfloat16"``.
     """
-    if precision not in PRECISIONS:
-        raise ValueError(f"Argument `precision` must be one of {PRECISIONS}. Received: precision={precision!r}")
-    if not width > 0:
-        raise ValueError(f"Argument `width` must be > 0. Received: width={width!r}")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"Argument `dropout` must be in [0, 1). Received: dropout={dropout!r}")
-    if num_classes < 2:
-        raise ValueError(f"Argument `num_classes` must be >= 2. Received: num_classes={num_classes!r}")
+    check_choice("precision", precision, PRECISIONS)
+    check_positive("width", width)
+    check_probability("dropout", dropout, inclusive="left")
+    check_int("num_classes", num_classes, low=2)
     if len(input_shape) != 3 or min(input_shape[:2]) < 31:
         raise ValueError("Argument `input_shape` must be (height, width, channels) with height, width "
                          f">= 31. Received: input_shape={tuple(input_shape)}")

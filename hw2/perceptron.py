@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hw2._checks import check_int, check_range
+
 
 def margin_loss(w: np.ndarray, x: np.ndarray, y: np.ndarray, margin: float) -> np.ndarray:
     """Mean of max(0, margin - y·w·x) over points. Shapes: w (runs, d), x (runs, n, d), y (runs, n)."""
@@ -44,12 +46,10 @@ def _validate(x, y, margin, lr, epochs):
         raise ValueError(f"Argument `y` must have shape {x.shape[:2]}. Received: y.shape={y.shape}")
     if not np.all(np.isin(y, (-1.0, 1.0))):
         raise ValueError("Argument `y` must contain only -1 and +1 labels.")
-    if margin < 0:
-        raise ValueError(f"Argument `margin` must be >= 0. Received: margin={margin}")
+    check_range("margin", margin, low=0)
     if not np.all(np.asarray(lr) > 0):
         raise ValueError(f"Argument `lr` must be > 0. Received: lr={lr}")
-    if epochs < 0:
-        raise ValueError(f"Argument `epochs` must be >= 0. Received: epochs={epochs}")
+    check_int("epochs", epochs, low=0)
 
 
 def train_margin_sgd(

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 
 from hw2 import training
+from hw2._checks import check_range
 from hw2.suggest import Suggestion, suggest_lr
 
 #: The weights are checked for non-finite values every this many batches (and after the last):
@@ -112,10 +113,8 @@ def lr_range_test(model, x, y, *, start_lr: float = 1e-9, end_lr: float = 10.0, 
     if not 0 < start_lr < end_lr or not math.isfinite(end_lr):
         raise ValueError("Arguments `start_lr` and `end_lr` must satisfy 0 < start_lr < end_lr < inf. "
                          f"Received: start_lr={start_lr!r}, end_lr={end_lr!r}")
-    if not 0 <= beta < 1:
-        raise ValueError(f"Argument `beta` must be in [0, 1). Received: beta={beta!r}")
-    if not stop_factor > 1:
-        raise ValueError(f"Argument `stop_factor` must be > 1. Received: stop_factor={stop_factor!r}")
+    check_range("beta", beta, 0, 1, inclusive="left")
+    check_range("stop_factor", stop_factor, low=1, inclusive="neither")
     x, y = training.check_training_arrays(x, y)
     n = len(x)
     batch_size = training.check_batch_size(batch_size, n)

@@ -3,7 +3,8 @@
 Examples call :func:`banner` once per stored result they render, and :func:`answer` once per
 homework part with a sentence built from the measured numbers. During a docs build
 (``HW2_ANSWERS_DIR`` set by ``docs/conf.py``) each answer is recorded and collected into the
-landing page; run on its own, an example just prints it.
+landing page; run on its own, an example just prints it. :func:`check_pages` scans the built pages
+for terminal output that does not belong in a report (progress bars, per-batch logs).
 
 Example:
     >>> answer("1.1", "hinge 97.0 % vs perceptron 95.1 %", page=None)  # doctest: +SKIP
@@ -11,8 +12,10 @@ Example:
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from pathlib import Path
 
 from hw2 import profiles
@@ -118,3 +121,58 @@ def collected_answers(folder: str | os.PathLike) -> list[dict]:
         return tuple(int(piece) if piece.isdigit() else piece for piece in record["part"].split("."))
 
     return sorted(records, key=order)
+
+
+#: Terminal output that a report page must not carry, by what it is. tqdm draws
+#: ``desc:  50%|█████     | 5/10 [00:01<00:01,  4.12it/s]``; Keras' ``fit(verbose=1)`` draws
+#: ``32/32 ━━━━━━━━━━━━━━━━━━━━ 0s 2ms/step - loss: 0.5`` (``verbose=2``: ``32/32 - 0s - 2ms/step - loss: 0.5``).
+TERMINAL_NOISE = {
+    "tqdm bar": re.compile(r"[\u2588-\u258f]|\d%\||\[\d+:\d\d(?::\d\d)?<(?:\d+:\d\d|\?)"),
+    "tqdm rate": re.compile(r"(?:\d|\?)(?:it/s|s/it)[\],]"),
+    "Keras progress bar": re.compile("\u2501"),
+    "Keras per-step log": re.compile(r"\d(?:s|ms|us|\u00b5s|ns)/step\b|\bstep - \w+: "),
+    "Keras epoch header": re.compile(r"^\s*Epoch \d+/\d+\s*$"),
+    "carriage return": re.compile(r"\r|&#(?:13|x0*d);", re.IGNORECASE),
+}
+
+
+def terminal_noise(page_html: str) -> list[tuple[int, str, str]]:
+    """The lines of a built HTML page that carry terminal output: ``(line number, what, text)``.
+
+    Each line is read as the reader sees it, tags dropped and entities resolved (``&lt;`` is the
+    ``<`` of tqdm's ``[00:01<00:02``); carriage returns are looked for in the raw line. Read the
+    file with ``newline=""``, or Python turns every carriage return into a line break first.
+
+    Example:
+        >>> terminal_noise('<pre><span></span>loss 0.31\\n</pre>')
+        []
+        >>> terminal_noise('<pre>32/32 - 0s - 2ms/step - loss: 0.31</pre>')
+        [(1, 'Keras per-step log', '32/32 - 0s - 2ms/step - loss: 0.31')]
+    """
+    found = []
+    for number, raw in enumerate(page_html.split("\n"), start=1):
+        text = html.unescape(re.sub(r"<[^>]*>", "", raw))
+        for what, pattern in TERMINAL_NOISE.items():
+            if pattern.search(raw if what == "carriage return" else text):
+                found.append((number, what, text.strip()[:160]))
+                break
+    return found
+
+
+def check_pages(folder: str | os.PathLike) -> list[str]:
+    """One message per line of terminal output in the HTML pages under ``folder`` (recursively):
+    ``page:line: what: text``. Empty when the pages are clean.
+
+    Raises:
+        FileNotFoundError: no HTML page under ``folder`` (a check of nothing must not pass).
+    """
+    folder = Path(folder)
+    pages = sorted(folder.rglob("*.html"))
+    if not pages:
+        raise FileNotFoundError(f"No HTML pages under {folder}: build the docs first.")
+    messages = []
+    for page in pages:
+        with open(page, encoding="utf-8", newline="") as handle:
+            for number, what, text in terminal_noise(handle.read()):
+                messages.append(f"{page.relative_to(folder)}:{number}: {what}: {text}")
+    return messages

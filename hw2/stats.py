@@ -13,15 +13,15 @@ import math
 
 import numpy as np
 
+from hw2._checks import check_int, check_positive, check_range
+
 Z95 = 1.959963984540054
 
 
 def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (well behaved near 0 and 1)."""
-    if n <= 0:
-        raise ValueError(f"Argument `n` must be > 0. Received: n={n}")
-    if not 0 <= successes <= n:
-        raise ValueError(f"Argument `successes` must be in [0, n={n}]. Received: successes={successes}")
+    check_positive("n", n)
+    check_range("successes", successes, 0, n)
     p = successes / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -40,8 +40,7 @@ def t_quantile_975(df: int) -> float:
         >>> t_quantile_975(4)
         2.776
     """
-    if df < 1:
-        raise ValueError(f"Argument `df` must be >= 1. Received: df={df}")
+    check_range("df", df, low=1)
     return _T975[df - 1] if df <= len(_T975) else Z95 * (1 + 1 / (4 * df))
 
 
@@ -105,10 +104,7 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
         >>> mcnemar_exact(4, 4)
         1.0
     """
-    for name, value in (("only_a", only_a), ("only_b", only_b)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"Argument `{name}` must be an integer >= 0. Received: {name}={value}")
-    only_a, only_b = int(only_a), int(only_b)
+    only_a, only_b = check_int("only_a", only_a, low=0), check_int("only_b", only_b, low=0)
     n = only_a + only_b
     if n == 0:
         return 1.0

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from hw2._checks import check_choice
 from hw2.atomic import atomic_write_bytes
 
 _ARRAY_TAG = "__array__"
@@ -47,21 +48,50 @@ class ResultIntegrityError(ValueError):
 
 
 def canonical_json(value: Any) -> str:
-    """Deterministic JSON used for hashing configs (sorted keys, tuples as lists)."""
-    return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"))
+    """Deterministic JSON used for hashing configs (sorted keys, tuples as lists; :func:`jsonable`)."""
+    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"))
 
 
-def _jsonable(value: Any) -> Any:
+#: What :func:`jsonable` does with ``nan`` and infinities.
+NONFINITE = ("repr", "keep")
+
+
+def jsonable(value: Any, *, nonfinite: str = "repr") -> Any:
+    """``value`` as JSON values, the one conversion of :mod:`hw2`.
+
+    Dataclass instances and dicts become dicts with ``str`` keys; lists, tuples and NumPy arrays
+    become lists; NumPy scalars become the Python numbers they hold. Non-finite floats (Python or
+    NumPy) depend on ``nonfinite``:
+
+    - ``"repr"`` (configs, provenance, :func:`canonical_json`): the strings ``'nan'``, ``'inf'``,
+      ``'-inf'``, since JSON has no literal for them. Converting the result again gives the same
+      JSON, so a config read back from the store hashes as it did when it was written.
+    - ``"keep"`` (result data such as :meth:`hw2.suggest.Suggestion.to_dict`): floats, which the
+      store's own encoding of result data writes and reads back as floats.
+
+    Example:
+        >>> jsonable({"sizes": (64, 128), "lr": np.float64(0.1), "cap": float("inf")})
+        {'sizes': [64, 128], 'lr': 0.1, 'cap': 'inf'}
+        >>> jsonable({"drop": np.array([0.5, np.nan]), 1: np.bool_(True)}, nonfinite="keep")
+        {'drop': [0.5, nan], '1': True}
+    """
+    check_choice("nonfinite", nonfinite, NONFINITE)
+    return _jsonable(value, nonfinite == "repr")
+
+
+def _jsonable(value: Any, as_repr: bool) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, as_repr) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()  # nested lists of Python scalars (a 0-d array: one scalar)
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, as_repr) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return repr(value)  # 'nan', 'inf': JSON has no literal for them
+        value = value.item()
+    if as_repr and isinstance(value, float) and not np.isfinite(value):
+        return repr(value)  # 'nan', 'inf', '-inf'
     return value
 
 
@@ -154,9 +184,9 @@ class ResultStore:
         meta = {
             "experiment": experiment,
             "key": result_key(experiment, config, version),
-            "config": _jsonable(config),
+            "config": jsonable(config),
             "version": str(version),
-            "provenance": _jsonable(provenance),
+            "provenance": jsonable(provenance),
             "data": skeleton,
         }
         members = {f"a{i}": np.asarray(arr) for i, arr in enumerate(arrays.values())}

@@ -49,6 +49,9 @@ from typing import Any
 
 import numpy as np
 
+from hw2._checks import check_choice
+from hw2.store import jsonable
+
 #: Relative tolerance of the plateau check (of the loss at the suggested point).
 PLATEAU_RTOL = 0.01
 #: Half-width of the plateau check's window, in decades of the learning rate or batch size.
@@ -102,24 +105,8 @@ class Suggestion:
         return None if self.high is None else int(self.high)
 
     def to_dict(self) -> dict:
-        """JSON values only (for the results store)."""
-        return _jsonable(dataclasses.asdict(self))
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+        """JSON values only (for the results store); ``nan`` and infinities stay floats."""
+        return jsonable(self, nonfinite="keep")
 
 
 # ------------------------------------------------------------------------------ curve helpers
@@ -201,12 +188,16 @@ def _with_plateau(s: Suggestion, xs, losses, offset: int, unit: str) -> Suggesti
 LR_RULES: dict[str, Callable[..., Suggestion]] = {}
 
 
+def _register(registry: dict, name: str):
+    def add(rule):
+        registry[name] = rule
+        return rule
+    return add
+
+
 def register_lr_rule(name: str):
     """Register a learning-rate rule under ``name`` (a decorator); :func:`suggest_lr` then accepts it."""
-    def register(rule):
-        LR_RULES[name] = rule
-        return rule
-    return register
+    return _register(LR_RULES, name)
 
 
 @register_lr_rule("default")
@@ -322,9 +313,7 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
     Returns:
         :class:`Suggestion`; indices refer to the full curve as passed in.
     """
-    if rule not in LR_RULES:
-        raise ValueError(f"Argument `rule` must be one of {', '.join(map(repr, LR_RULES))}. "
-                         f"Received: rule={rule!r}")
+    check_choice("rule", rule, LR_RULES)
     lrs, losses = _curve(lrs, losses, "lrs")
     fractions = _check_fractions(fractions)
     stop = len(lrs) - int(skip_end)
@@ -354,10 +343,7 @@ BATCH_RULES: dict[str, Callable[..., Suggestion]] = {}
 
 def register_batch_rule(name: str):
     """Register a batch-size rule under ``name`` (a decorator); :func:`suggest_batch_size` then accepts it."""
-    def register(rule):
-        BATCH_RULES[name] = rule
-        return rule
-    return register
+    return _register(BATCH_RULES, name)
 
 
 @register_batch_rule("default")
@@ -416,9 +402,7 @@ def suggest_batch_size(batch_sizes, losses, rule: str = "default", *, reference:
         :class:`Suggestion` with ``value = b_min``, ``low = b_min``, ``high = b_max``; indices refer
         to the full curve as passed in.
     """
-    if rule not in BATCH_RULES:
-        raise ValueError(f"Argument `rule` must be one of {', '.join(map(repr, BATCH_RULES))}. "
-                         f"Received: rule={rule!r}")
+    check_choice("rule", rule, BATCH_RULES)
     sizes, losses = _curve(batch_sizes, losses, "batch_sizes")
     fractions = _check_fractions(fractions)
     finite = np.isfinite(losses)

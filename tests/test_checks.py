@@ -174,3 +174,46 @@ def test_fields_optional():
         checks.check_fields(_Config(), ("n_train",))
     with pytest.raises(ValueError, match="^" + _message("n_train", "an integer >= 1 or None", "0") + "$"):
         checks.check_fields(_Config(n_train=0), ("n_train",), optional=True)
+
+
+# ------------------------------------------------------------------------------ the library's callers
+_X, _Y = np.zeros((1, 2, 2)), np.ones((1, 2))
+_SGD = {"lr": 1.0, "rng": np.random.default_rng(0)}
+LIBRARY_CALLS = [  # (module, function, arguments, the message)
+    ("hw2.models", "narrow_mlp", {"depth": 0}, _message("depth", "an integer >= 1", "0")),
+    ("hw2.models", "narrow_mlp", {"activation": "elu"},
+     _message("activation", "one of ('relu', 'leaky_relu')", "'elu'")),
+    ("hw2.models", "init_study_mlp", {"n_hidden": 0}, _message("n_hidden", "an integer >= 1", "0")),
+    ("hw2.models", "lenet5", {"conv_dropout": 1.0}, _message("conv_dropout", "in [0, 1)", "1.0")),
+    ("hw2.models", "lenet5", {"input_variance": 0.0}, _message("input_variance", "> 0", "0.0")),
+    ("hw2.models", "mini_googlenet", {"precision": "float16"},
+     _message("precision", "one of ('float32', 'mixed_bfloat16')", "'float16'")),
+    ("hw2.models", "mini_googlenet", {"num_classes": 1}, _message("num_classes", "an integer >= 2", "1")),
+    ("hw2.stats", "wilson_interval", {"successes": 3, "n": 0}, _message("n", "> 0", "0")),
+    ("hw2.stats", "wilson_interval", {"successes": 4, "n": 3}, _message("successes", "in [0, 3]", "4")),
+    ("hw2.stats", "t_quantile_975", {"df": 0}, _message("df", ">= 1", "0")),
+    ("hw2.stats", "mcnemar_exact", {"only_a": 2.5, "only_b": 1}, _message("only_a", "an integer >= 0", "2.5")),
+    ("hw2.perceptron", "train_margin_sgd", {"x": _X, "y": _Y, "margin": -1.0, "epochs": 1, **_SGD},
+     _message("margin", ">= 0", "-1.0")),
+    ("hw2.perceptron", "train_margin_sgd", {"x": _X, "y": _Y, "margin": 0.0, "epochs": -1, **_SGD},
+     _message("epochs", "an integer >= 0", "-1")),
+    ("hw2.datasets", "load", {"name": "cifar10"}, _message("name", "one of ('fashion_mnist', 'mnist')", "'cifar10'")),
+    ("hw2.datasets", "unit_square", {"n": 0, "rng": np.random.default_rng(0)}, _message("n", ">= 1", "0")),
+    ("hw2.init_study", "expected_gain", {"activation": "elu"},
+     _message("activation", "one of ('tanh', 'sigmoid', 'relu')", "'elu'")),
+    ("hw2.init_study", "classify", {"activation_signal_std": [1.0] * 3, "gradient_std": [1.0] * 3, "threshold": 1.0},
+     _message("threshold", "> 1", "1.0")),
+    ("hw2.experiments.p2_initialization", "InitStudyConfig", {"n_images": 0},
+     _message("n_images", "an integer in [1, 10000]", "0")),
+    ("hw2.experiments.p4_data", "FashionSummaryConfig", {"images_per_class": 51},
+     _message("images_per_class", "an integer in [1, 50]", "51")),
+]
+
+
+@pytest.mark.parametrize(("module", "function", "arguments", "message"), LIBRARY_CALLS,
+                         ids=[f"{fn}-{msg.split('`')[1]}" for _, fn, _, msg in LIBRARY_CALLS])
+def test_library_checks_use_the_shared_wording(module, function, arguments, message):
+    import importlib
+
+    with pytest.raises(ValueError, match="^" + message + "$"):
+        getattr(importlib.import_module(module), function)(**arguments)

@@ -144,6 +144,29 @@ def test_experiment_configs_validate_and_checkpoints():
             DyingReluConfig(**kwargs)
     with pytest.raises(ValueError, match="`depth`"):
         DepthSweepConfig(depths=(0, 2))
+    with pytest.raises(ValueError, match=r"^Argument `born_dead_mc` must be an integer >= 1. Received: born_dead_mc=0"):
+        DyingReluConfig(born_dead_mc=0)
+    with pytest.raises(ValueError, match=r"^Argument `tolerance` must be >= 0 and finite. Received: tolerance=nan$"):
+        DyingReluConfig(tolerance=float("nan"))
+
+
+def test_every_p2_config_checks_its_batch_size_as_the_simulator_does():
+    from hw2.experiments.p2_initialization import DepthSweepConfig, DyingReluConfig, LeakyLongConfig
+
+    message = r"^Argument `batch_size` must be <= n_points=100. Received: batch_size=128$"
+    for config in (DyingReluConfig, DepthSweepConfig, LeakyLongConfig, dr.DyingReluEnsemble):
+        arguments = {"n_simulations": 1} if config is dr.DyingReluEnsemble else {}
+        with pytest.raises(ValueError, match=message):
+            config(n_points=100, batch_size=128, **arguments)
+
+
+def test_leaky_long_config_counts_are_checked():
+    from hw2.experiments.p2_initialization import LeakyLongConfig
+
+    LeakyLongConfig(n_simulations=1, epochs=1, every=1)
+    for name in ("n_simulations", "epochs", "every"):
+        with pytest.raises(ValueError, match=rf"^Argument `{name}` must be an integer >= 1. Received: {name}=0$"):
+            LeakyLongConfig(**{name: 0})
 
 
 # ------------------------------------------------------------------------------ Keras serialization

@@ -35,6 +35,15 @@ def demo(monkeypatch):
     return experiments.get("t.demo")
 
 
+def test_summarize_defaults_to_the_summary_member(monkeypatch):
+    experiments.names()  # discover the real experiments first (as the `demo` fixture does)
+    monkeypatch.setattr(experiments, "_REGISTRY", dict(experiments._REGISTRY))
+    experiments.register("t.plain", version="1", config_cls=_Cfg, description="test")(_compute)
+    assert experiments.get("t.plain").summarize({"summary": {"accuracy": 0.9}, "curve": [1, 2]}) == {"accuracy": 0.9}
+    # P1 and three P2 experiments rely on it.
+    assert experiments.get("p2.init").summarize is experiments.summary_member
+
+
 def test_unknown_experiment_lists_known_names():
     with pytest.raises(KeyError, match="Known experiments: .*p1.perceptron"):
         experiments.get("p9.nothing")

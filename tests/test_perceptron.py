@@ -110,8 +110,10 @@ def test_p1_config_validation():
 
     with pytest.raises(ValueError, match="`lr` must be one of lr_grid"):
         PerceptronConfig(lr=0.5)
-    with pytest.raises(ValueError, match="`n_train` must be >= 2"):
+    with pytest.raises(ValueError, match=r"^Argument `n_train` must be an integer >= 2. Received: n_train=1$"):
         PerceptronConfig(n_train=1)
+    with pytest.raises(ValueError, match=r"^Argument `n_repeats` must be an integer >= 2. Received: n_repeats=1$"):
+        PerceptronConfig(n_repeats=1)
 
 
 def _grid_data(hinge_correct, perceptron_correct, lr_grid, epochs_grid):

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from hw2 import report
 from hw2.store import StoredResult
 
@@ -42,23 +44,23 @@ def test_reduced_label_follows_the_config_not_the_profile_name():
     import dataclasses
 
     from hw2 import experiments
-    from hw2.store import _jsonable
+    from hw2.store import jsonable
 
     p1 = experiments.get("p1.perceptron")
-    full = _jsonable(dataclasses.asdict(p1.config("full")))
+    full = jsonable(dataclasses.asdict(p1.config("full")))
     # P1 at the laptop profile has no overrides: it *is* the full specification.
-    laptop = _jsonable(dataclasses.asdict(p1.config("laptop")))
+    laptop = jsonable(dataclasses.asdict(p1.config("laptop")))
     assert not report.is_reduced(_run_like("p1.perceptron", "laptop", laptop))
     assert report.reduced_note(_run_like("p1.perceptron", "laptop", laptop)) == ""
     # Smoke shrinks it, and one changed field is enough.
-    smoke = _jsonable(dataclasses.asdict(p1.config("smoke")))
+    smoke = jsonable(dataclasses.asdict(p1.config("smoke")))
     assert report.is_reduced(_run_like("p1.perceptron", "smoke", smoke))
     assert report.is_reduced(_run_like("p1.perceptron", "laptop", {**full, "n_repeats": 999}))
     # The seed is not a reduction.
     assert not report.is_reduced(_run_like("p1.perceptron", "laptop", {**full, "seed": 3}))
     # P3 at the laptop profile is reduced (fewer seeds and epochs), whatever the name says.
     p3 = experiments.get("p3.lenet")
-    assert report.is_reduced(_run_like("p3.lenet", "laptop", _jsonable(dataclasses.asdict(p3.config("laptop")))))
+    assert report.is_reduced(_run_like("p3.lenet", "laptop", jsonable(dataclasses.asdict(p3.config("laptop")))))
     # A laptop result standing in for a missing full one stays labelled.
     assert report.is_reduced(_run_like("p1.perceptron", "laptop", laptop, reduced_from="full"))
     assert not report.is_reduced(_run_like("p1.perceptron", "full", smoke))  # full profile: by definition
@@ -68,10 +70,61 @@ def test_chained_experiment_at_a_reduced_profile_is_reduced():
     import dataclasses
 
     from hw2 import experiments
-    from hw2.store import _jsonable
+    from hw2.store import jsonable
 
     # p4.compare has no laptop overrides of its own, but its prepared fields come from reduced upstream
     # runs (or cannot be checked against missing full ones): it must never be labelled full spec.
     exp = experiments.get("p4.compare")
-    config = _jsonable(dataclasses.asdict(exp.config("laptop")))
+    config = jsonable(dataclasses.asdict(exp.config("laptop")))
     assert report.is_reduced(_run_like("p4.compare", "laptop", config))
+
+
+# A gallery page as Sphinx-Gallery writes it: highlighted source, then the captured output.
+_PAGE = """<div class="highlight-Python notranslate"><div class="highlight"><pre><span class="n">history</span> \
+<span class="o">=</span> <span class="n">fit</span><span class="p">(</span><span class="n">steps</span>\
+<span class="o">/</span><span class="n">step</span><span class="p">)</span>
+</pre></div></div>
+<div class="sphx-glr-script-out highlight-none notranslate"><div class="highlight"><pre><span></span>p4.lr_sweep: \
+read from the results store (p4.lr_sweep-3f2a.json)
+  lr 1.0e-03: loss 2.30 -&gt; 1.12 (51 % of the untrained loss), 160 updates, 98.5 img/s
+{output}
+</pre></div></div>
+"""
+
+
+def test_check_pages_passes_a_clean_page_and_names_page_and_line(tmp_path):
+    (tmp_path / "p4").mkdir()
+    (tmp_path / "p4" / "plot_clean.html").write_text(_PAGE.format(output="Answer 4.2: lr_min 3.6e-04"))
+    assert report.check_pages(tmp_path) == []
+    bar = "p4.lr_sweep:  40%|████      | 4/10 [00:12&lt;00:18,  3.01s/it]"
+    (tmp_path / "p4" / "plot_bar.html").write_text(_PAGE.format(output=bar))
+    line = _PAGE.format(output=bar).split("\n").index(bar) + 1
+    assert report.check_pages(tmp_path) == [
+        f"{Path('p4', 'plot_bar.html')}:{line}: tqdm bar: p4.lr_sweep:  40%|████      | 4/10 [00:12<00:18,  3.01s/it]"]
+
+
+def test_terminal_noise_finds_tqdm_and_keras_lines():
+    def found(output):
+        return [what for _, what, _ in report.terminal_noise(_PAGE.format(output=output))]
+
+    # Tables, rates and ratios that only look like it.
+    assert found("| 0.1 | 1e4 | 97.0 % | 95.1 % |") == []
+    assert found("minigooglenet bf16: 235 img/s (1.88x fp32), 12.5 ms/step") == []
+    assert found("updates: 160 = 2048/64 * 5 epochs; total/steps = 1") == []
+    # tqdm: the bar, an ASCII bar's counts and times, a rate alone (bar_format without the bar).
+    assert found("cases:  50%|#####     | 2/4 [00:01&lt;00:01,  1.90it/s]") == ["tqdm bar"]
+    assert found("cases: 2/4 [00:01&lt;?, ?it/s]") == ["tqdm bar"]
+    assert found("cases: 2/4, 1.90it/s]") == ["tqdm rate"]
+    # Keras: fit(verbose=1), fit(verbose=2), the epoch header, predict's one-line bar.
+    assert found("32/32 \u2501\u2501\u2501\u2501\u2501\u2501 0s 2ms/step - accuracy: 0.91 - loss: 0.28") == [
+        "Keras progress bar"]
+    assert found("32/32 - 0s - 2ms/step - loss: 0.28") == ["Keras per-step log"]
+    assert found("Epoch 3/10") == ["Keras epoch header"]
+    # A carriage return survives into the file only if it is read with newline="".
+    assert found("cases: done\r") == ["carriage return"]
+    assert found("cases: done&#13;") == ["carriage return"]
+
+
+def test_check_pages_fails_when_there_is_nothing_to_check(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No HTML pages"):
+        report.check_pages(tmp_path)

@@ -171,3 +171,28 @@ def test_profile_errors_are_clear():
     with pytest.raises(ValueError, match="Allowed profiles: smoke, laptop, full"):
         profiles.resolve_profile("gpu")
     assert profiles.resolve_profile(" Laptop ") == "laptop"
+
+
+def test_jsonable_keeps_the_former_store_conversion_of_configs():
+    """Configs hash as they did before the two JSON conversions were merged (store keys unchanged)."""
+    import dataclasses
+
+    from hw2.store import canonical_json, jsonable
+
+    @dataclasses.dataclass
+    class Inner:
+        sizes: tuple = (64, 128)
+        rate: float = float("inf")
+
+    config = {"seed": np.int64(3), "lr": np.float64(0.1), "sizes": (1, 2), "inner": Inner(), "nan": float("nan"),
+              "neg": -float("inf"), "flag": np.bool_(True), 2: "two", "name": "x", "none": None, "f": 0.5}
+    # Recorded from the former `store._jsonable`.
+    assert canonical_json(config) == ('{"2":"two","f":0.5,"flag":true,"inner":{"rate":"inf","sizes":[64,128]},'
+                                      '"lr":0.1,"name":"x","nan":"nan","neg":"-inf","none":null,"seed":3,"sizes":[1,2]}')
+    assert jsonable(jsonable(config)) == jsonable(config)  # a config read back from the store hashes the same
+    # Fixed: a NumPy nan was left a float (JSON `NaN`, which reads back as a Python nan and then hashed
+    # differently); every non-finite float is now its repr.
+    assert jsonable({"a": np.float64("nan"), "b": np.float32("-inf")}) == {"a": "nan", "b": "-inf"}
+    assert jsonable(np.array([[1, 2], [3, 4]])) == [[1, 2], [3, 4]] and jsonable(np.array(2.5)) == 2.5
+    with pytest.raises(ValueError, match=r"Argument `nonfinite` must be one of \('repr', 'keep'\)"):
+        jsonable({}, nonfinite="drop")

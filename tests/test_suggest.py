@@ -155,8 +155,10 @@ def test_batch_rule_reads_from_the_largest_batch_down():
     assert not flat.reliable and flat.on_plateau
     gone = suggest_batch_size([64, 128], [np.nan, np.inf])
     assert not gone.reliable and gone.evidence["reason"] == "every batch size diverged"
-    with pytest.raises(ValueError, match="rule"):
+    with pytest.raises(ValueError, match=r"^Argument `rule` must be one of \('default',\). Received: rule='valley'$"):
         suggest_batch_size([64, 128], [1.0, 2.0], rule="valley")
+    with pytest.raises(ValueError, match=r"^Argument `rule` must be one of \('default', .*'valley'.*\). Received: "):
+        suggest_lr([1e-3, 1e-2], [1.0, 2.0], rule="v")
 
 
 def test_plot_suggestion_accepts_suggestions_and_their_dicts():
@@ -174,3 +176,21 @@ def test_plot_suggestion_accepts_suggestions_and_their_dicts():
     labels = ax.get_legend_handles_labels()[1]
     assert labels[0].startswith("default: [") and labels[2].startswith("valley: ")
     matplotlib.pyplot.close(fig)
+
+
+def test_to_dict_keeps_the_former_conversion():
+    """`Suggestion.to_dict` through `store.jsonable(nonfinite="keep")` gives what its own copy gave."""
+    s = Suggestion(
+        "default", np.float64(1e-3), np.int64(4), low=np.float64(1e-4), high=0.01, low_index=2,
+        high_index=np.int64(5), reliable=np.bool_(True), note="n",
+        evidence={"drop": np.array([0.0, 0.5, np.nan]), "ref": np.float32(2.5), "pair": (np.int32(1), 2.0),
+                  "inf": float("inf"), "grid": np.array([[1, 2], [3, 4]]), 7: "seven"})
+    d = s.to_dict()
+    # Recorded from the former `suggest._jsonable` (nan and inf stay floats: the store encodes them).
+    expected = {"rule": "default", "value": 0.001, "index": 4, "low": 0.0001, "high": 0.01, "low_index": 2,
+                "high_index": 5, "reliable": True, "on_plateau": False, "note": "n",
+                "evidence": {"drop": [0.0, 0.5, d["evidence"]["drop"][2]], "ref": 2.5, "pair": [1, 2.0],
+                             "inf": float("inf"), "grid": [[1, 2], [3, 4]], "7": "seven"}}
+    assert d == expected and np.isnan(d["evidence"]["drop"][2])
+    assert [type(v) for v in d.values()] == [str, float, int, float, float, int, int, bool, bool, str, dict]
+    assert type(d["evidence"]["ref"]) is float and type(d["evidence"]["pair"][0]) is int

@@ -103,11 +103,17 @@ _REGISTRY: dict[str, Experiment] = {}
 _DISCOVERED = False
 
 
-def register(name: str, *, version: str, config_cls: type, summarize: Callable[[dict], dict],
-             description: str, gpu_recommended: bool = False,
+def summary_member(data: dict) -> dict:
+    """The default ``summarize`` of :func:`register`: the result's ``"summary"`` member."""
+    return data["summary"]
+
+
+def register(name: str, *, version: str, config_cls: type, description: str,
+             summarize: Callable[[dict], dict] = summary_member, gpu_recommended: bool = False,
              prepare: Callable[[Any, str, bool], Any] | None = None,
              seeds: Callable[[Any], Iterable[int]] | None = None):
-    """Decorator registering ``compute(config) -> dict`` as experiment ``name``."""
+    """Decorator registering ``compute(config) -> dict`` as experiment ``name`` (arguments: the
+    attributes of :class:`Experiment`; ``summarize`` defaults to :func:`summary_member`)."""
 
     def decorate(compute):
         _REGISTRY[name] = Experiment(name, str(version), config_cls, compute, summarize, description,

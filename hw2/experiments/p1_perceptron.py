@@ -23,6 +23,7 @@ import dataclasses
 import numpy as np
 
 from hw2 import perceptron, stats
+from hw2._checks import check_fields
 from hw2.datasets import unit_square
 from hw2.experiments import register
 
@@ -43,11 +44,7 @@ class PerceptronConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("n_train", "n_test"):
-            if getattr(self, name) < 2:
-                raise ValueError(f"Argument `{name}` must be >= 2. Received: {name}={getattr(self, name)}")
-        if self.n_repeats < 2:
-            raise ValueError(f"Argument `n_repeats` must be >= 2. Received: n_repeats={self.n_repeats}")
+        check_fields(self, ("n_train", "n_test", "n_repeats"), low=2)
         if self.lr not in self.lr_grid:
             raise ValueError(f"Argument `lr` must be one of lr_grid={self.lr_grid}. Received: lr={self.lr}")
         if self.epochs not in self.epochs_grid:
@@ -73,7 +70,6 @@ def _summary(accuracy: dict, angles: dict, predictions: dict, single: dict, y_te
 
 
 @register("p1.perceptron", version="2", config_cls=PerceptronConfig,
-          summarize=lambda data: data["summary"],
           description="P1: perceptron criterion vs hinge loss on the unit square (1000 training sets)")
 def compute(config: PerceptronConfig) -> dict:
     rng = np.random.default_rng(config.seed)

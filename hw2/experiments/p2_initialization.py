@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from hw2 import dying_relu, init_study, stats
+from hw2._checks import check_fields, check_int, check_range
 from hw2.datasets import load_mnist
 from hw2.experiments import register
 
@@ -47,18 +48,11 @@ class InitStudyConfig:
     def __post_init__(self):
         for case in self.cases:
             init_study.parse_case(case)
-        if not 1 <= self.n_images <= 10000:
-            raise ValueError(f"Argument `n_images` must be in [1, 10000]. Received: n_images={self.n_images}")
-        if not 1 <= self.gradient_batch_size <= self.n_images:
-            raise ValueError(f"Argument `gradient_batch_size` must be in [1, n_images={self.n_images}]. "
-                             f"Received: gradient_batch_size={self.gradient_batch_size}")
+        check_int("n_images", self.n_images, 1, 10000)
+        check_int("gradient_batch_size", self.gradient_batch_size, 1, self.n_images)
 
 
-def _summarize_init(data: dict) -> dict:
-    return data["summary"]
-
-
-@register("p2.init", version="2", config_cls=InitStudyConfig, summarize=_summarize_init,
+@register("p2.init", version="2", config_cls=InitStudyConfig,
           description="P2.1: per-layer activation and gradient statistics of the intoli MLP at initialization")
 def compute_init(config: InitStudyConfig) -> dict:
     from tqdm.auto import tqdm
@@ -139,14 +133,9 @@ class DyingReluConfig:
         dying_relu.check_target(self.target)
         for arm in self.arms:
             dying_relu.Arm.parse(arm)
-        if self.batch_size > self.n_points:
-            raise ValueError(f"Argument `batch_size` must be <= n_points={self.n_points}. "
-                             f"Received: batch_size={self.batch_size}")
-        for name in ("n_simulations", "epochs", "born_dead_mc"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
-        if not self.tolerance >= 0:
-            raise ValueError(f"Argument `tolerance` must be >= 0. Received: tolerance={self.tolerance}")
+        dying_relu.check_batch_size(self.batch_size, self.n_points)
+        check_fields(self, ("n_simulations", "epochs", "born_dead_mc"))
+        check_range("tolerance", self.tolerance, low=0)
 
 
 def _proportion(flags) -> dict:
@@ -294,16 +283,11 @@ class LeakyLongConfig:
     def __post_init__(self):
         dying_relu.layer_sizes(self.depth, self.width)
         dying_relu.check_target(self.target)
-        for name in ("n_simulations", "epochs", "every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Argument `{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        check_fields(self, ("n_simulations", "epochs", "every"))
+        dying_relu.check_batch_size(self.batch_size, self.n_points)
 
 
-def _summarize_long(data: dict) -> dict:
-    return data["summary"]
-
-
-@register("p2.leaky_long", version="1", config_cls=LeakyLongConfig, summarize=_summarize_long,
+@register("p2.leaky_long", version="1", config_cls=LeakyLongConfig,
           description="P2.3 follow-up: Leaky ReLU networks trained 400 epochs; does the near-constant fraction settle?")
 def compute_leaky_long(config: LeakyLongConfig) -> dict:
     ens = dying_relu.DyingReluEnsemble(
@@ -370,13 +354,7 @@ class DepthSweepConfig:
         for w in (*self.map_widths, *self.mc_widths):
             dying_relu.layer_sizes(2, w)
         dying_relu.check_target(self.target)
-        if self.batch_size > self.n_points:
-            raise ValueError(f"Argument `batch_size` must be <= n_points={self.n_points}. "
-                             f"Received: batch_size={self.batch_size}")
-
-
-def _summarize_depth(data: dict) -> dict:
-    return data["summary"]
+        dying_relu.check_batch_size(self.batch_size, self.n_points)
 
 
 def _train_depths(depths, width, n_simulations, config) -> dict:
@@ -392,7 +370,7 @@ def _train_depths(depths, width, n_simulations, config) -> dict:
     return {d: (initial[a.name], final[a.name]) for d, a in zip(depths, arms)}
 
 
-@register("p2.dying_relu_depth", version="1", config_cls=DepthSweepConfig, summarize=_summarize_depth,
+@register("p2.dying_relu_depth", version="1", config_cls=DepthSweepConfig,
           description="P2 beyond the question: collapse vs depth (width 2), depth x width map, born-dead MC")
 def compute_depth(config: DepthSweepConfig) -> dict:
     sweep = _train_depths(config.depths, 2, config.n_simulations, config)

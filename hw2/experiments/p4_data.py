@@ -19,15 +19,11 @@ import functools
 
 import numpy as np
 
+from hw2._checks import check_int
 from hw2.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
 from hw2.experiments import register
 
 NUM_CLASSES = len(FASHION_MNIST_CLASSES)
-
-
-def _check_per_class(name: str, value, upper: int) -> None:
-    if not 1 <= int(value) <= upper:
-        raise ValueError(f"Argument `{name}` must be in [1, {upper}]. Received: {name}={value}")
 
 
 def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -59,7 +55,7 @@ def fashion_mnist_split(validation_per_class: int = 600, split_seed: int = 0) ->
     generator seeded by ``split_seed``; the rest stay training images. Each part is returned in the
     stratified order of :func:`stratified_order`, so ``x[:n]`` is a stratified subset.
     """
-    _check_per_class("validation_per_class", validation_per_class, 5999)
+    check_int("validation_per_class", validation_per_class, 1, 5999)
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
     rng = np.random.default_rng([split_seed, 4])
     is_val = np.zeros(len(y_train), dtype=bool)
@@ -107,12 +103,12 @@ class FashionSummaryConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _check_per_class("validation_per_class", self.validation_per_class, 5999)
+        check_int("validation_per_class", self.validation_per_class, 1, 5999)
         unknown = [c for c in self.figure_classes if c not in FASHION_MNIST_CLASSES]
         if unknown or not self.figure_classes:
             raise ValueError(f"Argument `figure_classes` must name classes among {FASHION_MNIST_CLASSES}. "
                              f"Received: figure_classes={self.figure_classes}")
-        _check_per_class("images_per_class", self.images_per_class, 50)
+        check_int("images_per_class", self.images_per_class, 1, 50)
 
 
 def _summarize_fashion(data: dict) -> dict:
