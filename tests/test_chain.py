@@ -309,3 +309,17 @@ def test_the_whole_p4_chain_runs_at_smoke_under_jax_and_copies_every_piece(tmp_p
     with tarfile.open(tmp_path / "again" / "p4-smoke.tar") as tar:
         assert sorted(tar.getnames()) == sorted(p.relative_to(tmp_path / "copy").as_posix()
                                                 for p in (tmp_path / "copy").glob("*/*.npz"))
+
+
+def test_the_device_command_is_the_same_in_the_docstring_and_the_docs():
+    def command(text):
+        text = text.replace("\\\n", " ")
+        line = next(line for line in text.splitlines() if "python3 -m pip install" in line)
+        return " ".join(line.split())
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "reproducibility.rst").read_text()
+    assert command(chain.__doc__) == command(docs)
+    assert command(docs).startswith("python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir "
+                                    "--upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD "
+                                    "KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1")
+    assert command(docs).endswith('python3 -m hw2 chain p4 --profile full --copy-to "$OUT" --tar --time-limit 480')
