@@ -1,10 +1,12 @@
-"""Command line: ``python -m hw2 list | run | fetch-data | verify-results``.
+"""Command line: ``python -m hw2 list | run | chain | fetch-data | verify-results``.
 
 Examples::
 
     python -m hw2 list
     python -m hw2 run p1.perceptron --profile laptop
     python -m hw2 run p4.lr_sweep p4.clr --profile full --seed 0
+    python -m hw2 chain p4 --profile full --dry-run
+    python -m hw2 chain p4 --profile full --copy-to /tmp/p4 --tar --time-limit 480
     python -m hw2 fetch-data
     python -m hw2 verify-results
     python -m hw2 verify-results --recompute p1.perceptron p4.fashion_mnist
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -64,6 +67,53 @@ def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _cmd_chain(args) -> int:
+    from hw2 import chain
+
+    cache = chain.use_compilation_cache(args.xla_cache)  # first: JAX reads it when Keras imports it
+    plan = chain.plan(args.chain, args.profile, seeds=args.seeds, only=args.only)
+    if args.dry_run:
+        _print_plan(plan)
+        return 0
+    if not args.copy_to:
+        raise ValueError("Argument `--copy-to` must name a folder unless --dry-run is given. Received: nothing")
+    import keras
+
+    from hw2 import datasets
+
+    backend = keras.config.backend()
+    print(f"[chain] backend {backend}; " + (cache if backend == "jax" else "no persistent compilation cache "
+                                            "(JAX backend only)"), flush=True)
+    datasets.load("fashion_mnist")  # before any piece: a missing dataset is one line, not 13 failures
+    outcomes = chain.run_chain(plan, args.copy_to, tar=args.tar, time_limit_s=args.time_limit,
+                               echo=lambda line: print(line, flush=True))
+    return 0 if all(outcome.done for outcome in outcomes) else 1
+
+
+def _print_plan(plan) -> None:
+    from hw2 import experiments
+
+    print(f"chain {plan.chain} at profile {plan.profile}: {len(plan)} pieces, in this order:")
+    previous = os.environ.get("HW2_NO_COMPUTE")
+    os.environ["HW2_NO_COMPUTE"] = "1"  # look up only: a dry run computes nothing
+    try:
+        for index, piece in enumerate(plan, 1):
+            try:
+                experiments.run(piece.experiment, plan.profile, seed=piece.seed)
+                state = "stored"
+            except LookupError:
+                state = "to compute"
+            needs = ", ".join(f"{name} seed {seed}" for name, seed in piece.needs) or "nothing"
+            print(f"  {index:>2}. {piece.label:<26} {state:<10} needs {needs}")
+    finally:
+        if previous is None:
+            os.environ.pop("HW2_NO_COMPUTE", None)
+        else:
+            os.environ["HW2_NO_COMPUTE"] = previous
+    for note in plan.notes:
+        print(f"  {note}")
 
 
 def _cmd_fetch(args) -> int:
@@ -121,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--force", action="store_true", help="recompute even if a stored result is valid")
     run.set_defaults(func=_cmd_run)
+    _add_chain_parser(sub)
     sub.add_parser("fetch-data", help="download/verify MNIST and Fashion-MNIST into the cache").set_defaults(
         func=_cmd_fetch)
     verify = sub.add_parser("verify-results", help="check that committed results match the current code")
@@ -138,6 +189,35 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         parser.exit(2, f"error: {_one_line(exc)}\n")
+
+
+def _add_chain_parser(sub) -> None:
+    from hw2 import chain
+
+    doc = chain.__doc__
+    device = doc[doc.index("On the GPU machine"):doc.index("Example:")].strip()
+    parser = sub.add_parser(
+        "chain", help="run a whole chain of experiments (p4) piece by piece, copying each finished piece out",
+        description=doc[:doc.index("Under the JAX backend")].strip(), epilog=device,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chain", choices=chain.CHAINS)
+    parser.add_argument("--profile", default=None, help=f"one of {', '.join(profiles.PROFILES)} (default: "
+                        "$HW2_PROFILE or full)")
+    parser.add_argument("--copy-to", default=None, metavar="FOLDER",
+                        help="copy each finished piece here (<experiment>/<file>.npz) and log to chain.log")
+    parser.add_argument("--tar", action="store_true",
+                        help="copy into one archive FOLDER/<chain>-<profile>.tar instead (rewritten atomically)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
+                        help="policy seeds (default: the seeds p4.compare compares at the profile)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="EXPERIMENT",
+                        help="run only these experiments of the chain (upstream results still cache-first)")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                        help="start no piece after this many seconds (the rest is listed as not started)")
+    parser.add_argument("--xla-cache", default=None, metavar="FOLDER",
+                        help="JAX compilation cache (default: $JAX_COMPILATION_CACHE_DIR, $HW2_XLA_CACHE or "
+                             "~/.cache/hw2/xla)")
+    parser.add_argument("--dry-run", action="store_true", help="list the pieces in order; run nothing")
+    parser.set_defaults(func=_cmd_chain)
 
 
 def _expected_errors() -> tuple[type[BaseException], ...]:

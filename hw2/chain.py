@@ -1,0 +1,442 @@
+"""Run an experiment chain piece by piece, copying each finished piece out at once.
+
+``python -m hw2 chain p4`` runs the whole Problem 4 chain in priority order: the four finders
+(``p4.lr_sweep``, ``p4.lr_range_test``, ``p4.batch_sweep``, ``p4.noise_scale``, at the policies'
+``finder_seed``), then the four policies (``p4.clr``, ``p4.cbs``, ``p4.cbs_matched``,
+``p4.baseline``) at the first seed, then at the next seed, then ``p4.compare``. Every piece goes
+through :func:`hw2.experiments.run`, so it is cache-first: a rerun skips what is stored and
+resumes where a killed run stopped. After each piece its result file (and any upstream result
+that its ``prepare`` hook computed on the way) is copied to ``--copy-to``, atomically, as
+``<experiment>/<file>.npz`` -- or, with ``--tar``, into one archive ``<chain>-<profile>.tar`` of
+the same layout, rewritten atomically after each piece (the GPU machine of this project returns
+at most 8 files). One line per piece gives its wall time and training throughput; the lines and
+the traceback of any failure also go to ``chain.log`` there.
+
+A piece that fails prints one line, and the chain goes on with every piece that does not need it
+(:data:`P4_NEEDS`): if ``p4.lr_sweep`` fails, only ``p4.lr_range_test`` can still run, since every
+other piece takes lr_min or lr_max from it; if ``p4.batch_sweep`` fails, only ``p4.cbs`` (and
+``p4.compare``) is skipped. ``p4.compare`` needs every policy at its profile's seeds (0 and 1 at
+full), so it is left out of a chain whose ``--seeds`` do not cover them.
+
+Under the JAX backend the chain turns on JAX's persistent compilation cache
+(:func:`use_compilation_cache`, before Keras is imported), so a second call on the same machine,
+or a second piece with the same shapes, skips XLA compilation.
+
+On the GPU machine (JAX, no TensorFlow, no package index), with Keras' wheels in ``./.whl``
+(``/work/shared/device/wheels.sh``) and the verified Fashion-MNIST cache in ``./.data`` (both
+carried), one command runs the full chain::
+
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \\
+        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax \\
+        XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 HW2_DATA_DIR=$PWD/.data || exit; \\
+    python3 -m hw2 chain p4 --profile full --copy-to "$OUT" --tar --time-limit 480
+
+Then here: ``tar -xf <fetched>/p4-full.tar -C results/full``.
+
+Example:
+    >>> # skipped: plan() imports the experiments, so Keras (seconds); p4_plan below is the same, pure
+    >>> [piece.label for piece in plan("p4", "full")][:5]   # doctest: +SKIP
+    ['p4.lr_sweep seed 0', 'p4.lr_range_test seed 0', 'p4.batch_sweep seed 0', 'p4.noise_scale seed 0', 'p4.clr seed 0']
+    >>> images_and_seconds("p4.clr", {"images_per_second": 100.0, "seconds": 2.0})
+    (200, 2.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import sys
+import tarfile
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from hw2.atomic import atomic_write_bytes
+
+#: Finders in priority order; each policy run and the comparison take bounds from them.
+P4_FINDERS = ("p4.lr_sweep", "p4.lr_range_test", "p4.batch_sweep", "p4.noise_scale")
+#: Policies in priority order (the order of :data:`hw2.experiments.p4_cyclical.POLICIES`).
+P4_POLICIES = ("p4.clr", "p4.cbs", "p4.cbs_matched", "p4.baseline")
+#: The upstream finders whose results each piece's ``prepare`` hook reads (at ``finder_seed``);
+#: ``p4.compare`` needs every policy at its seeds. ``tests/test_chain.py`` checks this against the
+#: hooks themselves.
+P4_NEEDS = {
+    "p4.lr_sweep": (), "p4.lr_range_test": (),
+    "p4.batch_sweep": ("p4.lr_sweep",), "p4.noise_scale": ("p4.lr_sweep",),
+    "p4.clr": ("p4.lr_sweep",), "p4.cbs": ("p4.lr_sweep", "p4.batch_sweep"),
+    "p4.cbs_matched": ("p4.lr_sweep",), "p4.baseline": ("p4.lr_sweep",),
+}
+CHAINS = ("p4",)
+LOG_NAME = "chain.log"
+
+#: JAX's persistent compilation cache; read by JAX when it is imported (Keras imports it).
+CACHE_ENV = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
+             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES")
+
+
+def default_cache_dir() -> Path:
+    """``$HW2_XLA_CACHE``, else ``~/.cache/hw2/xla``."""
+    return Path(os.environ.get("HW2_XLA_CACHE") or Path.home() / ".cache" / "hw2" / "xla").expanduser()
+
+
+def use_compilation_cache(directory: str | os.PathLike | None = None, environ=None) -> str:
+    """Point JAX's persistent compilation cache at ``directory`` (default :func:`default_cache_dir`)
+    and cache every program, however quick to compile or small, by setting the environment
+    variables of :data:`CACHE_ENV` in ``environ`` (default ``os.environ``).
+
+    JAX reads them when it is imported, and Keras imports JAX, so call this before Keras is
+    imported (``python -m hw2 chain`` does so first thing). Values already set (on the command
+    line) are kept. The variables mean nothing to TensorFlow: harmless under another backend.
+    Returns one line saying what was done, or that JAX was imported too early for it to act.
+
+    Example:
+        >>> import tempfile
+        >>> env = {"JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1"}  # as if set on the command line
+        >>> folder = tempfile.mkdtemp()
+        >>> _ = use_compilation_cache(folder, environ=env)
+        >>> env["JAX_COMPILATION_CACHE_DIR"] == folder, env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]
+        (True, '1')
+        >>> env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"]
+        '-1'
+    """
+    environ = os.environ if environ is None else environ
+    directory = Path(directory).expanduser() if directory is not None else default_cache_dir()
+    environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(directory))
+    environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "-1")
+    where = environ["JAX_COMPILATION_CACHE_DIR"]
+    if "jax" in sys.modules:
+        return (f"JAX was imported before the chain started, so its compilation cache is what it started with "
+                f"(set {CACHE_ENV[0]}={where} on the command line to change it)")
+    Path(where).mkdir(parents=True, exist_ok=True)
+    return f"XLA compilation cache (JAX backend): {where}"
+
+
+# ------------------------------------------------------------------------------------ the plan
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """One experiment at one seed, and the pieces (``(experiment, seed)``) it takes results from."""
+
+    experiment: str
+    seed: int
+    needs: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.experiment, self.seed
+
+    @property
+    def label(self) -> str:
+        return f"{self.experiment} seed {self.seed}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The pieces of a chain in the order they run, and why a piece was left out (if one was)."""
+
+    chain: str
+    profile: str
+    pieces: tuple[Piece, ...]
+    notes: tuple[str, ...] = ()
+    experiments: tuple[str, ...] = ()  # every experiment of the chain, also those ``only`` left out
+
+    def __iter__(self):
+        return iter(self.pieces)
+
+    def __len__(self):
+        return len(self.pieces)
+
+
+def p4_plan(finder_seed: int, seeds: Sequence[int], compare_seeds: Sequence[int], profile: str = "full",
+            only: Iterable[str] | None = None) -> Plan:
+    """The P4 chain for these seeds, in priority order (pure: no Keras, no store).
+
+    Example:
+        >>> plan = p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1))
+        >>> [piece.label for piece in plan][4:9:4], plan.pieces[-1].label
+        (['p4.clr seed 0', 'p4.clr seed 1'], 'p4.compare seed 0')
+        >>> p4_plan(0, seeds=(0,), compare_seeds=(0, 1)).notes[0][:60]
+        'p4.compare left out: it compares the policies at seeds 0 1, '
+    """
+    seeds = _check_seeds(seeds)
+    finder_seed = _check_seeds([finder_seed], "finder_seed")[0]
+    known = (*P4_FINDERS, *P4_POLICIES, "p4.compare")
+    only = None if only is None else list(only)
+    if only is not None:
+        unknown = [name for name in only if name not in known]
+        if unknown or not only:
+            raise ValueError(f"Argument `only` must name pieces of chain p4 ({', '.join(known)}). "
+                             f"Received: only={only}")
+    needs = lambda name: tuple((upstream, finder_seed) for upstream in P4_NEEDS[name])
+    pieces = [Piece(name, finder_seed, needs(name)) for name in P4_FINDERS]
+    pieces += [Piece(name, seed, needs(name)) for seed in seeds for name in P4_POLICIES]
+    notes = []
+    compare_seeds = tuple(int(s) for s in compare_seeds)
+    if set(compare_seeds) <= set(seeds):
+        pieces.append(Piece("p4.compare", 0, tuple((name, s) for s in compare_seeds for name in P4_POLICIES)))
+    else:
+        notes.append(f"p4.compare left out: it compares the policies at seeds {_seed_list(compare_seeds)}, "
+                     f"and this chain runs seeds {_seed_list(seeds)}")
+    if only is not None:
+        pieces = [piece for piece in pieces if piece.experiment in only]
+        if not pieces:
+            raise ValueError(f"Argument `only` leaves no piece to run at seeds {_seed_list(seeds)} "
+                             f"({'; '.join(notes) or 'check the names'}). Received: only={only}")
+    return Plan("p4", profile, tuple(pieces), tuple(notes), known)
+
+
+def plan(chain: str, profile: str, *, seeds: Sequence[int] | None = None,
+         only: Iterable[str] | None = None) -> Plan:
+    """The plan of ``chain`` at ``profile``: seeds default to the seeds ``p4.compare`` compares at
+    that profile, the finders run at the policies' ``finder_seed`` (imports the experiments, so Keras)."""
+    from hw2 import experiments, profiles
+
+    if chain not in CHAINS:
+        raise ValueError(f"Argument `chain` must be one of {CHAINS}. Received: chain={chain!r}")
+    profile = profiles.resolve_profile(profile)
+    compare_seeds = tuple(experiments.get("p4.compare").config(profile).seeds)
+    finder_seed = experiments.get("p4.clr").config(profile).finder_seed
+    return p4_plan(finder_seed, compare_seeds if seeds is None else seeds, compare_seeds, profile, only)
+
+
+def _check_seeds(seeds, name: str = "seeds") -> list[int]:
+    from hw2._checks import check_int
+
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"Argument `{name}` must be distinct integers in [0, 4294967295]. Received: {name}={seeds}")
+    return [check_int(name, seed, low=0, high=2**32 - 1) for seed in seeds]
+
+
+def _seed_list(seeds) -> str:
+    return " ".join(str(s) for s in seeds)
+
+
+# ------------------------------------------------------------------------------ throughput
+def _policy_images(data: dict) -> tuple[int, float]:
+    return int(round(float(data["images_per_second"]) * float(data["seconds"]))), float(data["seconds"])
+
+
+def _lr_sweep_images(data: dict) -> tuple[int, float]:
+    import numpy as np
+
+    sweep = data["sweep"]
+    batch = int(sweep["batch_size"])
+    per_epoch = (int(data["setup"]["train_images"]) // batch) * batch  # full batches only
+    epochs = np.where(np.asarray(sweep["diverged"], bool), np.asarray(sweep["diverged_epoch"]) + 1,
+                      int(sweep["epochs"]))  # a diverged run stops in the epoch it diverged
+    return int(epochs.sum()) * per_epoch, float(np.sum(sweep["seconds"]))
+
+
+def _range_test_images(data: dict) -> tuple[int, float]:
+    steps = int(data["kept_steps"][-1]) + 1 if len(data["kept_steps"]) else 0  # the last step is always kept
+    return steps * int(data["test"]["batch_size"]), float(data["seconds"])
+
+
+def _batch_sweep_images(data: dict) -> tuple[int, float]:
+    import numpy as np
+
+    sweep = data["sweep"]
+    seconds = np.asarray(sweep["seconds"], float)
+    return int(round(float(np.sum(np.asarray(sweep["images_per_second"], float) * seconds)))), float(seconds.sum())
+
+
+def _noise_scale_images(data: dict) -> tuple[int, float]:
+    return int(data["updates"]) * int(data["b_big"]), float(data["seconds"])
+
+
+#: experiment -> ``data -> (training images, training seconds)``, read from what the result stores.
+THROUGHPUT = {"p4.lr_sweep": _lr_sweep_images, "p4.lr_range_test": _range_test_images,
+              "p4.batch_sweep": _batch_sweep_images, "p4.noise_scale": _noise_scale_images,
+              **{name: _policy_images for name in P4_POLICIES}}
+
+
+def images_and_seconds(experiment: str, data: dict) -> tuple[int, float] | None:
+    """Training images and training seconds a stored result records (``None``: it trains nothing)."""
+    reader = THROUGHPUT.get(experiment)
+    return None if reader is None else reader(data)
+
+
+# ---------------------------------------------------------------------------------- copying
+class Copier:
+    """Copies result files out as ``<experiment>/<file>.npz``: into ``folder``, or (``tar``) into one
+    archive ``folder/<name>`` rewritten atomically after each addition. Either way a reader (or a
+    killed process) leaves only complete files behind."""
+
+    def __init__(self, folder: str | os.PathLike, *, tar_name: str | None = None):
+        self.folder = Path(folder)
+        self.tar_name = tar_name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._files: dict[str, Path] = {}  # member name -> source file
+        self._stamps: dict[str, tuple[int, int]] = {}
+
+    @staticmethod
+    def member(path: Path) -> str:
+        return f"{path.parent.name}/{path.name}"
+
+    @property
+    def target(self) -> Path:
+        return self.folder / self.tar_name if self.tar_name else self.folder
+
+    def add(self, paths: Iterable[str | os.PathLike]) -> list[str]:
+        """Copy these result files (those new or changed since the last copy); return their member names."""
+        changed = []
+        for path in map(Path, paths):
+            name, stat = self.member(path), path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if self._stamps.get(name) == stamp:
+                continue
+            self._files[name], self._stamps[name] = path, stamp
+            if self.tar_name is None:
+                atomic_write_bytes(self.folder / name, path.read_bytes())
+            changed.append(name)
+        if changed and self.tar_name is not None:
+            atomic_write_bytes(self.target, self._archive())
+        return changed
+
+    def _archive(self) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            for name in sorted(self._files):
+                data = self._files[name].read_bytes()
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime, info.mode = len(data), int(self._files[name].stat().st_mtime), 0o644
+                archive.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+    def log(self, text: str) -> None:
+        with open(self.folder / LOG_NAME, "a", encoding="utf-8") as handle:
+            handle.write(text.rstrip("\n") + "\n")
+
+
+def _new_results(root: Path, experiments: Iterable[str], since: float) -> list[Path]:
+    """Result files under ``root/<experiment>/`` written since ``since`` (upstream results that a
+    ``prepare`` hook computed inside another piece)."""
+    out = []
+    for name in experiments:
+        for path in sorted((root / name).glob("*.npz")):
+            if path.stat().st_mtime >= since:
+                out.append(path)
+    return out
+
+
+# ---------------------------------------------------------------------------------- running
+@dataclasses.dataclass
+class Outcome:
+    """What became of one piece: ``status`` is computed, stored, failed, skipped or not started."""
+
+    piece: Piece
+    status: str
+    wall_s: float = 0.0
+    images: int | None = None
+    train_s: float | None = None
+    path: Path | None = None
+    error: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("computed", "stored")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+def _throughput(images: int | None, seconds: float | None) -> str:
+    if images is None or not seconds:
+        return "no training"
+    return f"{images / seconds:,.0f} img/s ({images:,} images in {seconds:.1f} s of training)"
+
+
+def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time_limit_s: float | None = None,
+              runner: Callable | None = None, echo: Callable[[str], None] = print) -> list[Outcome]:
+    """Run ``plan``'s pieces in order through ``runner`` (default :func:`hw2.experiments.run`),
+    copying each finished piece to ``copy_to`` and echoing one line per piece.
+
+    Once ``time_limit_s`` seconds have passed, no further piece is started; a piece whose upstream
+    piece failed or was skipped is skipped. Exceptions of a piece are caught (the traceback goes
+    to ``chain.log``); ``KeyboardInterrupt`` is not.
+
+    Example:
+        >>> import tempfile, pathlib, types
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> def fake_run(name, profile, seed):
+        ...     path = folder / "store" / name / f"{name}-{seed}.npz"
+        ...     path.parent.mkdir(parents=True, exist_ok=True); _ = path.write_bytes(b"npz")
+        ...     return types.SimpleNamespace(path=path, from_store=False, data={})
+        >>> outcomes = run_chain(p4_plan(0, (0,), (0,), "smoke"), folder / "out", runner=fake_run, echo=lambda s: None)
+        >>> [o.status for o in outcomes].count("computed"), sorted(p.name for p in (folder / "out").iterdir())[:2]
+        (9, ['chain.log', 'p4.baseline'])
+    """
+    if runner is None:
+        from hw2 import experiments
+
+        runner = experiments.run
+    if time_limit_s is not None and not time_limit_s > 0:
+        raise ValueError(f"Argument `time_limit_s` must be > 0 seconds. Received: time_limit_s={time_limit_s}")
+    copier = Copier(copy_to, tar_name=f"{plan.chain}-{plan.profile}.tar" if tar else None)
+    names = sorted({*plan.experiments, *(piece.experiment for piece in plan)})
+    say = lambda line: (echo(line), copier.log(line))
+    chain_start = time.time()
+    clock = time.perf_counter()
+    say(f"[chain] {plan.chain} at profile {plan.profile}: {len(plan)} pieces -> {copier.target}")
+    for note in plan.notes:
+        say(f"[chain] {note}")
+    status: dict[tuple[str, int], str] = {}
+    outcomes: list[Outcome] = []
+    for index, piece in enumerate(plan, 1):
+        head = f"[chain] {index}/{len(plan)} {piece.label}:"
+        blocked = [need for need in piece.needs if status.get(need) in ("failed", "skipped", "not started")]
+        elapsed = time.perf_counter() - clock
+        if time_limit_s is not None and elapsed >= time_limit_s:
+            outcome = Outcome(piece, "not started", error=f"time limit {time_limit_s:g} s reached")
+            say(f"{head} not started: {outcome.error}; total {elapsed:.1f} s")
+        elif blocked:
+            need = blocked[0]
+            outcome = Outcome(piece, "skipped", error=f"needs {need[0]} seed {need[1]}, which {status[need]}")
+            say(f"{head} skipped: {outcome.error}; total {elapsed:.1f} s")
+        else:
+            outcome = _run_piece(piece, plan.profile, runner, copier, names, chain_start, say, head, clock)
+        status[piece.key] = outcome.status
+        outcomes.append(outcome)
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("computed", "stored", "failed", "skipped",
+                                                                "not started")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    say(f"[chain] {plan.chain} at profile {plan.profile}: {summary}; total {time.perf_counter() - clock:.1f} s; "
+        f"copies in {copier.target}")
+    if counts["computed"] + counts["stored"] < len(outcomes):
+        say("[chain] rerun the same command to go on: stored pieces are read, not recomputed")
+    return outcomes
+
+
+def _run_piece(piece, profile, runner, copier, names, chain_start, say, head, clock) -> Outcome:
+    start = time.perf_counter()
+    try:
+        result = runner(piece.experiment, profile, seed=piece.seed)
+        outcome = Outcome(piece, "stored" if result.from_store else "computed", time.perf_counter() - start,
+                          path=result.path)
+        copied = []
+        if result.path is not None:  # a piece counts as done once its copy is out
+            root = Path(result.path).parent.parent
+            copied = copier.add([result.path, *_new_results(root, names, chain_start)])
+    except Exception as exc:  # a failed piece must not stop the pieces that do not need it
+        wall = time.perf_counter() - start
+        outcome = Outcome(piece, "failed", wall, error=_one_line(exc))
+        say(f"{head} FAILED after {wall:.1f} s: {outcome.error}; total {time.perf_counter() - clock:.1f} s")
+        copier.log(traceback.format_exc())
+        return outcome
+    try:
+        measured = images_and_seconds(piece.experiment, result.data)
+        if measured is not None:
+            outcome.images, outcome.train_s = measured
+        speed = _throughput(outcome.images, outcome.train_s)
+    except Exception as exc:  # a result laid out otherwise than expected is still a finished piece
+        speed = f"img/s not read ({_one_line(exc)})"
+    how = "read from the store" if outcome.status == "stored" else "computed"
+    where = Copier.member(Path(result.path)) if result.path is not None else "nothing stored"
+    extra = f" (+{len(copied) - 1} upstream)" if len(copied) > 1 else ""
+    say(f"{head} {how} in {outcome.wall_s:.1f} s; {speed}; -> {where}{extra}; "
+        f"total {time.perf_counter() - clock:.1f} s")
+    return outcome

@@ -1,0 +1,325 @@
+"""``python -m hw2 chain``: the P4 chain's order, dependencies, copying, failures, and one end-to-end
+smoke run under JAX (the GPU command, on the CPU)."""
+
+import dataclasses
+import importlib.util
+import os
+import subprocess
+import sys
+import tarfile
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hw2 import chain
+from hw2.store import ResultStore
+
+FINDERS = ["p4.lr_sweep", "p4.lr_range_test", "p4.batch_sweep", "p4.noise_scale"]
+POLICIES = ["p4.clr", "p4.cbs", "p4.cbs_matched", "p4.baseline"]
+HAS_JAX = importlib.util.find_spec("jax") is not None
+
+
+def _labels(plan):
+    return [piece.label for piece in plan]
+
+
+def test_the_p4_plan_runs_finders_then_each_seed_then_compare():
+    plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1), profile="full")
+    assert _labels(plan) == ([f"{n} seed 0" for n in FINDERS] + [f"{n} seed 0" for n in POLICIES]
+                             + [f"{n} seed 1" for n in POLICIES] + ["p4.compare seed 0"])
+    assert plan.notes == ()
+    by_label = {piece.label: piece for piece in plan}
+    assert by_label["p4.cbs seed 1"].needs == (("p4.lr_sweep", 0), ("p4.batch_sweep", 0))  # finders at finder_seed
+    assert set(by_label["p4.compare seed 0"].needs) == {(n, s) for n in POLICIES for s in (0, 1)}
+
+
+def test_the_finders_run_at_the_finder_seed_whatever_the_policy_seeds():
+    plan = chain.p4_plan(3, seeds=(5,), compare_seeds=(0, 1))
+    assert [p.seed for p in plan if p.experiment in FINDERS] == [3, 3, 3, 3]
+    assert [p.seed for p in plan if p.experiment in POLICIES] == [5, 5, 5, 5]
+
+
+def test_compare_is_left_out_when_the_seeds_do_not_cover_its_seeds():
+    plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0, 1))
+    assert "p4.compare" not in {p.experiment for p in plan}
+    assert plan.notes and "seeds 0 1" in plan.notes[0] and "runs seeds 0" in plan.notes[0]
+
+
+def test_only_keeps_the_named_experiments_in_order_and_rejects_unknown_names():
+    plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1), only=["p4.baseline", "p4.lr_sweep"])
+    assert _labels(plan) == ["p4.lr_sweep seed 0", "p4.baseline seed 0", "p4.baseline seed 1"]
+    with pytest.raises(ValueError, match=r"Argument `only` must name pieces of chain p4 .*only=\['p4.nope'\]"):
+        chain.p4_plan(0, seeds=(0,), compare_seeds=(0,), only=["p4.nope"])
+    with pytest.raises(ValueError, match="leaves no piece"):
+        chain.p4_plan(0, seeds=(0,), compare_seeds=(0, 1), only=["p4.compare"])
+    with pytest.raises(ValueError, match=r"Argument `seeds` must be distinct .*seeds=\[0, 0\]"):
+        chain.p4_plan(0, seeds=(0, 0), compare_seeds=(0,))
+
+
+def test_the_dependencies_are_what_the_prepare_hooks_read(monkeypatch):
+    """P4_NEEDS must match the experiments' own prepare hooks: record what each one asks for."""
+    from hw2 import experiments
+    from hw2.experiments import p4_cyclical
+
+    asked = []
+    upstream = {"lr_min": 1e-3, "lr_max": 1e-1, "best_lr": 1e-2, "reference_loss": 2.3, "b_min": 64, "b_max": 256}
+
+    def fake_upstream(name, profile, fallback, seed):
+        asked.append((name, seed))
+        return types.SimpleNamespace(data=upstream, profile=profile, path=Path(f"{name}/{name}-x.npz"))
+
+    monkeypatch.setattr(p4_cyclical, "_run_upstream", fake_upstream)
+    for name, needs in chain.P4_NEEDS.items():
+        experiment = experiments.get(name)
+        asked.clear()
+        config = experiment.config("smoke", seed=7)
+        if experiment.prepare is not None:
+            experiment.prepare(config, "smoke", False)
+        assert sorted(set(asked)) == sorted((need, 0) for need in needs), name  # at finder_seed, not seed 7
+    asked.clear()
+    compare = experiments.get("p4.compare")
+    compare.prepare(dataclasses.replace(compare.config("smoke"), seeds=(0, 1)), "smoke", False)
+    assert sorted(asked) == sorted((n, s) for n in POLICIES for s in (0, 1))
+    assert set(p4_cyclical.POLICIES.values()) == set(POLICIES)
+
+
+class FakeStore:
+    """A runner writing one distinct file per call into a store folder, like ``experiments.run``."""
+
+    def __init__(self, root: Path, fail=(), sleep=0.0, also_writes=None):
+        self.root, self.fail, self.sleep, self.calls = root, set(fail), sleep, []
+        self.also_writes = also_writes or {}
+
+    def path(self, name, seed):
+        return self.root / name / f"{name}-{seed:016d}.npz"
+
+    def __call__(self, name, profile, seed):
+        self.calls.append((name, seed))
+        time.sleep(self.sleep)
+        if name in self.fail:
+            raise RuntimeError(f"{name} broke\nsecond line")
+        for upstream in self.also_writes.get(name, ()):
+            self._write(upstream, 0)
+        path = self._write(name, seed)
+        return types.SimpleNamespace(path=path, from_store=False, data={"images_per_second": 10.0, "seconds": 2.0})
+
+    def _write(self, name, seed):
+        path = self.path(name, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"{name} {seed}".encode())
+        return path
+
+
+def test_each_piece_is_copied_before_the_next_one_starts(tmp_path):
+    plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1))
+    store, out, lines = FakeStore(tmp_path / "store"), tmp_path / "out", []
+    seen_before = []
+
+    def runner(name, profile, seed):
+        seen_before.append(sorted(p.relative_to(out).as_posix() for p in out.glob("*/*.npz")))
+        return store(name, profile, seed)
+
+    outcomes = chain.run_chain(plan, out, runner=runner, echo=lines.append)
+    assert [o.status for o in outcomes] == ["computed"] * 13
+    assert [len(s) for s in seen_before] == list(range(13))  # piece k finds the k before it copied
+    for piece in plan:
+        source = store.path(piece.experiment, piece.seed)
+        copy = out / piece.experiment / source.name
+        assert copy.read_bytes() == source.read_bytes()
+    assert not list(out.rglob("*.tmp"))
+    for index, piece in enumerate(plan, 1):
+        line = next(line for line in lines if line.startswith(f"[chain] {index}/13 {piece.label}:"))
+        assert "computed in" in line and "total" in line
+        if piece.experiment in POLICIES:
+            assert "10 img/s (20 images in 2.0 s of training)" in line
+        elif piece.experiment == "p4.lr_sweep":  # the fake result lacks the sweep: still a finished piece
+            assert "img/s not read (KeyError: 'sweep')" in line
+    assert (out / chain.LOG_NAME).read_text().splitlines() == lines
+
+
+def test_tar_mode_keeps_one_archive_of_everything_finished(tmp_path):
+    plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0,), profile="smoke")
+    store, out = FakeStore(tmp_path / "store"), tmp_path / "out"
+    members_before = []
+
+    def runner(name, profile, seed):
+        archive = out / "p4-smoke.tar"
+        if archive.exists():
+            with tarfile.open(archive) as tar:
+                members_before.append(len(tar.getnames()))
+        return store(name, profile, seed)
+
+    chain.run_chain(plan, out, tar=True, runner=runner, echo=lambda line: None)
+    assert members_before == list(range(1, 9))
+    assert sorted(p.name for p in out.iterdir()) == [chain.LOG_NAME, "p4-smoke.tar"]  # the device returns 8 files
+    with tarfile.open(out / "p4-smoke.tar") as tar:
+        assert sorted(tar.getnames()) == sorted(f"{p.experiment}/{store.path(p.experiment, p.seed).name}" for p in plan)
+        member = tar.extractfile("p4.clr/" + store.path("p4.clr", 0).name).read()
+    assert member == b"p4.clr 0"
+
+
+def test_upstream_results_computed_inside_a_piece_are_copied_too(tmp_path):
+    plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0,), only=["p4.cbs"])
+    store = FakeStore(tmp_path / "store", also_writes={"p4.cbs": ["p4.lr_sweep", "p4.batch_sweep"]})
+    lines = []
+    chain.run_chain(plan, tmp_path / "out", runner=store, echo=lines.append)
+    assert sorted(p.parent.name for p in (tmp_path / "out").glob("*/*.npz")) == ["p4.batch_sweep", "p4.cbs",
+                                                                                "p4.lr_sweep"]
+    assert lines[1].startswith("[chain] 1/1 p4.cbs seed 0: computed") and "(+2 upstream)" in lines[1]
+
+
+def test_a_failed_piece_skips_only_the_pieces_that_need_it(tmp_path):
+    plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1))
+    store, lines = FakeStore(tmp_path / "store", fail={"p4.batch_sweep"}), []
+    outcomes = chain.run_chain(plan, tmp_path / "out", runner=store, echo=lines.append)
+    status = {o.piece.label: o.status for o in outcomes}
+    assert status["p4.batch_sweep seed 0"] == "failed"
+    assert [label for label, s in status.items() if s == "skipped"] == ["p4.cbs seed 0", "p4.cbs seed 1",
+                                                                        "p4.compare seed 0"]
+    assert sum(s == "computed" for s in status.values()) == 9
+    assert ("p4.cbs", 0) not in store.calls and ("p4.cbs_matched", 1) in store.calls
+    failed = next(line for line in lines if "FAILED" in line)
+    assert "RuntimeError: p4.batch_sweep broke second line" in failed  # one line
+    cbs = next(line for line in lines if "p4.cbs seed 0" in line)
+    assert "skipped: needs p4.batch_sweep seed 0, which failed" in cbs
+    assert "skipped: needs p4.cbs seed 0, which skipped" in next(line for line in lines if "p4.compare" in line)
+    log = (tmp_path / "out" / chain.LOG_NAME).read_text()
+    assert "Traceback (most recent call last)" in log and "rerun the same command" in lines[-1]
+
+
+def test_when_the_lr_sweep_fails_only_the_range_test_runs(tmp_path):
+    plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1))
+    store = FakeStore(tmp_path / "store", fail={"p4.lr_sweep"})
+    outcomes = chain.run_chain(plan, tmp_path / "out", runner=store, echo=lambda line: None)
+    assert store.calls == [("p4.lr_sweep", 0), ("p4.lr_range_test", 0)]
+    assert [o.status for o in outcomes][:2] == ["failed", "computed"]
+    assert {o.status for o in outcomes[2:]} == {"skipped"}
+
+
+def test_no_piece_starts_after_the_time_limit(tmp_path):
+    plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0,))
+    store, lines = FakeStore(tmp_path / "store", sleep=1.0), []
+    outcomes = chain.run_chain(plan, tmp_path / "out", runner=store, time_limit_s=1.5, echo=lines.append)
+    assert [o.status for o in outcomes] == ["computed", "computed"] + ["not started"] * 7
+    assert lines[3].startswith("[chain] 3/9 p4.batch_sweep seed 0: not started: time limit 1.5 s reached")
+    with pytest.raises(ValueError, match=r"Argument `time_limit_s` must be > 0 seconds. Received: time_limit_s=0"):
+        chain.run_chain(plan, tmp_path / "out", runner=store, time_limit_s=0)
+
+
+def test_throughput_is_read_from_what_each_result_stores():
+    sweep = {"setup": {"train_images": 1000}, "sweep": {"batch_size": 64, "epochs": 5, "seconds": np.array([1.0, 3.0]),
+                                                        "diverged": np.array([False, True]),
+                                                        "diverged_epoch": np.array([-1, 1])}}
+    assert chain.images_and_seconds("p4.lr_sweep", sweep) == ((5 + 2) * 960, 4.0)  # 15 full batches of 64
+    test = {"kept_steps": np.array([0, 5, 9]), "test": {"batch_size": 64}, "seconds": 2.0}
+    assert chain.images_and_seconds("p4.lr_range_test", test) == (640, 2.0)
+    batch = {"sweep": {"seconds": np.array([1.0, 2.0]), "images_per_second": np.array([100.0, 50.0])}}
+    assert chain.images_and_seconds("p4.batch_sweep", batch) == (200, 3.0)
+    assert chain.images_and_seconds("p4.noise_scale", {"updates": 10, "b_big": 512, "seconds": 5.0}) == (5120, 5.0)
+    assert chain.images_and_seconds("p4.compare", {}) is None
+
+
+@pytest.fixture
+def cache_env(monkeypatch, tmp_path):
+    for name in chain.CACHE_ENV:  # set, then delete: monkeypatch restores what was there, also absence
+        monkeypatch.setenv(name, "unset")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("HW2_XLA_CACHE", str(tmp_path / "xla"))
+    return tmp_path / "xla"
+
+
+def test_the_cli_dry_run_lists_the_pieces_and_runs_nothing(cache_env, tmp_path, monkeypatch, capsys):
+    from hw2.__main__ import main
+
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path / "results"))
+    assert main(["chain", "p4", "--profile", "smoke", "--dry-run", "--seeds", "0", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "chain p4 at profile smoke: 13 pieces, in this order:"
+    assert [line.split()[1] for line in out[1:]] == FINDERS + POLICIES + POLICIES + ["p4.compare"]
+    assert [line.split()[3] for line in out[1:]] == ["0"] * 8 + ["1"] * 4 + ["0"]
+    assert all("to compute" in line for line in out[1:])
+    assert not (tmp_path / "results").exists()  # looked up, nothing computed
+    assert os.environ.get("HW2_NO_COMPUTE") is None
+
+
+def test_the_cli_needs_a_copy_folder(cache_env, capsys):
+    from hw2.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["chain", "p4", "--profile", "smoke"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == ("error: Argument `--copy-to` must name a folder unless --dry-run is "
+                                               "given. Received: nothing")
+
+
+def _subprocess_env(**extra):
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    for name in chain.CACHE_ENV:
+        env.pop(name, None)
+    return dict(env, **extra)
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed")
+def test_the_compilation_cache_reaches_jax_and_a_command_line_value_wins(tmp_path):
+    script = ("from hw2 import chain; print(chain.use_compilation_cache({folder!r})); import jax; "
+              "print(jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs, "
+              "jax.config.jax_persistent_cache_min_entry_size_bytes)")
+    run = lambda folder, **extra: subprocess.run([sys.executable, "-c", script.format(folder=folder)],
+                                                 capture_output=True, text=True, env=_subprocess_env(**extra),
+                                                 timeout=300)
+    out = run(str(tmp_path / "a"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == f"{tmp_path / 'a'} 0.0 -1"
+    out = run(str(tmp_path / "a"), JAX_COMPILATION_CACHE_DIR=str(tmp_path / "b"))
+    assert out.stdout.splitlines()[-1].split()[0] == str(tmp_path / "b")
+    late = subprocess.run([sys.executable, "-c", "import jax; from hw2 import chain; "
+                           f"print(chain.use_compilation_cache({str(tmp_path / 'c')!r}))"],
+                          capture_output=True, text=True, env=_subprocess_env(), timeout=300)
+    assert "JAX was imported before the chain started" in late.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_JAX, reason="JAX is not installed")
+def test_the_whole_p4_chain_runs_at_smoke_under_jax_and_copies_every_piece(tmp_path):
+    env = _subprocess_env(KERAS_BACKEND="jax", HW2_RESULTS_DIR=str(tmp_path / "results"),
+                          HW2_XLA_CACHE=str(tmp_path / "xla"))
+    command = [sys.executable, "-m", "hw2", "chain", "p4", "--profile", "smoke", "--seeds", "0"]
+    first = subprocess.run([*command, "--copy-to", str(tmp_path / "copy")], capture_output=True, text=True,
+                           env=env, timeout=1800)
+    assert first.returncode == 0, first.stdout + first.stderr[-3000:]
+    lines = first.stdout.splitlines()
+    assert lines[0].startswith("[chain] backend jax; XLA compilation cache (JAX backend): ")
+    pieces = FINDERS + POLICIES + ["p4.compare"]
+    for index, name in enumerate(pieces, 1):
+        line = next(line for line in lines if line.startswith(f"[chain] {index}/9 {name} seed 0: computed in "))
+        assert ("img/s" in line) == (name != "p4.compare"), line
+        stored = list((tmp_path / "results" / "smoke" / name).glob("*.npz"))
+        copied = list((tmp_path / "copy" / name).glob("*.npz"))
+        assert len(stored) == 1 and [p.name for p in copied] == [stored[0].name]
+        meta, data = ResultStore.read(copied[0])  # complete, digest-checked
+        assert meta["experiment"] == name and copied[0].read_bytes() == stored[0].read_bytes()
+    assert any((tmp_path / "xla").iterdir())  # the persistent compilation cache was written
+    again = subprocess.run([*command, "--copy-to", str(tmp_path / "again"), "--tar"], capture_output=True,
+                           text=True, env=env, timeout=900)
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    assert sum("read from the store" in line for line in again.stdout.splitlines()) == 9
+    with tarfile.open(tmp_path / "again" / "p4-smoke.tar") as tar:
+        assert sorted(tar.getnames()) == sorted(p.relative_to(tmp_path / "copy").as_posix()
+                                                for p in (tmp_path / "copy").glob("*/*.npz"))
+
+
+def test_the_device_command_is_the_same_in_the_docstring_and_the_docs():
+    def command(text):
+        text = text.replace("\\\n", " ")
+        line = next(line for line in text.splitlines() if "python3 -m pip install" in line)
+        return " ".join(line.split())
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "reproducibility.rst").read_text()
+    assert command(chain.__doc__) == command(docs)
+    assert command(docs).startswith("python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir "
+                                    "--upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD "
+                                    "KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1")
+    assert command(docs).endswith('python3 -m hw2 chain p4 --profile full --copy-to "$OUT" --tar --time-limit 480')
