@@ -104,8 +104,11 @@ def test_noise_scale_summary_trend():
 def test_cbs_trajectory_of_the_dual_policy():
     policy = schedules.CyclicalBatchSize(64, 1024, step_size=2, mode="exp_range", gamma=0.1 ** (1 / 8))
     sizes = policy.trajectory(8)
-    run = {"b_min": 64, "b_max": 1024, "planned_batch_sizes": sizes, "history": {"batch_size": sizes}}
+    run = {"b_min": 64, "b_max": 1024, "gamma": policy.gamma, "planned_batch_sizes": sizes,
+           "history": {"batch_size": sizes}}
     out = analysis.cbs_trajectory(run, step_epochs=2)
+    assert out["direction"] == "increase" and out["minima_increase"] is True
+    assert out["decay_per_cycle"] == pytest.approx(0.1 ** 0.5)
     assert out["as_planned"] and out["first_cycle_visits"] == {"b_min": True, "b_max": True}
     assert len(out["cycles"]) == 2
     assert out["excursion_per_cycle"][0] == pytest.approx(1.0)
@@ -118,9 +121,11 @@ def test_cbs_trajectory_detects_a_geometric_increase_and_a_mismatch():
            "history": {"batch_size": [64, 128, 256, 256]}}
     out = analysis.cbs_trajectory(run, step_epochs=2)
     assert not out["as_planned"]
-    assert out["direction"] == "increase" and out["final_batch_size"] == 256
+    assert out["direction"] == "none" and out["minima_increase"] is None  # no gamma: no decay, one cycle
+    assert out["final_batch_size"] == 256 and out["final_excursion"] == pytest.approx(1 / 7)
     geometric = dict(run, history={"batch_size": [64, 128, 256, 512]})
     assert analysis.cbs_trajectory(geometric, step_epochs=2)["geometric"] is True
+    assert analysis.cbs_trajectory(dict(run, history={"batch_size": [512, 64]}), step_epochs=1)["geometric"] is None
 
 
 # ----------------------------------------------------------------------------------- 4.7
@@ -153,5 +158,6 @@ def test_temperature_comparison_flags_a_colder_cbs():
     assert out["cbs_hottest_over_clr_coldest"] == pytest.approx(1.0)
     assert out["compares_temperatures"] is True
     assert out["matched"]["within_spread"] is False
+    np.testing.assert_allclose(out["matched"]["temperature_ratio"], [100.0, 0.01])
     one_seed = analysis.temperature_comparison(runs, {"table": table, "seed_sd": math.nan})
     assert one_seed["matched"]["within_spread"] is None

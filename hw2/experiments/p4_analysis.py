@@ -434,18 +434,23 @@ def cbs_trajectory(run: dict, step_epochs: int) -> dict:
 
     Per cycle of ``2 * step_epochs`` epochs: the smallest and largest batch size, whether they are
     ``b_min`` / ``b_max``, and the *excursion* reached (0: stayed at ``b_max``, 1: reached
-    ``b_min``; measured in ``1 / B``, the coordinate the policy moves linearly). ``direction`` is
-    the answer to "exponential increase or decrease?": ``"increase"`` when training ends at the
-    largest batch size of its last cycle (the low-noise end, as a decaying CLR ends at lr_min).
-    ``geometric`` says whether, within the first cycle, the batch size changed by one constant
-    factor per epoch (an exponential trajectory in the strict sense).
+    ``b_min``; measured in ``1 / B``, the coordinate the policy moves linearly).
+
+    The answer to "exponential increase or decrease?" is ``direction``: the ``exp_range`` decay
+    multiplies the excursion towards ``b_min`` by ``decay_per_cycle = gamma ** (2 * step_epochs)``
+    from one cycle to the next, so with ``gamma < 1`` the batch size drifts *up*, towards ``b_max``
+    (``"increase"``: less gradient noise, as a decaying CLR drifts down to lr_min); ``"none"``
+    without decay. ``minima_increase`` is what the run shows: each cycle's smallest batch size above
+    the previous one (None with a single cycle). ``geometric`` says whether, within the first
+    cycle, the batch size changed by one constant factor per epoch (an exponential trajectory in the
+    strict sense; None with fewer than two changes).
 
     Example:
-        >>> run = {"b_min": 64, "b_max": 1024, "planned_batch_sizes": [1024, 128, 64, 128],
+        >>> run = {"b_min": 64, "b_max": 1024, "gamma": 0.9, "planned_batch_sizes": [1024, 128, 64, 128],
         ...        "history": {"batch_size": [1024, 128, 64, 128]}}
         >>> out = cbs_trajectory(run, step_epochs=2)
         >>> out["as_planned"], out["first_cycle_visits"], out["direction"], out["geometric"]
-        (True, {'b_min': True, 'b_max': True}, 'decrease', False)
+        (True, {'b_min': True, 'b_max': True}, 'increase', False)
     """
     b_min, b_max = int(run["b_min"]), int(run["b_max"])
     realised = np.asarray(run["history"]["batch_size"], int)
@@ -461,15 +466,19 @@ def cbs_trajectory(run: dict, step_epochs: int) -> dict:
     first = cycles[0]
     ratios = realised[1:period] / realised[:period - 1] if len(realised) > 1 else np.array([])
     changes = ratios[ratios != 1]
-    geometric = bool(changes.size >= 2 and np.allclose(np.abs(np.log(changes)), abs(np.log(changes[0])), rtol=0.01))
-    last_cycle_top = cycles[-1]["largest"]
+    geometric = (None if changes.size < 2 else
+                 bool(np.allclose(np.abs(np.log(changes)), abs(np.log(changes[0])), rtol=0.01)))
+    minima = [c["smallest"] for c in cycles]
+    decay = float(run.get("gamma", 1.0)) ** period
+    final = int(realised[-1])
     return {"planned": planned, "realised": realised,
             "as_planned": bool(len(planned) == len(realised) and np.array_equal(planned, realised)),
             "cycles": cycles, "first_cycle_visits": {"b_min": first["visits_b_min"], "b_max": first["visits_b_max"]},
-            "excursion_per_cycle": [c["excursion"] for c in cycles],
-            "final_batch_size": int(realised[-1]),
-            "direction": "increase" if realised[-1] == last_cycle_top and realised[-1] > cycles[-1]["smallest"]
-            else "decrease",
+            "excursion_per_cycle": [c["excursion"] for c in cycles], "cycle_minima": minima,
+            "minima_increase": None if len(minima) < 2 else bool(np.all(np.diff(minima) > 0)),
+            "decay_per_cycle": decay, "direction": "increase" if decay < 1 else "none",
+            "final_batch_size": final,
+            "final_excursion": float((1 / final - 1 / b_max) / (1 / b_min - 1 / b_max)),
             "geometric": geometric, "ratios_first_cycle": ratios}
 
 
@@ -481,7 +490,8 @@ def temperature_comparison(runs: list[dict], comparison: dict) -> dict:
     < 1 (within 1e-9) means the homework's CBS is never hotter than the CLR's coldest epoch: a CLR-vs-CBS
     difference then measures the temperature, not the policy. ``matched`` compares the noise-matched
     CBS with the CLR: ``within_spread`` when their mean test-accuracy difference is at most the
-    pooled seed-to-seed sd (None with one seed).
+    pooled seed-to-seed sd (None with one seed), and ``temperature_ratio``, the matched CBS's
+    ``lr / B`` over the CLR's per epoch (1 = a perfect trace).
 
     Example:
         >>> runs = [{"policy": "CLR", "seed": 0, "lr_over_b": [1e-4, 5e-4]},
@@ -509,6 +519,10 @@ def temperature_comparison(runs: list[dict], comparison: dict) -> dict:
     if "matched CBS" in table and "CLR" in table:
         diff = table["CLR"]["test_mean"] - table["matched CBS"]["test_mean"]
         spread = comparison.get("seed_sd", math.nan)
+        traces = {r["policy"]: np.asarray(r["lr_over_b"], float) for r in runs if r["seed"] == first_seed}
+        ratio = (traces["matched CBS"] / traces["CLR"] if {"matched CBS", "CLR"} <= set(traces)
+                 and len(traces["matched CBS"]) == len(traces["CLR"]) else np.array([]))
         out["matched"] = {"clr_minus_matched": float(diff), "seed_sd": spread,
-                          "within_spread": None if not np.isfinite(spread) else bool(abs(diff) <= spread)}
+                          "within_spread": None if not np.isfinite(spread) else bool(abs(diff) <= spread),
+                          "temperature_ratio": ratio}
     return out
