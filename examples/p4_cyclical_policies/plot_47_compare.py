@@ -36,6 +36,7 @@ print(f"{runs[0]['epochs']} epochs per run; seeds {seeds}; upstream runs: "
 # %%
 # What each policy spends
 # -----------------------
+print("optimizer updates, the sum of the learning rates over them, and the batch sizes visited:")
 print(f"{'policy':<12} {'updates':>8} {'sum of lr over updates':>23} {'batch sizes (seed ' + str(seeds[0]) + ')'}")
 for policy in table:
     policy_runs = [run for run in runs if run["policy"] == policy]
