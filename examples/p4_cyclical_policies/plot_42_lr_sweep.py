@@ -59,7 +59,8 @@ print(f"untrained network: training-mode loss {sweep_data['reference_loss']:.3f}
       f"inference-mode loss {sweep_curve['initial_loss']:.3f}")
 print(f"range test: {range_updates} of {range_curve['steps']} planned batches (= optimizer updates) of "
       f"{range_curve['batch_size']}, lr from {range_curve['start_lr']:.0e} towards {range_curve['end_lr']:.0e}, loss "
-      f"smoothed with beta = {range_curve['beta']}; its reference (mean batch loss over the first 5 % of the "
+      f"smoothed with beta = {range_curve['beta']}, stop when it exceeds {range_curve['stop_factor']:g} x its best; "
+      f"its reference (mean batch loss over the first 5 % of the "
       f"batches) {range_data['reference_loss']:.3f}")
 
 # %%
@@ -126,7 +127,8 @@ plt.show()
 # The upper panel is the sweep: one point per learning rate, the loss after the last epoch (red
 # crosses along the top: runs that diverged). The lower panel is the range test: the loss of each
 # batch (grey) and its exponentially smoothed value, the learning rate growing from the left; it
-# stops once the smoothed loss exceeds four times its best. The solid lines are the sweep's bounds,
+# stops once the smoothed loss exceeds ``stop_factor`` times its best (printed above). The solid
+# lines are the sweep's bounds,
 # the dashed ones the range test's. The lines below print where each pair lands.
 agreement = lr_agreement(sweep_data, range_data)
 for bound in ("lr_min", "lr_max"):

@@ -88,9 +88,8 @@ gap_text = (f"{gap['gap_points']:.1f} points below pyimagesearch's {100 * gap['r
             + (f" ({'; '.join(gap['causes'])})" if gap["causes"] else ""))
 
 # %%
-# Each "differs" line is a difference in data, network size or training length; each reduces the
-# accuracy one can expect, so on a reduced profile the gap is the price of the reduction, not a
-# property of the cyclical learning rate.
+# Each "differs" line is a way this run departs from the article's (data, network size, training
+# length); unless that list is empty, the gap cannot be attributed to the cyclical learning rate.
 report.answer(
     "4.3",
     f"CLR exp_range between {clr_run['lr_min']:.2g} and {clr_run['lr_max']:.2g} (step {config['step_epochs']} "

@@ -113,9 +113,9 @@ print(f"lowest loss at the {similarity['minimum_at']['batch']} batch size; at th
 
 # %%
 # A deviation is measured against the batch curve's own span: what the batch size itself changes.
-# The learning-rate range of 4.2 spans ten decades and runs past the best rate into instability,
-# the batch range only a factor ``max B / min B`` at a safe learning rate, so the batch curve can
-# retrace only a piece of 4.2's descending branch. The verdict below is computed from the table:
+# The batch range maps onto only a factor ``max B / min B`` of 4.2's learning-rate axis (the
+# equivalent rates in the table), so at most that piece of 4.2's curve can be retraced, whatever
+# the learning-rate sweep does elsewhere. The verdict below is computed from the table:
 # "the same curve" when every compared batch size lies within 10 % of the batch curve's span of
 # 4.2's curve, and the direction from the sign of the rank correlation.
 fraction = similarity["max_deviation_fraction"]
