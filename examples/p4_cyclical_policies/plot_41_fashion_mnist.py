@@ -74,6 +74,9 @@ for ax, image, label, (dist, _median) in zip(axes, data["figure_images"], data["
 plt.show()
 
 # %%
+# The figure shows, for each class printed below, its three most typical training images and their
+# distance ``d`` to the class mean; the check below compares each with its class's median image:
+# where it holds, these images are the centre of their class, not its edge.
 dist = np.asarray(data["figure_distances"])
 print(f"distance to the class mean of the images shown: {dist[:, 0].min():.2f} to {dist[:, 0].max():.2f}; "
       f"the median image of those classes lies {dist[:, 1].min():.2f} to {dist[:, 1].max():.2f} away")
@@ -81,10 +84,6 @@ central = bool(np.all(dist[:, 0] < dist[:, 1]))
 print("classes shown: " + ", ".join(str(name) for name in data["figure_classes"])
       + f"; every image shown is closer to its class mean than the class's median image: {central}")
 
-# %%
-# The figure shows, for each class printed above, its three most typical training images and their
-# distance ``d`` to the class mean; the printed check compares each with its class's median image:
-# where it holds, these images are the centre of their class, not its edge.
 
 report.answer(
     "4.1",
