@@ -47,7 +47,7 @@ NOISE_FINDER_STEPS = (
     ("record", "Per update: |G_b|^2 = mean over the k micro-batches of |g_i|^2,  |G_B|^2 = |mean g_i|^2"),
     ("estimate", "Per epoch, numerator and denominator averaged apart:\n"
                  "|G|^2 = (B|G_B|^2 - b|G_b|^2)/(B - b),  tr(S) = (|G_b|^2 - |G_B|^2)/(1/b - 1/B)"),
-    ("noise", "B_simple(epoch) = tr(S) / |G|^2   (grows as training proceeds)"),
+    ("noise", "B_simple(epoch) = tr(S) / |G|^2   (McCandlish et al. find it grows during training)"),
     ("suggest", "b_min = largest power of two <= min B_simple,\n"
                 "b_max = smallest power of two >= max B_simple  (clipped to [b_low, b_high])"),
     ("use", "Train with a cyclical batch size in [b_min, b_max]"),

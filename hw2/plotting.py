@@ -175,7 +175,8 @@ def plot_input_drift(ax, steps, percentiles, unit: int, label: str, color):
 
 
 # ------------------------------------------------------------------------------------ P4 report
-P4_COLORS = {"CLR": PALETTE[0], "CBS": PALETTE[2], "constant LR": PALETTE[7], "train": PALETTE[0],
+P4_COLORS = {"CLR": PALETTE[0], "CBS": PALETTE[2], "matched CBS": PALETTE[4], "constant LR": PALETTE[7],
+             "train": PALETTE[0],
              "validation": PALETTE[1], "lr_min": PALETTE[2], "lr_max": PALETTE[3]}
 
 
@@ -266,6 +267,32 @@ def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
                     label="mean ± sd" if i == 0 else None)
     ax.set_xticks(range(len(names)), names)
     ax.set(ylabel="test accuracy (%)", xlim=(-0.5, len(names) - 0.5))
+    return ax
+
+
+def plot_noise_temperature(ax, traces: dict, colors: dict | None = None):
+    """The gradient-noise temperature ``lr / B`` per epoch of several policy runs on one log axis.
+
+    ``traces`` maps a policy name to its per-epoch ``lr / B`` (epoch 1 first); each is drawn as a
+    step over its epoch, so a constant-temperature run is a flat line.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> fig, ax = new_figure()
+        >>> _ = plot_noise_temperature(ax, {"CLR": [1e-4, 5e-4, 1e-4], "constant LR": [2e-4] * 3})
+        >>> ax.get_yscale()
+        'log'
+    """
+    colors = colors or P4_COLORS
+    styles = ("-", "--", "-.", ":")
+    for i, (name, values) in enumerate(traces.items()):
+        values = np.asarray(values, dtype=float)
+        edges = np.arange(len(values) + 1)
+        ax.stairs(values, edges, color=colors.get(name, PALETTE[i % len(PALETTE)]), linewidth=1.8,
+                  linestyle=styles[i % len(styles)], label=name, baseline=None)
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="lr / B (epoch mean)")
     return ax
 
 

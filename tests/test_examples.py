@@ -2,6 +2,7 @@
 ``__main__``, with a fresh Keras session and closed figures in between (this also skips paying the
 TensorFlow import once per example). ``python examples/.../plot_x.py`` runs the same code."""
 
+import re
 import runpy
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(ROOT.glob("examples/*/plot_*.py"))
+P4_EPOCH_LOG = re.compile(r"epoch \d+/\d+ +loss")  # hw2.training.EpochLogger's line
 
 
 @pytest.mark.slow
@@ -31,3 +33,10 @@ def test_example_runs_at_smoke_profile(script, tmp_path, monkeypatch, capsys):
     if script.parent.name == "p3_batchnorm_dropout":  # every P3 page states how long each variant trained
         assert "stopping rule: early stopping on the validation loss" in out
         assert "best epoch: mean (seeds)" in out and "-epoch cap" in out
+    if script.parent.name == "p4_cyclical_policies":
+        assert "optimizer updates" in out  # every P4 page states how much training its numbers rest on
+        if "0 optimizer updates" not in out:  # 4.1 trains nothing; the training pages are reduced at smoke
+            assert "reduced run" in out
+        progress = [line for line in out.splitlines() if "it/s" in line or "█" in line or "s/it" in line
+                    or P4_EPOCH_LOG.search(line)]
+        assert not progress, f"progress-bar or per-epoch log lines on the page: {progress[:3]}"

@@ -8,7 +8,6 @@ import pytest
 
 from hw2 import experiments, profiles
 from hw2.datasets import FASHION_MNIST_CLASSES
-from hw2.experiments import p4_analysis
 from hw2.experiments import p4_cyclical as p4
 from hw2.experiments.p4_data import fashion_mnist_split, stratified_order, training_arrays
 from hw2.store import ResultStore
@@ -149,58 +148,6 @@ def test_train_policy_runs_a_cyclical_batch_size_in_one_fit(tiny_p4):
     assert run["images_per_second"] > 0 and 0 <= run["test_accuracy"] <= 1 and not run["diverged"]
     low, high = run["test_accuracy_ci95"]
     assert low <= run["test_accuracy"] <= high
-
-
-# ----------------------------------------------------------------------------------- verdicts
-def test_lr_agreement_uses_the_grid_spacing():
-    sweep = {"lr_min": 1e-4, "lr_max": 1e-2, "sweep": {"learning_rates": np.logspace(-9, 1, 10)}}
-    out = p4_analysis.lr_agreement(sweep, {"lr_min": 1e-4 * 10**1.0, "lr_max": 1e-2 * 10**1.5})
-    assert out["grid_spacing_decades"] == pytest.approx(10 / 9)
-    assert out["agree"] == {"lr_min": True, "lr_max": False}
-    assert out["ratio"]["lr_max"] == pytest.approx(10**1.5)
-    assert "31.6 times apart" in p4_analysis.agreement_sentence(out)
-
-
-def test_shape_similarity_maps_batch_sizes_to_equivalent_lrs():
-    lr = {"sweep": {"learning_rates": [1e-4, 1e-3, 1e-2, 1e-1], "diverged": [False, False, False, True],
-                    "batch_size": 64},
-          "final_losses": [2.3, 1.5, 0.7, np.inf]}
-    # lr 1e-2 at batch 640 is lr 1e-3 at batch 64: loss 1.5 there means 'on the curve'
-    bs = {"lr": 1e-2, "sweep": {"batch_sizes": [64, 640, 6400, 64000], "diverged": [False] * 4},
-          "final_losses": [0.7, 1.5, 2.5, 2.4]}
-    out = p4_analysis.shape_similarity(lr, bs)
-    assert out["finite_points"] == {"lr": 3, "batch": 4}
-    np.testing.assert_allclose(out["equivalent_lr"], [1e-2, 1e-3, 1e-4, 1e-5])
-    np.testing.assert_allclose(out["deviation"][:3], [0.0, 0.0, 0.2], atol=1e-12)
-    assert np.isnan(out["deviation"][3])  # outside the swept LR range: not compared
-    assert out["max_abs_deviation"] == pytest.approx(0.2)
-    assert out["batch_curve_span"] == pytest.approx(2.5 - 0.7)
-    assert out["max_deviation_fraction"] == pytest.approx(0.2 / 1.8)  # of the batch curve's own span
-    assert out["spearman"]["loss_vs_log_lr"] == pytest.approx(-1.0)
-    assert out["minimum_at"] == {"lr": "last", "batch": "first"}
-
-
-def test_lr_budget_sums_the_rates_of_all_updates():
-    const = {"lr": 0.1, "history": {"steps": np.array([10, 10, 5])}}
-    assert p4_analysis.lr_budget(const) == pytest.approx(2.5)
-    clr = {"lr_trace": np.array([0.1, 0.3]), "iterations_per_epoch": 4, "history": {"steps": np.array([4, 4])}}
-    assert p4_analysis.lr_budget(clr) == pytest.approx(0.2 * 8)
-
-
-def test_compare_policies_margin_and_pairs():
-    runs = {"CLR": {0: {"test_accuracy": 0.90, "best_val_accuracy": 0.91},
-                    1: {"test_accuracy": 0.92, "best_val_accuracy": 0.92}},
-            "CBS": {0: {"test_accuracy": 0.89, "best_val_accuracy": 0.90},
-                    1: {"test_accuracy": 0.90, "best_val_accuracy": 0.90}},
-            "constant LR": {0: {"test_accuracy": 0.85, "best_val_accuracy": 0.86},
-                            1: {"test_accuracy": 0.86, "best_val_accuracy": 0.86}}}
-    out = p4_analysis.compare_policies(runs)
-    assert out["ranking"] == ["CLR", "CBS", "constant LR"]
-    assert out["margin"] == pytest.approx(0.91 - 0.895)
-    sds = [np.std([0.90, 0.92], ddof=1), np.std([0.89, 0.90], ddof=1), np.std([0.85, 0.86], ddof=1)]
-    assert out["seed_sd"] == pytest.approx(np.sqrt(np.mean(np.square(sds))))
-    assert out["pairs"]["CLR - constant LR"]["mean_diff"] == pytest.approx(0.055)
-    assert out["pairs"]["CLR - constant LR"]["n"] == 2
 
 
 # ------------------------------------------------------------------------- chained experiments

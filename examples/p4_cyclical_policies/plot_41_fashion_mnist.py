@@ -17,11 +17,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
+from hw2.experiments.p4_analysis import setup_sentence
+from hw2.experiments.p4_cyclical import setup_note
 from hw2.plotting import new_figure
 
 result = experiments.run("p4.fashion_mnist", fallback=True)
 report.banner(result)
 data = result.data
+training_setup = setup_note(experiments.get("p4.clr").config(result.profile))
+print("this page trains nothing (0 optimizer updates); at the "
+      f"{result.profile} profile the P4 trainings use {setup_sentence(training_setup)}")
 sizes = data["split_sizes"]
 print(f"total images: {data['total_images']}  (each {data['image_shape'][0]}x{data['image_shape'][1]} "
       f"grayscale, uint8)")
@@ -69,15 +74,16 @@ for ax, image, label, (dist, _median) in zip(axes, data["figure_images"], data["
 plt.show()
 
 # %%
+# The figure shows, for each class printed below, its three most typical training images and their
+# distance ``d`` to the class mean; the check below compares each with its class's median image:
+# where it holds, these images are the centre of their class, not its edge.
 dist = np.asarray(data["figure_distances"])
 print(f"distance to the class mean of the images shown: {dist[:, 0].min():.2f} to {dist[:, 0].max():.2f}; "
       f"the median image of those classes lies {dist[:, 1].min():.2f} to {dist[:, 1].max():.2f} away")
+central = bool(np.all(dist[:, 0] < dist[:, 1]))
+print("classes shown: " + ", ".join(str(name) for name in data["figure_classes"])
+      + f"; every image shown is closer to its class mean than the class's median image: {central}")
 
-# %%
-# The figure shows, for each class named above, its three most typical training images and their
-# distance ``d`` to the class mean; the printed line compares them with the class's median image, so
-# these are the centre of their class, not its edge. T-shirt/top and Shirt share a silhouette and
-# differ mostly in collar and buttons, a hard pair at 28x28; Ankle boot is shown for contrast.
 
 report.answer(
     "4.1",

@@ -23,7 +23,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
-from hw2.experiments.p4_cyclical import lr_agreement, setup_sentence
+from hw2.experiments.p4_analysis import (
+    agreement_sentence,
+    lr_agreement,
+    overshoot_sentence,
+    plateau_lines,
+    range_test_overshoot,
+    range_test_updates,
+    setup_sentence,
+    sweep_updates,
+)
 from hw2.plotting import (
     P4_COLORS,
     PALETTE,
@@ -38,104 +47,139 @@ sweep_result = experiments.run("p4.lr_sweep", fallback=True)
 report.banner(sweep_result)
 range_result = experiments.run("p4.lr_range_test", fallback=True)
 report.banner(range_result)
-sweep, rt = sweep_result.data, range_result.data
-s = sweep["sweep"]
-print(setup_sentence(sweep["setup"]))
-print(f"sweep: {len(s['learning_rates'])} learning rates, {s['epochs']} epochs each at batch size {s['batch_size']}")
-print(f"untrained network: training-mode loss {sweep['reference_loss']:.3f} (the run at the smallest LR), "
-      f"inference-mode loss {s['initial_loss']:.3f}")
-test = rt["test"]
-print(f"range test: {test['steps']} batches of {test['batch_size']} from {test['start_lr']:.0e} to "
-      f"{test['end_lr']:.0e}, loss smoothed with beta = {test['beta']}; its reference (mean batch loss over the "
-      f"first 5 % of the batches) {rt['reference_loss']:.3f}")
+sweep_data, range_data = sweep_result.data, range_result.data
+sweep_curve, range_curve = sweep_data["sweep"], range_data["test"]
+print(setup_sentence(sweep_data["setup"]))
+updates = sweep_updates(sweep_data)
+range_updates = range_test_updates(range_data)
+print(f"sweep: {len(sweep_curve['learning_rates'])} learning rates, {sweep_curve['epochs']} epoch(s) each at batch "
+      f"size {sweep_curve['batch_size']} = {updates['per_epoch']} optimizer updates per epoch, "
+      f"{updates['total']} updates in all runs together")
+print(f"untrained network: training-mode loss {sweep_data['reference_loss']:.3f} (the run at the smallest LR), "
+      f"inference-mode loss {sweep_curve['initial_loss']:.3f}")
+print(f"range test: {range_updates} of {range_curve['steps']} planned batches (= optimizer updates) of "
+      f"{range_curve['batch_size']}, lr from {range_curve['start_lr']:.0e} towards {range_curve['end_lr']:.0e}, loss "
+      f"smoothed with beta = {range_curve['beta']}, stop when it exceeds {range_curve['stop_factor']:g} x its best; "
+      f"its reference (mean batch loss over the first 5 % of the "
+      f"batches) {range_data['reference_loss']:.3f}")
 
 # %%
 # Training loss after each epoch, per learning rate
 # --------------------------------------------------
-print(f"{'lr':>10} " + " ".join(f"{'ep ' + str(e + 1):>7}" for e in range(s["epochs"])) + "  status")
-for lr, row, bad, at in zip(s["learning_rates"], s["losses"], s["diverged"], s["diverged_epoch"]):
+print(f"{'lr':>10} {'updates':>8} " + " ".join(f"{'ep ' + str(e + 1):>7}" for e in range(sweep_curve["epochs"]))
+      + "  status")
+for lr, run_updates, row, bad, at in zip(sweep_curve["learning_rates"], updates["per_run"], sweep_curve["losses"],
+                                         sweep_curve["diverged"], sweep_curve["diverged_epoch"]):
     cells = " ".join(f"{v:7.3f}" if np.isfinite(v) else f"{'nan':>7}" for v in row)
-    print(f"{lr:10.2e} {cells}  {'diverged in epoch ' + str(at + 1) if bad else 'ok'}")
+    print(f"{lr:10.2e} {run_updates:>8} {cells}  {'diverged in epoch ' + str(at + 1) if bad else 'ok'}")
 
-untouched = [lr for lr, v in zip(s["learning_rates"], sweep["final_losses"])
-             if np.isfinite(v) and abs(v - sweep["reference_loss"]) <= 0.02 * sweep["reference_loss"]]
-if untouched:
-    print(f"{len(untouched)} learning rates (up to {max(untouched):.2g}) end within 2 % of the untrained loss")
+untouched = [lr for lr, v in zip(sweep_curve["learning_rates"], sweep_data["final_losses"])
+             if np.isfinite(v) and abs(v - sweep_data["reference_loss"]) <= 0.02 * sweep_data["reference_loss"]]
+print(f"{len(untouched)} of {len(sweep_curve['learning_rates'])} learning rates end within 2 % of the untrained loss"
+      + (f" (up to lr {max(untouched):.2g})" if untouched else ""))
 
 fig, ax = new_figure(height=2.8)
-plot_sweep_epochs(ax, s["learning_rates"], s["losses"], s["diverged"])
+plot_sweep_epochs(ax, sweep_curve["learning_rates"], sweep_curve["losses"], sweep_curve["diverged"])
 ax.set(title="training loss after each epoch")
 ax.legend(fontsize=7)
 plt.show()
 
 # %%
 # Each row of the table, and each point of a line in the figure, is one run after one more epoch
-# (darker lines: later epochs). Learning rates that end within 2 % of the untrained loss have left the
-# weights essentially where they started; a run whose loss became non-finite is marked diverged
-# and stops there. The losses are training-mode epoch averages (dropout on, batch statistics in
-# batch normalization), so the rule's "nothing learned" reference is the training-mode loss of the
-# untrained network, not its inference-mode evaluation, which for MiniGoogLeNet (dropout 0.5,
-# moving statistics still at their initial values) is a different number.
+# (darker lines: later epochs); the printed count says how many learning rates ended within 2 % of
+# the untrained loss, i.e. left the weights essentially where they started. A run whose loss became
+# non-finite is marked diverged and stops there. The losses are training-mode epoch averages
+# (dropout on, batch statistics in batch normalization), so the rule's "nothing learned" reference
+# is the training-mode loss of the untrained network, not its inference-mode evaluation, which for
+# MiniGoogLeNet (dropout 0.5, moving statistics still at their initial values) is a different number.
 #
 # The sweep and the range test, one above the other
 # ---------------------------------------------------
-sugg, rt_sugg = sweep["suggestions"], rt["suggestions"]
+sweep_rules, range_rules = sweep_data["suggestions"], range_data["suggestions"]
 marks = {
-    f"lr_min = {sweep['lr_min']:.2g} (sweep)": (sweep["lr_min"], P4_COLORS["lr_min"], "-"),
-    f"lr_max = {sweep['lr_max']:.2g} (sweep)": (sweep["lr_max"], P4_COLORS["lr_max"], "-"),
-    f"fastai valley {sugg['valley']['value']:.2g}": (sugg["valley"]["value"], PALETTE[4], ":"),
-    f"fastai steep {sugg['steep']['value']:.2g}": (sugg["steep"]["value"], PALETTE[5], ":"),
-    f"fastai minimum/10 {sugg['minimum']['value']:.2g}": (sugg["minimum"]["value"], PALETTE[8], ":"),
+    f"lr_min = {sweep_data['lr_min']:.2g} (sweep)": (sweep_data["lr_min"], P4_COLORS["lr_min"], "-"),
+    f"lr_max = {sweep_data['lr_max']:.2g} (sweep)": (sweep_data["lr_max"], P4_COLORS["lr_max"], "-"),
+    f"fastai valley {sweep_rules['valley']['value']:.2g}": (sweep_rules["valley"]["value"], PALETTE[4], ":"),
+    f"fastai steep {sweep_rules['steep']['value']:.2g}": (sweep_rules["steep"]["value"], PALETTE[5], ":"),
+    f"fastai minimum/10 {sweep_rules['minimum']['value']:.2g}": (sweep_rules["minimum"]["value"], PALETTE[8], ":"),
 }
-fig, (ax_sweep, ax_rt) = new_figure(nrows=2, height=3.0, sharex=True)
-plot_loss_curve(ax_sweep, s["learning_rates"], sweep["final_losses"], s["diverged"],
-                label=f"loss after {s['epochs']} epochs")
-ax_sweep.axhline(sweep["reference_loss"], color="0.5", linewidth=0.8, linestyle="--", label="untrained (reference)")
+fig, (ax_sweep, ax_range) = new_figure(nrows=2, height=3.0, sharex=True)
+plot_loss_curve(ax_sweep, sweep_curve["learning_rates"], sweep_data["final_losses"], sweep_curve["diverged"],
+                label=f"loss after {sweep_curve['epochs']} epoch(s)")
+ax_sweep.axhline(sweep_data["reference_loss"], color="0.5", linewidth=0.8, linestyle="--",
+                 label="untrained (reference)")
 mark_values(ax_sweep, marks)
 ax_sweep.set(ylabel="training loss", title="LR sweep (one run per learning rate)")
 ax_sweep.legend(fontsize=6.5, loc="lower left", ncol=2)
-plot_range_test(ax_rt, test["lrs"], test["losses"], test["smoothed"])
-mark_values(ax_rt, {
-    f"lr_min = {rt['lr_min']:.2g} (range test)": (rt["lr_min"], P4_COLORS["lr_min"], "--"),
-    f"lr_max = {rt['lr_max']:.2g} (range test)": (rt["lr_max"], P4_COLORS["lr_max"], "--"),
-    f"fastai valley {rt_sugg['valley']['value']:.2g}": (rt_sugg["valley"]["value"], PALETTE[4], ":"),
+plot_range_test(ax_range, range_curve["lrs"], range_curve["losses"], range_curve["smoothed"])
+mark_values(ax_range, {
+    f"lr_min = {range_data['lr_min']:.2g} (range test)": (range_data["lr_min"], P4_COLORS["lr_min"], "--"),
+    f"lr_max = {range_data['lr_max']:.2g} (range test)": (range_data["lr_max"], P4_COLORS["lr_max"], "--"),
+    f"fastai valley {range_rules['valley']['value']:.2g}": (range_rules["valley"]["value"], PALETTE[4], ":"),
 })
-ax_rt.set(xlabel="learning rate (log scale)", ylabel="training loss",
-          title=f"LR range test ({len(test['lrs'])} of {test['steps']} planned batches, stop: {test['stop_reason']})")
-ax_rt.legend(fontsize=6.5, loc="lower left")
+ax_range.set(xlabel="learning rate (log scale)", ylabel="training loss",
+             title=f"LR range test ({range_updates} of {range_curve['steps']} planned batches, "
+                   f"stop: {range_curve['stop_reason']})")
+ax_range.legend(fontsize=6.5, loc="lower left")
 plt.show()
 
 # %%
 # The upper panel is the sweep: one point per learning rate, the loss after the last epoch (red
 # crosses along the top: runs that diverged). The lower panel is the range test: the loss of each
-# batch (grey) and its exponentially smoothed value, the learning rate growing from the left;
-# it stops once the smoothed loss exceeds four times its best. The solid lines are the sweep's
-# bounds, the dashed ones the range test's.
-agreement = lr_agreement(sweep, rt)
-d = agreement["decades"]
-verdict = {True: "agree", False: "disagree"}
-print(f"sweep grid spacing: {agreement['grid_spacing_decades']:.2f} decades")
+# batch (grey) and its exponentially smoothed value, the learning rate growing from the left; it
+# stops once the smoothed loss exceeds ``stop_factor`` times its best (printed above). The solid
+# lines are the sweep's bounds,
+# the dashed ones the range test's. The lines below print where each pair lands.
+agreement = lr_agreement(sweep_data, range_data)
 for bound in ("lr_min", "lr_max"):
-    print(f"{bound}: sweep {sweep[bound]:.3g}, range test {rt[bound]:.3g} -> {d[bound]:.2f} decades apart "
-          f"({verdict[agreement['agree'][bound]]} within one grid step)")
-print(f"lowest loss in the sweep at lr = {sweep['best_lr']:.3g} (used as the constant-LR baseline of 4.7)")
-if not sweep["reliable"]:
+    print(f"{bound}: sweep {sweep_data[bound]:.3g}, range test {range_data[bound]:.3g}")
+print(agreement_sentence(agreement))
+print(f"lowest loss in the sweep at lr = {sweep_data['best_lr']:.3g} (used as the constant-LR baseline of 4.7)")
+if not sweep_data["reliable"]:
     print("note: the sweep's loss never fell measurably, so its bounds are fallbacks, not readings")
 
 # %%
-# Two bounds "agree" when they are at most one grid step of the sweep apart: the sweep cannot
-# resolve anything finer. Where they differ, the two curves measure different things: the range
-# test sees each learning rate for a single batch, after the network was trained at every smaller
-# rate, while a sweep run trains whole epochs at one rate from the initial weights. A sweep run at
-# a moderate rate therefore has many more useful updates behind it, and a range test keeps going
-# for a few batches past the rate at which a full run would already blow up.
+# Two bounds "agree" only when they are at most one grid step of the sweep apart: the sweep cannot
+# resolve anything finer; otherwise the line says how many times one is the other. They can differ
+# because the two curves measure different things: the range test sees each learning rate for a
+# single batch, after the network was trained at every smaller rate, while a sweep run trains whole
+# epochs at one rate from the initial weights.
+#
+# Does a rule land on a plateau?
+# ------------------------------
+# A rule whose point lies where the loss does not change with the learning rate has found nothing
+# (the plateau check of :mod:`hw2.suggest`: the loss varies by at most 1 % within half a decade).
+print("sweep (loss after the last epoch per learning rate):")
+for line in plateau_lines(sweep_rules):
+    print("  " + line)
+print("range test (smoothed batch loss):")
+for line in plateau_lines(range_rules):
+    print("  " + line)
+flat_rules = [f"{rule} ({name})" for name, rules in (("sweep", sweep_rules), ("range test", range_rules))
+              for rule, s in rules.items() if s["on_plateau"]]
+
+# %%
+# Each line names a rule, its value and whether its point lies on a plateau, with the loss
+# variation measured around it; a rule on a plateau is not a reading of where training starts.
+#
+# How far past a diverging rate does the range test go?
+# -----------------------------------------------------
+overshoot = range_test_overshoot(sweep_data, range_data)
+overshoot_text = overshoot_sentence(overshoot)
+print(overshoot_text)
+
+# %%
+# The line compares the last learning rate the range test trained at with the smallest learning
+# rate at which a whole sweep run diverged (both measured above).
 both = all(agreement["agree"].values())
 report.answer(
     "4.2",
-    f"Sweep at batch size {s['batch_size']} ({s['epochs']} epoch(s) per LR): {int(np.sum(s['diverged']))} of "
-    f"{len(s['diverged'])} runs diverged; lr_min = {sweep['lr_min']:.2g}, lr_max = {sweep['lr_max']:.2g} "
-    f"(10 %/90 % of the loss drop). The range test gives {rt['lr_min']:.2g} / {rt['lr_max']:.2g}: "
-    f"{'both bounds agree' if both else 'they do not agree'} within one sweep step "
-    f"({d['lr_min']:.1f} and {d['lr_max']:.1f} decades apart).",
+    f"Sweep at batch size {sweep_curve['batch_size']} ({sweep_curve['epochs']} epoch(s), "
+    f"{updates['per_run'][0]} updates per LR): {int(np.sum(sweep_curve['diverged']))} of "
+    f"{len(sweep_curve['diverged'])} runs diverged; lr_min = {sweep_data['lr_min']:.2g}, "
+    f"lr_max = {sweep_data['lr_max']:.2g} (10 %/90 % of the loss drop). The range test ({range_updates} updates) "
+    f"gives {range_data['lr_min']:.2g} / {range_data['lr_max']:.2g}: "
+    f"{'both bounds agree within one sweep step' if both else agreement_sentence(agreement)}. "
+    f"Rules on a plateau: {', '.join(flat_rules) if flat_rules else 'none'}; {overshoot_text}.",
     sweep_result,
 )

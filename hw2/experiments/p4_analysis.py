@@ -1,10 +1,19 @@
 """Problem 4 analysis: what the pages compute from the stored P4 results (no training here).
 
 * :func:`setup_sentence` -- the data and network behind a result, in plain words;
-* :func:`lr_agreement` -- do the LR sweep and the range test give the same bounds (4.2)?
+* :func:`sweep_updates`, :func:`range_test_updates` -- how many optimizer updates a finder made;
+* :func:`lr_agreement`, :func:`agreement_sentence` -- do the LR sweep and the range test give the
+  same bounds (4.2)? :func:`batch_bound_agreement` asks the same of the two batch finders (4.5);
+* :func:`plateau_lines` -- which rules landed on a flat stretch of their curve (4.2);
+* :func:`range_test_overshoot` -- how far past the sweep's smallest diverging rate the range test ran;
 * :func:`shape_similarity` -- is loss vs batch size the loss-vs-LR curve seen through ``lr / B`` (4.4)?
+* :func:`below_untrained` -- did the smallest batch end measurably below the untrained loss (4.4)?
+* :func:`noise_scale_summary` -- the gradient-noise finder's ``B_simple`` along training (4.5);
+* :func:`cbs_trajectory` -- planned vs realised batch sizes, what each cycle visits, and the
+  answer to "exponential increase or decrease?" (4.6);
 * :func:`noise_trace`, :func:`lr_budget` -- gradient-noise temperature ``lr / B`` and the sum of
-  learning rates over a policy run (4.6, 4.7);
+  learning rates over a policy run (4.6, 4.7); :func:`temperature_comparison` -- does 4.7 compare
+  policies or temperatures?
 * :func:`compare_policies` -- 4.7's table, ranking and paired differences over seeds;
 * :func:`reference_gap` -- the distance to pyimagesearch's published CLR accuracy, and why.
 """
@@ -16,6 +25,7 @@ import math
 import numpy as np
 
 from hw2 import stats
+from hw2.suggest import PLATEAU_RTOL
 
 # pyimagesearch, "Cyclical Learning Rates with Keras and Deep Learning" (2019): the published
 # MiniGoogLeNet trained with a cyclical LR at batch 64 on all 60 000 Fashion-MNIST training images
@@ -44,6 +54,20 @@ def setup_sentence(setup: dict) -> str:
             f"{setup['validation_images']} of 6000 validation and {setup['test_images']} of 10000 test images")
 
 
+def _bound_agreement(first: dict, second: dict, bounds, grid) -> dict:
+    grid = np.log10(np.asarray(grid, dtype=float))
+    spacing = float(np.mean(np.diff(grid)))
+    out = {"grid_spacing_decades": spacing, "grid_factor": 10.0 ** spacing, "decades": {}, "ratio": {},
+           "agree": {}, "bounds": tuple(bounds)}
+    for bound in bounds:
+        a, b = float(first[bound]), float(second[bound])
+        d = abs(math.log10(b) - math.log10(a))
+        out["decades"][bound] = d
+        out["ratio"][bound] = max(a, b) / min(a, b)
+        out["agree"][bound] = bool(d <= spacing + 1e-9)
+    return out
+
+
 def lr_agreement(sweep: dict, range_test: dict) -> dict:
     """Do the sweep (4.2) and the range test suggest the same bounds?
 
@@ -56,36 +80,126 @@ def lr_agreement(sweep: dict, range_test: dict) -> dict:
         >>> out["agree"], round(out["ratio"]["lr_max"], 1)
         ({'lr_min': True, 'lr_max': False}, 100.0)
     """
-    grid = np.log10(np.asarray(sweep["sweep"]["learning_rates"], dtype=float))
-    spacing = float(np.mean(np.diff(grid)))
-    out = {"grid_spacing_decades": spacing, "decades": {}, "ratio": {}, "agree": {}}
-    for bound in ("lr_min", "lr_max"):
-        d = abs(math.log10(range_test[bound]) - math.log10(sweep[bound]))
-        out["decades"][bound] = d
-        out["ratio"][bound] = 10.0 ** d
-        out["agree"][bound] = bool(d <= spacing + 1e-9)
-    return out
+    return _bound_agreement(sweep, range_test, ("lr_min", "lr_max"), sweep["sweep"]["learning_rates"])
 
 
-def agreement_sentence(agreement: dict, names=("the sweep", "the range test")) -> str:
+def batch_bound_agreement(batch_sweep: dict, noise: dict) -> dict:
+    """Do the loss-threshold batch finder (4.4's sweep) and the gradient-noise finder agree (4.5)?
+
+    As :func:`lr_agreement`, on the batch sweep's grid (powers of two: one step is a factor 2).
+    ``noise`` is a ``p4.noise_scale`` result (its ``bounds``).
+
+    Example:
+        >>> sweep = {"b_min": 256, "b_max": 2048, "sweep": {"batch_sizes": [64, 128, 256, 512, 1024, 2048]}}
+        >>> out = batch_bound_agreement(sweep, {"bounds": {"b_min": 128, "b_max": 8192}})
+        >>> out["agree"], out["ratio"]["b_max"]
+        ({'b_min': True, 'b_max': False}, 4.0)
+    """
+    return _bound_agreement(batch_sweep, noise["bounds"], ("b_min", "b_max"), batch_sweep["sweep"]["batch_sizes"])
+
+
+def agreement_sentence(agreement: dict) -> str:
     """One sentence per bound: within one grid step, or how many times apart.
 
     Example:
-        >>> text = agreement_sentence({"grid_spacing_decades": 1.1, "decades": {"lr_min": 0.3, "lr_max": 1.5},
+        >>> text = agreement_sentence({"grid_factor": 12.9, "decades": {"lr_min": 0.3, "lr_max": 1.5},
         ...     "ratio": {"lr_min": 2.0, "lr_max": 31.6}, "agree": {"lr_min": True, "lr_max": False}})
         >>> for part in text.split("; "): print(part)
-        lr_min: within one grid step (1.1 decades) of each other
-        lr_max: 31.6 times apart (1.5 decades, more than one grid step)
+        lr_min: within one grid step (a factor 12.9) of each other
+        lr_max: 31.6 times apart (more than one grid step, a factor 12.9)
     """
     parts = []
-    for bound in ("lr_min", "lr_max"):
+    step = agreement["grid_factor"]
+    for bound in agreement.get("bounds", ("lr_min", "lr_max")):
         if agreement["agree"][bound]:
-            step = agreement["grid_spacing_decades"]
-            parts.append(f"{bound}: within one grid step ({step:.1f} decades) of each other")
+            parts.append(f"{bound}: within one grid step (a factor {step:.3g}) of each other")
         else:
-            parts.append(f"{bound}: {agreement['ratio'][bound]:.1f} times apart ({agreement['decades'][bound]:.1f} "
-                         "decades, more than one grid step)")
+            parts.append(f"{bound}: {agreement['ratio'][bound]:.3g} times apart (more than one grid step, "
+                         f"a factor {step:.3g})")
     return "; ".join(parts)
+
+
+def sweep_updates(lr_sweep_data: dict) -> dict:
+    """Optimizer updates of the LR sweep: per run (until it finished or diverged) and in total.
+
+    Example:
+        >>> data = {"setup": {"train_images": 640}, "sweep": {"batch_size": 64, "epochs": 5,
+        ...         "diverged": [False, True], "diverged_epoch": [-1, 1]}}
+        >>> out = sweep_updates(data)
+        >>> out["per_epoch"], out["per_run"].tolist(), out["total"]
+        (10, [50, 20], 70)
+    """
+    sweep = lr_sweep_data["sweep"]
+    per_epoch = int(lr_sweep_data["setup"]["train_images"]) // int(sweep["batch_size"])
+    diverged = np.asarray(sweep["diverged"], bool)
+    epochs_run = np.where(diverged, np.asarray(sweep["diverged_epoch"]) + 1, int(sweep["epochs"]))
+    per_run = (epochs_run * per_epoch).astype(int)
+    return {"per_epoch": per_epoch, "per_run": per_run, "total": int(per_run.sum())}
+
+
+def range_test_updates(range_data: dict) -> int:
+    """Batches (= optimizer updates) the range test trained before it stopped or completed.
+
+    Example:
+        >>> range_test_updates({"kept_steps": [0, 5, 9], "test": {"lrs": [1e-3, 1e-2, 1e-1]}})
+        10
+    """
+    kept = np.asarray(range_data.get("kept_steps", []))
+    return int(kept[-1]) + 1 if kept.size else len(range_data["test"]["lrs"])
+
+
+def plateau_lines(suggestions: dict) -> list[str]:
+    """One line per rule of a finder: its value, and whether it lies on a plateau (with the note).
+
+    Example:
+        >>> plateau_lines({"valley": {"value": 1.7e-7, "on_plateau": True, "note": "flat"},
+        ...                "default": {"value": 0.01, "on_plateau": False, "note": "varies"}})
+        ['valley 1.7e-07: ON A PLATEAU (flat)', 'default 0.01: not on a plateau (varies)']
+    """
+    lines = []
+    for rule, s in suggestions.items():
+        where = "ON A PLATEAU" if s.get("on_plateau") else "not on a plateau"
+        note = f" ({s['note']})" if s.get("note") else ""
+        lines.append(f"{rule} {s['value']:.2g}: {where}{note}")
+    return lines
+
+
+def range_test_overshoot(lr_sweep_data: dict, range_data: dict) -> dict:
+    """The range test's last learning rate against the smallest rate at which a sweep run diverged.
+
+    Measures the claim "a range test keeps going past the rate at which a full run would already
+    blow up": ``went_past`` is True when the range test trained at a rate above the sweep's smallest
+    diverging one (``factor`` times it), None when no sweep run diverged.
+
+    Example:
+        >>> sweep = {"sweep": {"learning_rates": [1e-2, 1e-1, 1.0], "diverged": [False, False, True]}}
+        >>> out = range_test_overshoot(sweep, {"test": {"lrs": [1e-3, 3.0], "stop_reason": "exploded"}})
+        >>> out["went_past"], round(out["factor"], 1)
+        (True, 3.0)
+    """
+    lrs = np.asarray(lr_sweep_data["sweep"]["learning_rates"], float)
+    diverged = np.asarray(lr_sweep_data["sweep"]["diverged"], bool)
+    last = float(np.asarray(range_data["test"]["lrs"], float)[-1])
+    first_bad = float(lrs[diverged].min()) if diverged.any() else None
+    return {"range_test_last_lr": last, "stop_reason": range_data["test"]["stop_reason"],
+            "sweep_first_diverged_lr": first_bad, "sweep_largest_lr": float(lrs.max()),
+            "went_past": None if first_bad is None else bool(last > first_bad),
+            "factor": None if first_bad is None else last / first_bad}
+
+
+def overshoot_sentence(overshoot: dict) -> str:
+    """The measured answer to "does the range test go past a diverging rate?" in words."""
+    last, why = overshoot["range_test_last_lr"], overshoot["stop_reason"]
+    if overshoot["went_past"] is None:
+        return (f"no sweep run diverged (up to lr {overshoot['sweep_largest_lr']:.2g}), so whether the range test "
+                f"runs past a diverging rate cannot be read here; it stopped at lr {last:.2g} ({why})")
+    bad = overshoot["sweep_first_diverged_lr"]
+    if overshoot["went_past"]:
+        return (f"the range test trained up to lr {last:.2g} ({why}), {overshoot['factor']:.3g} times the smallest "
+                f"rate at which a sweep run diverged ({bad:.2g}): a single batch per rate does not blow up where "
+                "whole epochs at that rate do")
+    return (f"the range test stopped at lr {last:.2g} ({why}), below the smallest rate at which a sweep run "
+            f"diverged ({bad:.2g})")
 
 
 def shape_similarity(lr_sweep_data: dict, batch_sweep_data: dict) -> dict:
@@ -254,3 +368,161 @@ def reference_gap(test_accuracy: float, setup: dict, epochs: int) -> dict:
         causes.append(f"{epochs} instead of the full specification's {FULL_SPEC_EPOCHS} epochs")
     return {"reference": PYIMAGESEARCH_CLR_ACCURACY, "gap_points": 100 * (PYIMAGESEARCH_CLR_ACCURACY - test_accuracy),
             "causes": causes}
+
+
+def below_untrained(lr_sweep_data: dict, batch_sweep_data: dict, rtol: float = PLATEAU_RTOL) -> dict:
+    """Did the batch sweep's smallest batch end measurably below the untrained loss (4.4)?
+
+    The reference is the untrained network's training-mode loss (4.2's loss at its smallest LR).
+    "Measurably" means by more than the larger of ``rtol`` of it (the rules' plateau tolerance) and
+    three times ``noise_sd``, the epoch-to-epoch standard deviation of the loss at 4.2's smallest
+    LR (where the weights barely move, so it varies only with the data order and dropout; NaN with
+    a single epoch).
+
+    Example:
+        >>> lr = {"reference_loss": 2.30, "sweep": {"losses": [[2.31, 2.29, 2.30], [1.0, 0.5, 0.4]]}}
+        >>> bs = {"sweep": {"batch_sizes": [64, 128], "diverged": [False, False]}, "final_losses": [2.0, 2.2]}
+        >>> out = below_untrained(lr, bs)
+        >>> out["batch_size"], round(out["drop"], 2), round(out["threshold"], 3), out["measurable"]
+        (64, 0.3, 0.03, True)
+    """
+    reference = float(lr_sweep_data["reference_loss"])
+    untrained = np.asarray(lr_sweep_data["sweep"]["losses"], float)[0]
+    untrained = untrained[np.isfinite(untrained)]
+    noise_sd = float(np.std(untrained, ddof=1)) if untrained.size > 1 else math.nan
+    sizes = np.asarray(batch_sweep_data["sweep"]["batch_sizes"])
+    losses = np.asarray(batch_sweep_data["final_losses"], float)
+    ok = np.isfinite(losses) & ~np.asarray(batch_sweep_data["sweep"]["diverged"], bool)
+    if not ok.any():
+        return {"batch_size": None, "loss": math.nan, "reference": reference, "drop": math.nan,
+                "fraction": math.nan, "noise_sd": noise_sd, "threshold": math.nan, "measurable": False}
+    i = int(np.flatnonzero(ok)[0])
+    drop = reference - float(losses[i])
+    threshold = max(rtol * abs(reference), 3 * noise_sd if np.isfinite(noise_sd) else 0.0)
+    return {"batch_size": int(sizes[i]), "loss": float(losses[i]), "reference": reference, "drop": drop,
+            "fraction": drop / abs(reference), "noise_sd": noise_sd, "threshold": threshold,
+            "measurable": bool(drop > threshold)}
+
+
+def noise_scale_summary(noise: dict) -> dict:
+    """``B_simple`` per epoch of the gradient-noise finder (4.5) and how it moved along training.
+
+    ``trend`` is ``"rose"`` / ``"fell"`` when the last finite estimate is above / below the first,
+    ``None`` with fewer than two.
+
+    Example:
+        >>> out = noise_scale_summary({"probe": {"epoch": [0, 1, 2], "b_simple": [120.0, 300.0, 260.0]},
+        ...                            "updates": 96})
+        >>> out["epochs"].tolist(), out["trend"], out["factor"]
+        ([1, 2, 3], 'rose', 2.1666666666666665)
+    """
+    probe = noise["probe"]
+    epochs = np.asarray(probe["epoch"], int) + 1
+    values = np.asarray(probe["b_simple"], float)
+    finite = values[np.isfinite(values) & (values > 0)]
+    trend = factor = None
+    if finite.size > 1:
+        factor = float(finite[-1] / finite[0])
+        trend = "rose" if factor > 1 else "fell"
+    return {"epochs": epochs, "b_simple": values, "trend": trend, "factor": factor,
+            "smallest": float(finite.min()) if finite.size else math.nan,
+            "largest": float(finite.max()) if finite.size else math.nan, "updates": int(noise["updates"])}
+
+
+def cbs_trajectory(run: dict, step_epochs: int) -> dict:
+    """What a CBS run's batch size did (4.6): planned vs realised, per cycle, and in which direction.
+
+    Per cycle of ``2 * step_epochs`` epochs: the smallest and largest batch size, whether they are
+    ``b_min`` / ``b_max``, and the *excursion* reached (0: stayed at ``b_max``, 1: reached
+    ``b_min``; measured in ``1 / B``, the coordinate the policy moves linearly).
+
+    The answer to "exponential increase or decrease?" is ``direction``: the ``exp_range`` decay
+    multiplies the excursion towards ``b_min`` by ``decay_per_cycle = gamma ** (2 * step_epochs)``
+    from one cycle to the next, so with ``gamma < 1`` the batch size drifts *up*, towards ``b_max``
+    (``"increase"``: less gradient noise, as a decaying CLR drifts down to lr_min); ``"none"``
+    without decay. ``minima_increase`` is what the run shows: each cycle's smallest batch size above
+    the previous one (None with a single cycle). ``geometric`` says whether, within the first
+    cycle, the batch size changed by one constant factor per epoch (an exponential trajectory in the
+    strict sense; None with fewer than two changes).
+
+    Example:
+        >>> run = {"b_min": 64, "b_max": 1024, "gamma": 0.9, "planned_batch_sizes": [1024, 128, 64, 128],
+        ...        "history": {"batch_size": [1024, 128, 64, 128]}}
+        >>> out = cbs_trajectory(run, step_epochs=2)
+        >>> out["as_planned"], out["first_cycle_visits"], out["direction"], out["geometric"]
+        (True, {'b_min': True, 'b_max': True}, 'increase', False)
+    """
+    b_min, b_max = int(run["b_min"]), int(run["b_max"])
+    realised = np.asarray(run["history"]["batch_size"], int)
+    planned = np.asarray(run.get("planned_batch_sizes", realised), int)
+    period = 2 * int(step_epochs)
+    cycles = []
+    for start in range(0, len(realised), period):
+        part = realised[start:start + period]
+        low, high = int(part.min()), int(part.max())
+        excursion = (1 / low - 1 / b_max) / (1 / b_min - 1 / b_max)
+        cycles.append({"epochs": (start + 1, start + len(part)), "smallest": low, "largest": high,
+                       "visits_b_min": low == b_min, "visits_b_max": high == b_max, "excursion": float(excursion)})
+    first = cycles[0]
+    ratios = realised[1:period] / realised[:period - 1] if len(realised) > 1 else np.array([])
+    changes = ratios[ratios != 1]
+    geometric = (None if changes.size < 2 else
+                 bool(np.allclose(np.abs(np.log(changes)), abs(np.log(changes[0])), rtol=0.01)))
+    minima = [c["smallest"] for c in cycles]
+    decay = float(run.get("gamma", 1.0)) ** period
+    final = int(realised[-1])
+    return {"planned": planned, "realised": realised,
+            "as_planned": bool(len(planned) == len(realised) and np.array_equal(planned, realised)),
+            "cycles": cycles, "first_cycle_visits": {"b_min": first["visits_b_min"], "b_max": first["visits_b_max"]},
+            "excursion_per_cycle": [c["excursion"] for c in cycles], "cycle_minima": minima,
+            "minima_increase": None if len(minima) < 2 else bool(np.all(np.diff(minima) > 0)),
+            "decay_per_cycle": decay, "direction": "increase" if decay < 1 else "none",
+            "final_batch_size": final,
+            "final_excursion": float((1 / final - 1 / b_max) / (1 / b_min - 1 / b_max)),
+            "geometric": geometric, "ratios_first_cycle": ratios}
+
+
+def temperature_comparison(runs: list[dict], comparison: dict) -> dict:
+    """Does 4.7 compare policies, or temperatures? From ``p4.compare``'s ``runs`` and ``comparison``.
+
+    Per policy, the hottest and coldest epoch of ``lr / B`` (the gradient-noise temperature, epoch
+    means; seed 0's run, the trajectory is the same for every seed). ``cbs_hottest_over_clr_coldest``
+    < 1 (within 1e-9) means the homework's CBS is never hotter than the CLR's coldest epoch: a CLR-vs-CBS
+    difference then measures the temperature, not the policy. ``matched`` compares the noise-matched
+    CBS with the CLR: ``within_spread`` when their mean test-accuracy difference is at most the
+    pooled seed-to-seed sd (None with one seed), and ``temperature_ratio``, the matched CBS's
+    ``lr / B`` over the CLR's per epoch (1 = a perfect trace).
+
+    Example:
+        >>> runs = [{"policy": "CLR", "seed": 0, "lr_over_b": [1e-4, 5e-4]},
+        ...         {"policy": "CBS", "seed": 0, "lr_over_b": [2e-5, 1e-6]},
+        ...         {"policy": "matched CBS", "seed": 0, "lr_over_b": [1e-4, 4e-4]}]
+        >>> comparison = {"table": {"CLR": {"test_mean": .90}, "matched CBS": {"test_mean": .89},
+        ...               "CBS": {"test_mean": .5}}, "seed_sd": 0.02}
+        >>> out = temperature_comparison(runs, comparison)
+        >>> out["cbs_hottest_over_clr_coldest"], out["compares_temperatures"], out["matched"]["within_spread"]
+        (0.2, True, True)
+    """
+    first_seed = min(r["seed"] for r in runs)
+    extremes = {}
+    for r in runs:
+        if r["seed"] == first_seed:
+            trace = np.asarray(r["lr_over_b"], float)
+            extremes[r["policy"]] = {"hottest": float(trace.max()), "coldest": float(trace.min())}
+    out = {"extremes": extremes, "seed": first_seed, "cbs_hottest_over_clr_coldest": None,
+           "compares_temperatures": None, "matched": None}
+    if "CBS" in extremes and "CLR" in extremes:
+        ratio = extremes["CBS"]["hottest"] / extremes["CLR"]["coldest"]
+        out["cbs_hottest_over_clr_coldest"] = ratio
+        out["compares_temperatures"] = bool(ratio <= 1 + 1e-9)
+    table = comparison["table"]
+    if "matched CBS" in table and "CLR" in table:
+        diff = table["CLR"]["test_mean"] - table["matched CBS"]["test_mean"]
+        spread = comparison.get("seed_sd", math.nan)
+        traces = {r["policy"]: np.asarray(r["lr_over_b"], float) for r in runs if r["seed"] == first_seed}
+        ratio = (traces["matched CBS"] / traces["CLR"] if {"matched CBS", "CLR"} <= set(traces)
+                 and len(traces["matched CBS"]) == len(traces["CLR"]) else np.array([]))
+        out["matched"] = {"clr_minus_matched": float(diff), "seed_sd": spread,
+                          "within_spread": None if not np.isfinite(spread) else bool(abs(diff) <= spread),
+                          "temperature_ratio": ratio}
+    return out
