@@ -306,8 +306,10 @@ class BatchSizeSchedule(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
-        if isinstance(optimizer, GradientAccumulation) and not optimizer.built:
-            optimizer.build(self.model.trainable_variables)  # TensorFlow builds it lazily, at the first step
+        if isinstance(optimizer, GradientAccumulation):
+            if not optimizer.built:
+                optimizer.build(self.model.trainable_variables)  # TensorFlow builds it lazily, at the first step
+            self._open = int(optimizer.micro_step)  # a group an earlier fit left open (one read per fit)
 
     def on_epoch_begin(self, epoch, logs=None):
         batch_size = int(self.policy(epoch))
