@@ -171,7 +171,10 @@ class GradientAccumulation(keras.optimizers.Optimizer):
     """
 
     def __init__(self, optimizer, steps: int = 1, name: str | None = None, **kwargs):
-        super().__init__(learning_rate=0.0, name=name, **kwargs)
+        if kwargs:  # apply() bypasses the base class: clipnorm, weight_decay, use_ema, ... would do nothing here
+            raise ValueError(f"GradientAccumulation takes no optimizer options (pass them to the wrapped optimizer). "
+                             f"Received: {', '.join(sorted(kwargs))}")
+        super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = keras.optimizers.get(optimizer)
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
@@ -497,6 +500,9 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     micro = min(sizes) if micro_batch is None else micro_batch
     for size in sizes:
         accumulation_steps(size, micro)
+    if isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer):
+        raise ValueError("fit_with_batch_policy does not support loss scaling (the mixed_float16 policy wraps the "
+                         "optimizer in a LossScaleOptimizer, which skips micro-batches); use mixed_bfloat16 or float32.")
     if max(sizes) > micro and not isinstance(model.optimizer, GradientAccumulation):
         raise ValueError(f"Batch sizes up to {max(sizes)} fed as micro-batches of {micro} need a model compiled "
                          "with a hw2.training.GradientAccumulation optimizer.")

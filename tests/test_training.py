@@ -264,3 +264,14 @@ def test_update_count_follows_a_group_left_open_by_an_earlier_fit():
     assert first["steps"] == [2] and int(model.optimizer.micro_step) == 2
     second = fit_with_batch_policy(model, x, y, policy=64, epochs=1, micro_batch=16)
     assert int(model.optimizer.iterations) == 5 and second["steps"] == [3]
+
+
+def test_options_the_wrapper_would_ignore_and_loss_scaling_are_refused():
+    with pytest.raises(ValueError, match="clipnorm"):  # apply() bypasses the base class: no clipping would happen
+        GradientAccumulation(keras.optimizers.SGD(0.1), steps=2, clipnorm=1.0)
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer=keras.optimizers.LossScaleOptimizer(GradientAccumulation("sgd")),
+                  loss="sparse_categorical_crossentropy")  # what compile() does under mixed_float16
+    with pytest.raises(ValueError, match="loss scaling"):
+        fit_with_batch_policy(model, x, y, policy=32, epochs=1, micro_batch=16)
