@@ -502,7 +502,8 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
         accumulation_steps(size, micro)
     if isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer):
         raise ValueError("fit_with_batch_policy does not support loss scaling (the mixed_float16 policy wraps the "
-                         "optimizer in a LossScaleOptimizer, which skips micro-batches); use mixed_bfloat16 or float32.")
+                         "optimizer in a LossScaleOptimizer, which skips micro-batches); use mixed_bfloat16 "
+                         "or float32.")
     if max(sizes) > micro and not isinstance(model.optimizer, GradientAccumulation):
         raise ValueError(f"Batch sizes up to {max(sizes)} fed as micro-batches of {micro} need a model compiled "
                          "with a hw2.training.GradientAccumulation optimizer.")
