@@ -171,7 +171,10 @@ class GradientAccumulation(keras.optimizers.Optimizer):
     """
 
     def __init__(self, optimizer, steps: int = 1, name: str | None = None, **kwargs):
-        super().__init__(learning_rate=0.0, name=name, **kwargs)
+        if kwargs:  # apply() bypasses the base class: clipnorm, weight_decay, use_ema, ... would do nothing here
+            raise ValueError(f"GradientAccumulation takes no optimizer options (pass them to the wrapped optimizer). "
+                             f"Received: {', '.join(sorted(kwargs))}")
+        super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = keras.optimizers.get(optimizer)
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
@@ -306,8 +309,10 @@ class BatchSizeSchedule(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
-        if isinstance(optimizer, GradientAccumulation) and not optimizer.built:
-            optimizer.build(self.model.trainable_variables)  # TensorFlow builds it lazily, at the first step
+        if isinstance(optimizer, GradientAccumulation):
+            if not optimizer.built:
+                optimizer.build(self.model.trainable_variables)  # TensorFlow builds it lazily, at the first step
+            self._open = int(optimizer.micro_step)  # a group an earlier fit left open (one read per fit)
 
     def on_epoch_begin(self, epoch, logs=None):
         batch_size = int(self.policy(epoch))
@@ -495,6 +500,10 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     micro = min(sizes) if micro_batch is None else micro_batch
     for size in sizes:
         accumulation_steps(size, micro)
+    if isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer):
+        raise ValueError("fit_with_batch_policy does not support loss scaling (the mixed_float16 policy wraps the "
+                         "optimizer in a LossScaleOptimizer, which skips micro-batches); use mixed_bfloat16 "
+                         "or float32.")
     if max(sizes) > micro and not isinstance(model.optimizer, GradientAccumulation):
         raise ValueError(f"Batch sizes up to {max(sizes)} fed as micro-batches of {micro} need a model compiled "
                          "with a hw2.training.GradientAccumulation optimizer.")

@@ -131,6 +131,11 @@ def test_matched_bounds_trace_the_clr_noise():
     assert p4.matched_bounds(1e-2, 1.1e-2, 64, 8192)["b_max"] == 128  # at least two batch sizes
 
 
+def test_matched_cbs_without_its_bounds_says_what_it_needs():
+    with pytest.raises(ValueError, match="needs lr_min and lr_max"):  # was a TypeError from inside matched_bounds
+        p4.cbs_matched(p4.MatchedCBSConfig())
+
+
 # -------------------------------------------------------------------- training under a policy
 def _tiny_data(n=128, seed=0):
     rng = np.random.default_rng(seed)

@@ -253,3 +253,25 @@ def test_fit_sees_exactly_the_epoch_orders():
     model.fit(batches, epochs=3, steps_per_epoch=batches.steps_per_epoch, shuffle=False, verbose=0)
     expected = [sorted(epoch_order(64, 3, e)[s:s + 16].tolist()) for e in range(3) for s in range(0, 64, 16)]
     assert seen == expected
+
+
+def test_update_count_follows_a_group_left_open_by_an_earlier_fit():
+    """A second fit on the same model starts with the device's open group: the logged updates match it."""
+    x, y = data(n=160)  # 10 micro-batches of 16 per epoch, 4 per update: 2 updates, 2 micro-batches left open
+    model = small_model()
+    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(0.1)), loss="sparse_categorical_crossentropy")
+    first = fit_with_batch_policy(model, x, y, policy=64, epochs=1, micro_batch=16)
+    assert first["steps"] == [2] and int(model.optimizer.micro_step) == 2
+    second = fit_with_batch_policy(model, x, y, policy=64, epochs=1, micro_batch=16)
+    assert int(model.optimizer.iterations) == 5 and second["steps"] == [3]
+
+
+def test_options_the_wrapper_would_ignore_and_loss_scaling_are_refused():
+    with pytest.raises(ValueError, match="clipnorm"):  # apply() bypasses the base class: no clipping would happen
+        GradientAccumulation(keras.optimizers.SGD(0.1), steps=2, clipnorm=1.0)
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer=keras.optimizers.LossScaleOptimizer(GradientAccumulation("sgd")),
+                  loss="sparse_categorical_crossentropy")  # what compile() does under mixed_float16
+    with pytest.raises(ValueError, match="loss scaling"):
+        fit_with_batch_policy(model, x, y, policy=32, epochs=1, micro_batch=16)

@@ -543,9 +543,10 @@ class CBSConfig(PolicyRun):
 
     The policy is CLR's dual (:class:`hw2.schedules.CyclicalBatchSize`, ``scale="inverse"``: ``1/B``
     moves linearly in the triangle, as the CLR's learning rate does) with the same step, cycles and
-    ``exp_range`` decay: its excursion towards b_min shrinks per cycle so that ``final_amplitude``
-    is left in the last one, and the batch size settles towards b_max as the CLR's rate settles at
-    lr_min. The first cycle visits b_min and b_max.
+    ``exp_range`` decay: its excursion towards b_min shrinks per cycle, cycle ``c`` keeping
+    ``final_amplitude ** ((c - 1) / cycles)`` of it (1, 0.46, 0.22 for 3 cycles and 0.1; the amplitude
+    would reach ``final_amplitude`` only after the last epoch), and the batch size settles towards
+    b_max as the CLR's rate settles at lr_min. The first cycle visits b_min and b_max.
     """
 
     mode: str = "exp_range"
@@ -659,6 +660,8 @@ def _prepare_matched(config, profile, fallback):
                                "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
           description="P4.6/4.7: CBS at lr_max whose lr/B traces the CLR's lr/64 (noise-matched)")
 def cbs_matched(config: MatchedCBSConfig) -> dict:
+    if config.lr_min is None or config.lr_max is None:
+        raise ValueError("p4.cbs_matched needs lr_min and lr_max (hw2.experiments.run fills them from p4.lr_sweep).")
     train_images = config.train_size or 54000
     bounds = matched_bounds(config.lr_min, config.lr_max, config.clr_batch, min(config.b_cap, train_images))
     return dict(_cbs_run(config, "matched cbs"), policy="matched CBS", matched=bounds)
