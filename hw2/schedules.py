@@ -285,6 +285,66 @@ class CyclicalBatchSize:
         return f"CyclicalBatchSize({args})"
 
 
+class NoiseMatchedBatchSize:
+    """The batch size at which a fixed rate ``lr`` has a learning-rate schedule's noise temperature.
+
+    SGD's noise scale is ``g ~ lr * N / B``, so training at the fixed rate ``lr`` with batch size
+    ``B(t) = reference_batch * lr / schedule(step(t))`` has, at every time ``t``, the temperature
+    ``lr / B`` of the schedule run at ``reference_batch``: a cyclical batch size that is the exact
+    counterpart of a given cyclical learning rate, decay included. ``t`` is the time unit of the
+    batch-size policy (an epoch), ``step(t) = t * steps_per_epoch`` the schedule's update count at
+    its start; sizes are multiples of ``reference_batch`` (the nearest one, in ``1/B``), within
+    ``[reference_batch, b_max]``.
+
+    Example:
+        >>> clr = CyclicalLearningRate(lr_min=1e-3, lr_max=1.6e-2, step_size=40)   # step: 2 epochs of 20
+        >>> NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=8192, steps_per_epoch=20).trajectory(5)
+        array([1024,  128,   64,  128, 1024])
+
+    Args:
+        schedule: a learning-rate schedule (``step -> rate``), e.g. :class:`CyclicalLearningRate`.
+        lr: the fixed learning rate of the batch-size run, > 0.
+        reference_batch: the batch size the schedule runs at (also the smallest batch size), >= 1.
+        b_max: the largest batch size (a cap), a multiple of ``reference_batch``.
+        steps_per_epoch: the schedule's updates per time unit of this policy, >= 1.
+    """
+
+    def __init__(self, schedule, lr, reference_batch, b_max, steps_per_epoch):
+        if not callable(schedule):
+            raise ValueError(f"Argument `schedule` must be a callable step -> rate. Received: schedule={schedule!r}")
+        self.schedule = schedule
+        self.lr = float(check_positive("lr", lr))
+        self.reference_batch = check_int("reference_batch", reference_batch, low=1)
+        self.b_max = check_int("b_max", b_max, low=1, high=2**31)
+        if self.b_max % self.reference_batch or self.b_max < self.reference_batch:
+            raise ValueError(f"Argument `b_max` must be a multiple of `reference_batch` >= it. "
+                             f"Received: reference_batch={reference_batch!r}, b_max={b_max!r}")
+        self.steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, low=1)
+
+    def __call__(self, t) -> int:
+        """The batch size at time ``t`` (a finite number >= 0)."""
+        t = check_range("t", t, low=0)
+        return int(self._sizes(np.asarray([t], dtype=np.float64))[0])
+
+    def trajectory(self, n: int) -> np.ndarray:
+        """Batch sizes at ``t = 0, 1, ..., n - 1`` (int64 array)."""
+        return self._sizes(np.arange(check_int("n", n, low=0), dtype=np.float64))
+
+    def _sizes(self, t):
+        rates = np.array([float(self.schedule(int(round(v * self.steps_per_epoch)))) for v in np.atleast_1d(t)])
+        inverse = rates / (self.reference_batch * self.lr)  # 1 / B(t)
+        # the multiple k of reference_batch whose 1/(k b) is nearest to inverse
+        k = np.maximum(1.0, np.floor(1.0 / (inverse * self.reference_batch)))
+        nearer_up = np.abs(1.0 / ((k + 1) * self.reference_batch) - inverse) < np.abs(1.0 / (k * self.reference_batch)
+                                                                                       - inverse)
+        k = np.where(nearer_up, k + 1, k)
+        return (self.reference_batch * np.clip(k, 1, self.b_max // self.reference_batch)).astype(np.int64)
+
+    def __repr__(self) -> str:
+        return (f"NoiseMatchedBatchSize(lr={self.lr!r}, reference_batch={self.reference_batch}, b_max={self.b_max}, "
+                f"steps_per_epoch={self.steps_per_epoch})")
+
+
 def _is_power_of_two(value) -> bool:
     return (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
             and (int(value) & (int(value) - 1)) == 0)

@@ -103,16 +103,29 @@ def test_bad_config_raises_with_the_argument_name(cls, field, value, message):
 
 
 @pytest.mark.parametrize("profile", ["smoke", "laptop", "full"])
-@pytest.mark.parametrize("name", ["p4.cbs", "p4.cbs_matched"])
-def test_the_first_cbs_cycle_visits_both_ends_at_every_profile(profile, name):
-    config = experiments.get(name).config(profile)
-    b_min, b_max = (64, 8192) if name == "p4.cbs" else (config.clr_batch, min(config.b_cap, config.train_size or 54000))
-    if profile == "smoke":
-        b_min, b_max = config.micro_batch, 256
+def test_the_first_cbs_cycle_visits_both_ends_at_every_profile(profile):
+    config = experiments.get("p4.cbs").config(profile)
+    b_min, b_max = (config.micro_batch, 256) if profile == "smoke" else (64, 8192)
     config = dataclasses.replace(config, b_min=b_min, b_max=b_max, lr=1e-3)
-    sizes = p4.cbs_policy(config).trajectory(config.epochs)
-    first = sizes[: 2 * config.step_epochs + 1] if len(sizes) > 2 * config.step_epochs else sizes
+    first = p4.cbs_policy(config).trajectory(min(config.epochs, 2 * config.step_epochs + 1))
     assert first[0] == b_max and first.min() == b_min
+
+
+@pytest.mark.parametrize("profile", ["smoke", "laptop", "full"])
+def test_the_matched_cbs_has_the_clr_temperature_at_every_epoch_start(profile):
+    config = experiments.get("p4.cbs_matched").config(profile)
+    lr_min, lr_max, n = 3.6e-4, 6e-2, config.train_size or 54000
+    bounds = p4.matched_bounds(lr_min, lr_max, config.clr_batch, min(config.b_cap, n))
+    config = dataclasses.replace(config, lr_min=lr_min, lr_max=lr_max, lr=lr_max, b_min=bounds["b_min"],
+                                 b_max=bounds["b_max"])
+    sizes = p4.matched_policy(config, n).trajectory(config.epochs)
+    schedule, per_epoch, _ = p4.clr_schedule(config, n, batch_size=config.clr_batch)
+    lr = np.array([float(schedule(e * per_epoch)) for e in range(config.epochs)])
+    exact = config.clr_batch * lr_max / lr  # where lr_max / B == lr_CLR / clr_batch
+    assert sizes[0] == bounds["b_max"]  # the CLR starts at lr_min: the coldest point (capped)
+    inside = exact <= bounds["b_max"]
+    assert inside.any() and np.all(np.abs(sizes[inside] - exact[inside]) <= config.clr_batch)
+    assert np.all(sizes[~inside] == bounds["b_max"]) and np.all(sizes % config.clr_batch == 0)
 
 
 def test_cbs_policy_settles_at_bmax():

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from hw2.schedules import CyclicalBatchSize, CyclicalLearningRate, triangle_position
+from hw2.schedules import CyclicalBatchSize, CyclicalLearningRate, NoiseMatchedBatchSize, triangle_position
 
 
 def reference_clr(it, lr_min, lr_max, step, mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle"):
@@ -207,3 +207,22 @@ def test_batch_policy_config_round_trip():
     assert again.get_config() == policy.get_config()
     assert again.trajectory(30).tolist() == policy.trajectory(30).tolist()
     assert "exp_range" in repr(policy)
+
+
+def test_noise_matched_batch_size_mirrors_a_learning_rate_schedule():
+    clr = CyclicalLearningRate(1e-3, 1.6e-2, step_size=40, mode="exp_range", gamma=0.99)
+    policy = NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=8192, steps_per_epoch=20)
+    sizes = policy.trajectory(8)
+    exact = 64 * 1.6e-2 / np.array([float(clr(20 * t)) for t in range(8)])
+    assert np.all(np.abs(sizes - exact) <= 64) and sizes[0] == 1024 and np.all(sizes % 64 == 0)
+    # rounding picks the multiple of 64 nearest in 1/B (the noise), not in B
+    for size, target in zip(sizes, exact):
+        for other in (size - 64, size + 64):
+            assert other < 64 or abs(1 / size - 1 / target) <= abs(1 / other - 1 / target) + 1e-12
+    capped = NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=512, steps_per_epoch=20)
+    assert capped(0) == 512 and policy(1.0) == sizes[1]
+    for kwargs, match in (({"lr": 0}, "lr"), ({"b_max": 100}, "b_max"), ({"steps_per_epoch": 0}, "steps_per_epoch"),
+                          ({"schedule": 3}, "schedule")):
+        args = {"schedule": clr, "lr": 1e-2, "reference_batch": 64, "b_max": 1024, "steps_per_epoch": 10, **kwargs}
+        with pytest.raises(ValueError, match=f"Argument `{match}`"):
+            NoiseMatchedBatchSize(**args)

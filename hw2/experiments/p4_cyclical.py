@@ -365,9 +365,10 @@ def _prepare_lr_bounds(config, profile, fallback):
     return config
 
 
-def clr_schedule(config: CLRConfig, train_images: int):
-    """The :class:`hw2.schedules.CyclicalLearningRate` of ``config`` and its iterations."""
-    per_epoch = train_images // config.batch_size
+def clr_schedule(config, train_images: int, batch_size: int | None = None):
+    """The :class:`hw2.schedules.CyclicalLearningRate` of ``config`` (a CLR config, or a CBS config
+    mirroring one at ``batch_size``) and its iterations per epoch and in all."""
+    per_epoch = train_images // (batch_size or config.batch_size)
     iterations = per_epoch * config.epochs
     gamma = _decay_per_unit(config.final_amplitude, iterations) if config.mode == "exp_range" else 1.0
     schedule = schedules.CyclicalLearningRate(config.lr_min, config.lr_max, step_size=config.step_epochs * per_epoch,
@@ -579,16 +580,15 @@ def cbs_policy(config) -> schedules.CyclicalBatchSize:
                                        mode=config.mode, gamma=gamma, scale=config.scale)
 
 
-def _cbs_run(config, label: str) -> dict:
+def _cbs_run(config, label: str, policy) -> dict:
     if None in (config.lr, config.b_min, config.b_max):
         raise ValueError(f"{label} needs lr, b_min and b_max (hw2.experiments.run fills them from the finders).")
     data = _data(config)
-    policy = cbs_policy(config)
     run = train_policy(config, data, epochs=config.epochs, batch_policy=policy,
                        optimizer=keras.optimizers.SGD(learning_rate=config.lr, momentum=config.momentum),
                        seed=config.seed, label=f"{label} seed {config.seed}: ")
     return {"setup": setup_note(config), "lr": config.lr, "b_min": int(config.b_min), "b_max": int(config.b_max),
-            "gamma": policy.gamma, "scale": config.scale, "epochs": config.epochs,
+            "gamma": getattr(policy, "gamma", math.nan), "scale": config.scale, "epochs": config.epochs,
             "planned_batch_sizes": policy.trajectory(config.epochs), **run}
 
 
@@ -597,24 +597,20 @@ def _cbs_run(config, label: str) -> dict:
                                "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
           description="P4.6: cyclical batch size (CLR's dual, exp_range) between b_min and b_max at lr_min")
 def cbs(config: CBSConfig) -> dict:
-    return dict(_cbs_run(config, "cbs"), policy="CBS")
+    return dict(_cbs_run(config, "cbs", cbs_policy(config)), policy="CBS")
 
 
 @dataclasses.dataclass(frozen=True)
 class MatchedCBSConfig(CBSConfig):
-    """4.6/4.7: a CBS whose gradient-noise temperature ``lr / B`` traces the CLR's ``lr(t) / 64``.
+    """4.6/4.7: a CBS whose gradient-noise temperature ``lr / B`` is the CLR's ``lr(t) / 64``.
 
-    It runs at the fixed rate ``lr = lr_max``; its batch size cycles from ``b_min = clr_batch`` (where
-    ``lr_max / b_min`` is the CLR's hottest point) to ``b_max = clr_batch * lr_max / lr_min`` (its
-    coldest), rounded to a multiple of ``clr_batch`` and capped at ``b_cap`` (and at the training
-    set), with the CLR's step, cycles and decay. The homework's CBS at lr_min is, by the same
-    measure, never hotter than the CLR's coldest point.
-
-    The match is a staircase: the batch size is set once per epoch, at the value of the triangle at
-    the epoch's start, while the CLR's rate moves within the epoch, and the CBS's decay is applied
-    per cycle, the CLR's per update. With a step of 8 epochs (the full specification) the two
-    traces are close; with a step of 1-2 epochs (reduced profiles) they are coarse, and 4.6 / 4.7
-    print the ratio per epoch.
+    It runs at the fixed rate ``lr = lr_max`` with :class:`hw2.schedules.NoiseMatchedBatchSize` of
+    the CLR of 4.3 (same bounds, step, cycles and exp_range decay, at ``clr_batch``): at the start
+    of every epoch ``B = clr_batch * lr_max / lr_CLR(t)``, the multiple of ``clr_batch`` nearest in
+    ``1/B``, at most ``b_max = clr_batch * lr_max / lr_min`` capped at ``b_cap`` (and at the
+    training set). The batch size holds for the epoch while the CLR's rate moves on within it (a
+    staircase: close at a step of 8 epochs, coarse at 1-2). The homework's CBS at lr_min is, by the
+    same measure, never hotter than the CLR's coldest point.
     """
 
     clr_batch: int = 64
@@ -626,6 +622,14 @@ class MatchedCBSConfig(CBSConfig):
         super().__post_init__()
         check_int("clr_batch", self.clr_batch, low=1)
         check_int("b_cap", self.b_cap, low=1)
+        check_choice("mode", self.mode, schedules.LR_MODES)  # it mirrors a CLR
+
+
+def matched_policy(config: MatchedCBSConfig, train_images: int) -> schedules.NoiseMatchedBatchSize:
+    """The batch-size policy of the noise-matched CBS: the CLR of ``config``'s bounds, seen through ``lr / B``."""
+    schedule, per_epoch, _ = clr_schedule(config, train_images, batch_size=config.clr_batch)
+    return schedules.NoiseMatchedBatchSize(schedule, lr=config.lr, reference_batch=config.clr_batch,
+                                           b_max=int(config.b_max), steps_per_epoch=per_epoch)
 
 
 def matched_bounds(lr_min: float, lr_max: float, clr_batch: int, cap: int) -> dict:
@@ -654,7 +658,7 @@ def _prepare_matched(config, profile, fallback):
     return dataclasses.replace(config, lr=config.lr or config.lr_max, b_min=bounds["b_min"], b_max=bounds["b_max"])
 
 
-@register("p4.cbs_matched", version="1", config_cls=MatchedCBSConfig, gpu_recommended=True,
+@register("p4.cbs_matched", version="2", config_cls=MatchedCBSConfig, gpu_recommended=True,
           prepare=_prepare_matched,
           summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"], "matched": d["matched"],
                                "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
@@ -664,7 +668,8 @@ def cbs_matched(config: MatchedCBSConfig) -> dict:
         raise ValueError("p4.cbs_matched needs lr_min and lr_max (hw2.experiments.run fills them from p4.lr_sweep).")
     train_images = config.train_size or 54000
     bounds = matched_bounds(config.lr_min, config.lr_max, config.clr_batch, min(config.b_cap, train_images))
-    return dict(_cbs_run(config, "matched cbs"), policy="matched CBS", matched=bounds)
+    policy = matched_policy(config, train_images)
+    return dict(_cbs_run(config, "matched cbs", policy), policy="matched CBS", matched=bounds)
 
 
 # ---------------------------------------------------------------------------------- 4.7 compare
