@@ -289,17 +289,19 @@ class NoiseMatchedBatchSize:
     """The batch size at which a fixed rate ``lr`` has a learning-rate schedule's noise temperature.
 
     SGD's noise scale is ``g ~ lr * N / B``, so training at the fixed rate ``lr`` with batch size
-    ``B(t) = reference_batch * lr / schedule(step(t))`` has, at every time ``t``, the temperature
-    ``lr / B`` of the schedule run at ``reference_batch``: a cyclical batch size that is the exact
-    counterpart of a given cyclical learning rate, decay included. ``t`` is the time unit of the
-    batch-size policy (an epoch), ``step(t) = t * steps_per_epoch`` the schedule's update count at
-    its start; sizes are multiples of ``reference_batch`` (the nearest one, in ``1/B``), within
-    ``[reference_batch, b_max]``.
+    ``B(t) = reference_batch * lr / mean_rate(t)`` has, in every epoch ``t``, the mean temperature
+    ``lr / B`` of the schedule run at ``reference_batch``: a cyclical batch size that is the
+    counterpart of a given cyclical learning rate, decay included. ``mean_rate(t)`` is the schedule's
+    mean over the updates of epoch ``t`` (steps ``t * steps_per_epoch`` to ``(t + 1) *
+    steps_per_epoch``, midpoint rule on ``samples`` points); the batch size holds for the epoch.
+    Sizes are multiples of ``reference_batch`` (the nearest one in ``1/B``), within
+    ``[reference_batch, b_max]``: the extremes of the schedule are reached only as far as an epoch's
+    mean reaches them.
 
     Example:
         >>> clr = CyclicalLearningRate(lr_min=1e-3, lr_max=1.6e-2, step_size=40)   # step: 2 epochs of 20
-        >>> NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=8192, steps_per_epoch=20).trajectory(5)
-        array([1024,  128,   64,  128, 1024])
+        >>> NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=8192, steps_per_epoch=20).trajectory(4)
+        array([256,  64,  64, 192])
 
     Args:
         schedule: a learning-rate schedule (``step -> rate``), e.g. :class:`CyclicalLearningRate`.
@@ -307,9 +309,10 @@ class NoiseMatchedBatchSize:
         reference_batch: the batch size the schedule runs at (also the smallest batch size), >= 1.
         b_max: the largest batch size (a cap), a multiple of ``reference_batch``.
         steps_per_epoch: the schedule's updates per time unit of this policy, >= 1.
+        samples: points per epoch of the midpoint rule for the mean rate, >= 1.
     """
 
-    def __init__(self, schedule, lr, reference_batch, b_max, steps_per_epoch):
+    def __init__(self, schedule, lr, reference_batch, b_max, steps_per_epoch, samples: int = 16):
         if not callable(schedule):
             raise ValueError(f"Argument `schedule` must be a callable step -> rate. Received: schedule={schedule!r}")
         self.schedule = schedule
@@ -320,6 +323,13 @@ class NoiseMatchedBatchSize:
             raise ValueError(f"Argument `b_max` must be a multiple of `reference_batch` >= it. "
                              f"Received: reference_batch={reference_batch!r}, b_max={b_max!r}")
         self.steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, low=1)
+        self.samples = check_int("samples", samples, low=1)
+
+    def mean_rate(self, t) -> np.ndarray:
+        """The schedule's mean rate over the updates of epoch(s) ``t``."""
+        offsets = (np.arange(self.samples) + 0.5) / self.samples * self.steps_per_epoch
+        return np.array([np.mean([float(self.schedule(int(v * self.steps_per_epoch + o))) for o in offsets])
+                         for v in np.atleast_1d(np.asarray(t, dtype=np.float64))])
 
     def __call__(self, t) -> int:
         """The batch size at time ``t`` (a finite number >= 0)."""
@@ -331,8 +341,7 @@ class NoiseMatchedBatchSize:
         return self._sizes(np.arange(check_int("n", n, low=0), dtype=np.float64))
 
     def _sizes(self, t):
-        rates = np.array([float(self.schedule(int(round(v * self.steps_per_epoch)))) for v in np.atleast_1d(t)])
-        inverse = rates / (self.reference_batch * self.lr)  # 1 / B(t)
+        inverse = self.mean_rate(t) / (self.reference_batch * self.lr)  # 1 / B(t)
         # the multiple k of reference_batch whose 1/(k b) is nearest to inverse
         k = np.maximum(1.0, np.floor(1.0 / (inverse * self.reference_batch)))
         nearer_up = np.abs(1.0 / ((k + 1) * self.reference_batch) - inverse) < np.abs(1.0 / (k * self.reference_batch)

@@ -605,12 +605,14 @@ class MatchedCBSConfig(CBSConfig):
     """4.6/4.7: a CBS whose gradient-noise temperature ``lr / B`` is the CLR's ``lr(t) / 64``.
 
     It runs at the fixed rate ``lr = lr_max`` with :class:`hw2.schedules.NoiseMatchedBatchSize` of
-    the CLR of 4.3 (same bounds, step, cycles and exp_range decay, at ``clr_batch``): at the start
-    of every epoch ``B = clr_batch * lr_max / lr_CLR(t)``, the multiple of ``clr_batch`` nearest in
-    ``1/B``, at most ``b_max = clr_batch * lr_max / lr_min`` capped at ``b_cap`` (and at the
-    training set). The batch size holds for the epoch while the CLR's rate moves on within it (a
-    staircase: close at a step of 8 epochs, coarse at 1-2). The homework's CBS at lr_min is, by the
-    same measure, never hotter than the CLR's coldest point.
+    the CLR of 4.3 (same bounds, step, cycles and exp_range decay, at ``clr_batch``): in every
+    epoch ``B = clr_batch * lr_max / mean lr_CLR`` over the epoch's updates, the multiple of
+    ``clr_batch`` nearest in ``1/B``, at most ``b_max = clr_batch * lr_max / lr_min`` capped at
+    ``b_cap`` (and at the training set). Per epoch the two runs then have the same mean noise
+    temperature; within an epoch the CLR's rate moves while the batch size holds, so the extremes
+    are reached only as far as an epoch's mean reaches them (closely at a step of 8 epochs, less so
+    at 1-2). The homework's CBS at lr_min is, by the same measure, never hotter than the CLR's
+    coldest point.
     """
 
     clr_batch: int = 64
