@@ -45,7 +45,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import math
-import sys
 from collections.abc import Callable
 
 import keras
@@ -54,6 +53,7 @@ from keras import ops
 
 from hw2 import initializers
 from hw2._checks import check_choice, check_fields, check_int, check_positive, check_range
+from hw2.progress import progress_bar
 
 DOMAIN_HALF_WIDTH = math.sqrt(7.0)
 
@@ -555,8 +555,6 @@ class DyingReluEnsemble:
             each epoch, and ``checkpoints``, mapping each checkpoint epoch to its analysis.
         """
         epochs = check_int("epochs", epochs, low=1)
-        from tqdm.auto import tqdm
-
         model = self.model
         losses = np.zeros((epochs, len(self.arms), self.n_simulations), dtype=np.float32)
         wanted = {int(c) for c in checkpoints if 1 <= int(c) <= epochs}
@@ -567,8 +565,8 @@ class DyingReluEnsemble:
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             # The next epoch's shuffles are drawn in a worker thread while this one trains.
             pending = pool.submit(self._next_epoch)
-            bar = tqdm(range(epochs), disable=not progress, file=sys.stderr, unit="epoch", leave=False,
-                       desc=f"training {len(self.arms)} x {self.n_simulations} networks")
+            bar = progress_bar(epochs, progress, f"training {len(self.arms)} x {self.n_simulations} networks",
+                               iterable=range(epochs), unit="epoch")
             for epoch in bar:
                 x_epoch, y_epoch, order = pending.result()
                 if epoch + 1 < epochs:

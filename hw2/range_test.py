@@ -15,6 +15,7 @@ import numpy as np
 
 from hw2 import training
 from hw2._checks import check_range
+from hw2.progress import progress_bar
 from hw2.suggest import Suggestion, suggest_lr
 
 #: The weights are checked for non-finite values every this many batches (and after the last):
@@ -136,7 +137,7 @@ def lr_range_test(model, x, y, *, start_lr: float = 1e-9, end_lr: float = 10.0, 
     lrs, losses, smoothed = [], [], []
     avg, best, reason = 0.0, math.inf, "completed"
     checked = -1  # the weights after this step were checked finite (-1: the caller's, checked above)
-    bar = training.progress_bar(steps, progress, "LR range test")
+    bar = progress_bar(steps, progress, "LR range test")
     for i in range(steps):
         epoch, within = divmod(i, per_epoch)
         if within == 0:

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from hw2 import training
+from hw2.progress import progress_bar
 from hw2.suggest import Suggestion, suggest_batch_size, suggest_lr
 
 DEFAULT_SWEEP_LRS = tuple(float(v) for v in np.logspace(-9, 1, 10))
@@ -168,7 +169,7 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
     val_losses = np.full(shape, np.nan) if validation_data is not None else None
     diverged, diverged_epoch = np.zeros(len(lrs), bool), np.full(len(lrs), -1)
     seconds = np.zeros(len(lrs))
-    bar = training.progress_bar(len(lrs), progress, "LR sweep")
+    bar = progress_bar(len(lrs), progress, "LR sweep")
     for i, lr in enumerate(lrs):
         model = runs.reset(learning_rate=lr)
         start = time.perf_counter()
@@ -341,7 +342,7 @@ def batch_size_sweep(build_model: Callable[[], keras.Model], x, y, *, lr: float,
     diverged, diverged_epoch = np.zeros(len(sizes), bool), np.full(len(sizes), -1)
     final, n_steps, epochs_run = np.full(len(sizes), np.inf), np.zeros(len(sizes), int), np.zeros(len(sizes))
     seconds, throughput = np.zeros(len(sizes)), np.zeros(len(sizes))
-    bar = training.progress_bar(len(sizes), progress, "batch-size sweep")
+    bar = progress_bar(len(sizes), progress, "batch-size sweep")
     for i, b in enumerate(int(s) for s in sizes):
         model = runs.reset(learning_rate=lr)
         start = time.perf_counter()

@@ -35,6 +35,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from hw2.progress import on_terminal
+
 # ------------------------------------------------------------------------------------ data shapes
 
 
@@ -548,8 +550,9 @@ class _EpochClock(keras.callbacks.Callback):
 class EpochLogger(keras.callbacks.Callback):
     """One concise line per epoch: metrics, learning rate, batch size and wall time.
 
-    Use it with ``verbose=0`` instead of Keras' progress bar. Lines go to ``stream`` (default
-    standard error, so they stay out of the report).
+    Use it with ``verbose=0`` instead of Keras' progress bar. Lines go to ``stream``; by default to
+    standard error, and only when it is a terminal (:func:`hw2.progress.on_terminal`), so they stay
+    out of the report pages.
 
     Example:
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -596,14 +599,8 @@ class EpochLogger(keras.callbacks.Callback):
             parts.append(f"bs {int(batch_size)}")
         if self.show_time and self._start is not None:
             parts.append(f"{time.perf_counter() - self._start:.1f} s")
-        print("  ".join(parts), file=self.stream or sys.stderr, flush=True)
-
-
-def progress_bar(total: int, enabled: bool, desc: str):
-    """A tqdm bar on standard error (a no-op when not ``enabled``)."""
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, leave=False)
+        if self.stream is not None or on_terminal():  # never into a report page
+            print("  ".join(parts), file=self.stream or sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------- compilations

@@ -275,3 +275,22 @@ def test_options_the_wrapper_would_ignore_and_loss_scaling_are_refused():
                   loss="sparse_categorical_crossentropy")  # what compile() does under mixed_float16
     with pytest.raises(ValueError, match="loss scaling"):
         fit_with_batch_policy(model, x, y, policy=32, epochs=1, micro_batch=16)
+
+
+def test_progress_output_stays_off_captured_streams(capsys, monkeypatch):
+    """Report pages capture standard error: default progress output appears only on a terminal."""
+    from hw2 import progress
+
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[EpochLogger()])
+    assert progress.progress_bar(3, enabled=True, desc="x").disable
+    assert capsys.readouterr().err == ""  # pytest's capture is no terminal
+    monkeypatch.setattr(progress, "on_terminal", lambda stream=None: True)
+    monkeypatch.setattr(training, "on_terminal", lambda stream=None: True)
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[EpochLogger()])
+    assert "epoch 1/1" in capsys.readouterr().err
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    monkeypatch.undo()
+    assert not progress.on_terminal(io.StringIO())

@@ -30,6 +30,7 @@ from hw2 import dying_relu, init_study, stats
 from hw2._checks import check_fields, check_int, check_range
 from hw2.datasets import load_mnist
 from hw2.experiments import register
+from hw2.progress import progress_bar
 
 
 # ------------------------------------------------------------------------------------------- 2.1
@@ -55,13 +56,11 @@ class InitStudyConfig:
 @register("p2.init", version="2", config_cls=InitStudyConfig,
           description="P2.1: per-layer activation and gradient statistics of the intoli MLP at initialization")
 def compute_init(config: InitStudyConfig) -> dict:
-    from tqdm.auto import tqdm
-
     _, (x_test, y_test) = load_mnist()
     x = x_test[: config.n_images].reshape(config.n_images, -1).astype(np.float32) / 255.0
     y = y_test[: config.n_images].astype(np.int64)
     per_case = []
-    for case in tqdm(config.cases, desc="p2.init cases", leave=False):
+    for case in progress_bar(len(config.cases), True, "p2.init cases", iterable=config.cases):
         per_case.append(init_study.layer_statistics(
             case, x, y, gradient_batch_size=config.gradient_batch_size, n_hidden=config.n_hidden,
             units=config.units, seed=config.seed, n_samples=config.n_samples))
