@@ -16,6 +16,7 @@ import numpy as np
 from hw2 import training
 from hw2._checks import check_range
 from hw2.progress import progress_bar
+from hw2.store import StoredFields
 from hw2.suggest import Suggestion, suggest_lr
 
 #: The weights are checked for non-finite values every this many batches (and after the last):
@@ -24,7 +25,7 @@ WEIGHT_CHECK_EVERY = 16
 
 
 @dataclasses.dataclass
-class LRRangeTestResult:
+class LRRangeTestResult(StoredFields):
     """The curve of an LR range test.
 
     Attributes:
@@ -59,14 +60,6 @@ class LRRangeTestResult:
             kwargs.setdefault("skip_end", 5 if len(self.lrs) >= 20 else 0)
         return suggest_lr(self.lrs, self.smoothed, rule, **kwargs)
 
-    def to_dict(self) -> dict:
-        """Numpy arrays and JSON scalars (for the results store)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> LRRangeTestResult:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in fields})
 
 
 def lr_range_test(model, x, y, *, start_lr: float = 1e-9, end_lr: float = 10.0, epochs: int | None = None,

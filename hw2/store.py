@@ -257,6 +257,29 @@ class ResultStore:
                 yield path, meta
 
 
+class StoredFields:
+    """Mixin for a result dataclass kept in the store as its fields: ``to_dict`` / ``from_dict``.
+
+    Example:
+        >>> import dataclasses
+        >>> @dataclasses.dataclass
+        ... class Point(StoredFields):
+        ...     x: float
+        >>> Point.from_dict({"x": 1.0, "extra": 2}).to_dict()
+        {'x': 1.0}
+    """
+
+    def to_dict(self) -> dict:
+        """Every field by name (numpy arrays and JSON values, as the store keeps them)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """The instance back from :meth:`to_dict`'s output (keys that are not fields are ignored)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in fields})
+
+
 def results_root() -> Path:
     """``$HW2_RESULTS_DIR``, else the repository's ``results/``, else ``~/.cache/hw2/results``."""
     env = os.environ.get("HW2_RESULTS_DIR")

@@ -22,6 +22,7 @@ import numpy as np
 
 from hw2 import training
 from hw2.progress import progress_bar
+from hw2.store import StoredFields
 from hw2.suggest import Suggestion, suggest_batch_size, suggest_lr
 
 DEFAULT_SWEEP_LRS = tuple(float(v) for v in np.logspace(-9, 1, 10))
@@ -68,7 +69,7 @@ class _Runs:
 
 
 @dataclasses.dataclass
-class LRSweepResult:
+class LRSweepResult(StoredFields):
     """Per-epoch training loss of one short run per learning rate.
 
     Attributes:
@@ -106,13 +107,6 @@ class LRSweepResult:
             kwargs.setdefault("reference", self.initial_loss)
         return suggest_lr(self.learning_rates, self.final_losses, rule, **kwargs)
 
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> LRSweepResult:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in fields})
 
 
 def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEFAULT_SWEEP_LRS,
@@ -226,7 +220,7 @@ BATCH_FINDER_STEPS = (
 
 
 @dataclasses.dataclass
-class BatchSweepResult:
+class BatchSweepResult(StoredFields):
     """Training loss of one run per batch size at a fixed learning rate.
 
     Attributes:
@@ -262,13 +256,6 @@ class BatchSweepResult:
         kwargs.setdefault("reference", self.initial_loss)
         return suggest_batch_size(self.batch_sizes, self.final_losses, rule, **kwargs)
 
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> BatchSweepResult:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in fields})
 
 
 def batch_size_sweep(build_model: Callable[[], keras.Model], x, y, *, lr: float,
