@@ -145,8 +145,8 @@ elif matched["within_spread"] is None:
 else:
     matched_text = (f"the matched CBS is {100 * matched['clr_minus_matched']:+.1f} points from the CLR "
                     "(CLR minus matched), "
-                    f"{'within' if matched['within_spread'] else 'outside'} the seed-to-seed sd of "
-                    f"{100 * matched['seed_sd']:.1f} points")
+                    f"{'within' if matched['within_spread'] else 'outside'} the seed-to-seed sd of these two policies ("
+                    f"{100 * matched['seed_sd']:.1f} points)")
 print(temperature_text)
 print(matched_text)
 

@@ -518,7 +518,10 @@ def temperature_comparison(runs: list[dict], comparison: dict) -> dict:
     table = comparison["table"]
     if "matched CBS" in table and "CLR" in table:
         diff = table["CLR"]["test_mean"] - table["matched CBS"]["test_mean"]
-        spread = comparison.get("seed_sd", math.nan)
+        # the spread of the two runs compared (a third policy's seed noise says nothing about these two)
+        sds = [table[p].get("test_sd", math.nan) for p in ("CLR", "matched CBS")]
+        spread = (float(math.sqrt(np.mean(np.square(sds)))) if all(np.isfinite(sds))
+                  else comparison.get("seed_sd", math.nan))
         traces = {r["policy"]: np.asarray(r["lr_over_b"], float) for r in runs if r["seed"] == first_seed}
         ratio = (traces["matched CBS"] / traces["CLR"] if {"matched CBS", "CLR"} <= set(traces)
                  and len(traces["matched CBS"]) == len(traces["CLR"]) else np.array([]))
