@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from hw2.models import PRECISIONS, mini_googlenet
-from hw2.schedules import CyclicalBatchSize
+from hw2.schedules import CyclicalBatchSize, CyclicalLearningRate, NoiseMatchedBatchSize
 from hw2.training import GradientAccumulation, TraceCounter, fit_with_batch_policy
 
 
@@ -86,13 +86,18 @@ def main(argv=None):
     xs, ys = x[:m] if len(x) >= m else np.resize(x, (m, 32, 32, 1)), np.resize(y, m)
     print()
     print(f"compiled train steps, width {width:g}, {m} images, {epochs} epochs (jit_compile='auto'):")
-    for label, batch_policy in (("constant batch 64", 64), (f"cyclical {policy.trajectory(epochs).tolist()}", policy)):
+    per_epoch = m // 64
+    matched = NoiseMatchedBatchSize(CyclicalLearningRate(1e-3, 1e-2, step_size=2 * per_epoch), lr=1e-2,
+                                    reference_batch=64, b_max=512, steps_per_epoch=per_epoch)
+    runs = (("constant batch 64", 64), (f"cyclical {policy.trajectory(epochs).tolist()}", policy),
+            ("noise-matched, a batch size per update", matched))
+    for label, batch_policy in runs:
         model = make_model(width, "float32", "auto", accumulate=True)
         with TraceCounter(model) as traces:
             start = time.perf_counter()
             history = fit_with_batch_policy(model, xs, ys, policy=batch_policy, epochs=epochs, micro_batch=64)
             seconds = time.perf_counter() - start
-        print(f"  {label:<40} batch sizes {len(set(history['batch_size'])):>2}  traces {traces.count}  "
+        print(f"  {label:<40} batch sizes {len(set(history['update_batch_sizes'])):>2}  traces {traces.count}  "
               f"updates {sum(history['steps']):>3}  {seconds:5.1f} s")
     print("  (one trace per run on JAX; TensorFlow traces a PyDataset-fed step twice, shape-generically, "
           "whatever the number of batch sizes)")

@@ -89,7 +89,9 @@ class GradientNoiseScale(keras.callbacks.Callback):
     the epoch's means into :func:`noise_scale` with ``b = micro_batch`` and ``B = k * micro_batch``
     (``k`` the optimizer's current ``accumulation_steps``, >= 2) and records the estimates in
     ``history`` and in the epoch logs (``noise_scale``). Reading a few scalars once per epoch costs
-    nothing measurable; no per-step synchronization.
+    nothing measurable; no per-step synchronization. The estimator needs one ``B`` per epoch: an
+    epoch whose updates do not all hold ``k`` of its micro-batches (a batch size changed within it,
+    or a group spans its boundary) gets no estimate and is listed in ``skipped_epochs``.
 
     Example:
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -106,6 +108,8 @@ class GradientNoiseScale(keras.callbacks.Callback):
         self.micro_batch = check_int("micro_batch", micro_batch, low=1)
         self.history: dict[str, list] = {"epoch": [], "b_big": [], "updates": [], "small_sq": [], "big_sq": [],
                                          "gradient_sq": [], "trace_sigma": [], "b_simple": []}
+        self.skipped_epochs: list[int] = []
+        self._micro_batches = 0
 
     def _optimizer(self):
         optimizer = self.model.optimizer
@@ -120,6 +124,10 @@ class GradientNoiseScale(keras.callbacks.Callback):
         optimizer = self._optimizer()
         for variable in (optimizer.noise_small_sq, optimizer.noise_big_sq, optimizer.noise_updates):
             variable.assign(0.0)
+        self._micro_batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._micro_batches += 1  # Python only: no device read per step
 
     def on_epoch_end(self, epoch, logs=None):
         optimizer = self._optimizer()
@@ -127,6 +135,11 @@ class GradientNoiseScale(keras.callbacks.Callback):
         steps = int(optimizer.accumulation_steps)
         if updates < 1 or steps < 2:
             return  # one batch size only: nothing to compare
+        if int(updates) * steps != self._micro_batches:  # groups of another size were summed in: no single B
+            self.skipped_epochs.append(epoch)
+            if logs is not None:
+                logs["noise_scale"] = math.nan
+            return
         small, big = float(optimizer.noise_small_sq) / updates, float(optimizer.noise_big_sq) / updates
         estimate = noise_scale([small], [big], self.micro_batch, steps * self.micro_batch)
         for key, value in (("epoch", epoch), ("b_big", steps * self.micro_batch), ("updates", int(updates)),
@@ -151,6 +164,9 @@ def suggest_bounds(b_simple, b_low: int = 64, b_high: int = 8192) -> dict:
         (64, True)
     """
     b_low, b_high = check_int("b_low", b_low, low=1), check_int("b_high", b_high, low=2)
+    if not b_high >= 2 * b_low:
+        raise ValueError(f"Argument `b_high` must be at least 2 * `b_low` (room for two bounds). "
+                         f"Received: b_low={b_low}, b_high={b_high}")
     values = np.asarray(b_simple, np.float64)
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:

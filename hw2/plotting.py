@@ -271,28 +271,34 @@ def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
 
 
 def plot_noise_temperature(ax, traces: dict, colors: dict | None = None):
-    """The gradient-noise temperature ``lr / B`` per epoch of several policy runs on one log axis.
+    """The gradient-noise temperature ``lr / B`` of several policy runs on one log axis, as steps.
 
-    ``traces`` maps a policy name to its per-epoch ``lr / B`` (epoch 1 first); each is drawn as a
-    step over its epoch, so a constant-temperature run is a flat line.
+    ``traces`` maps a policy name to its per-epoch ``lr / B`` (epoch 1 first), drawn as a step over
+    each epoch, or to a pair ``(edges, values)`` with ``len(edges) == len(values) + 1`` (in epochs),
+    for a run whose batch size changes within an epoch (one step per update). A
+    constant-temperature run is a flat line.
 
     Example:
         >>> import matplotlib
         >>> matplotlib.use("Agg")
         >>> fig, ax = new_figure()
-        >>> _ = plot_noise_temperature(ax, {"CLR": [1e-4, 5e-4, 1e-4], "constant LR": [2e-4] * 3})
+        >>> _ = plot_noise_temperature(ax, {"CLR": [1e-4, 5e-4, 1e-4], "constant LR": [2e-4] * 3,
+        ...                                 "matched CBS": ([0, 0.5, 2, 3], [1e-4, 4e-4, 1e-4])})
         >>> ax.get_yscale()
         'log'
     """
     colors = colors or P4_COLORS
     styles = ("-", "--", "-.", ":")
     for i, (name, values) in enumerate(traces.items()):
-        values = np.asarray(values, dtype=float)
-        edges = np.arange(len(values) + 1)
+        if isinstance(values, tuple):
+            edges, values = (np.asarray(v, dtype=float) for v in values)
+        else:
+            values = np.asarray(values, dtype=float)
+            edges = np.arange(len(values) + 1)
         ax.stairs(values, edges, color=colors.get(name, PALETTE[i % len(PALETTE)]), linewidth=1.8,
                   linestyle=styles[i % len(styles)], label=name, baseline=None)
     ax.set_yscale("log")
-    ax.set(xlabel="epoch", ylabel="lr / B (epoch mean)")
+    ax.set(xlabel="epoch", ylabel="lr / B")
     return ax
 
 

@@ -4,6 +4,8 @@
 Rates for Training Neural Networks"); pass it as an optimizer's ``learning_rate``.
 :class:`CyclicalBatchSize` is its batch-size counterpart: a policy mapping an epoch (or any integer
 time) to a batch size (a multiple of ``b_min``), consumed by :func:`hw2.training.fit_with_batch_policy`.
+:class:`NoiseMatchedBatchSize` gives one batch size per update instead: the mirror, at a fixed
+rate, of a learning-rate schedule.
 
 Both share Smith's triangle wave. With ``t`` the time and ``s`` the half-cycle length (step size)::
 
@@ -105,7 +107,8 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     Args:
         lr_min: the lower bound (>= 0), reached at the start and end of every cycle.
-        lr_max: the upper bound (> ``lr_min``), reached in the middle of the first cycle.
+        lr_max: the upper bound (> ``lr_min``), reached in the middle of the first cycle (in
+            ``exp_range`` mode the amplitude has already decayed there, to ``gamma ** step_size``).
         step_size: half a cycle, in optimizer steps (> 0).
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
         gamma: decay per step of the ``exp_range`` amplitude, in (0, 1].
@@ -286,33 +289,42 @@ class CyclicalBatchSize:
 
 
 class NoiseMatchedBatchSize:
-    """The batch size at which a fixed rate ``lr`` has a learning-rate schedule's noise temperature.
+    """Per-update batch sizes at which a fixed rate ``lr`` has a learning-rate schedule's noise temperature.
 
-    SGD's noise scale is ``g ~ lr * N / B``, so training at the fixed rate ``lr`` with batch size
-    ``B(t) = reference_batch * lr / mean_rate(t)`` has, in every epoch ``t``, the mean temperature
-    ``lr / B`` of the schedule run at ``reference_batch``: a cyclical batch size that is the
-    counterpart of a given cyclical learning rate, decay included. ``mean_rate(t)`` is the schedule's
-    mean over the updates of epoch ``t`` (steps ``t * steps_per_epoch`` to ``(t + 1) *
-    steps_per_epoch``, midpoint rule on ``samples`` points); the batch size holds for the epoch.
-    Sizes are multiples of ``reference_batch`` (the nearest one in ``1/B``), within
-    ``[reference_batch, b_max]``: the extremes of the schedule are reached only as far as an epoch's
-    mean reaches them.
+    SGD's noise temperature is ``lr / B`` (:class:`CyclicalBatchSize`). The schedule runs at
+    ``reference_batch``: its step ``i`` applies the rate ``r_i`` to ``reference_batch`` samples. A
+    run at the fixed rate ``lr`` mirrors it update by update: each of its updates takes the samples
+    of the schedule's next ``k`` steps, with ``k`` chosen so that their summed rate
+    ``r_s + ... + r_(s+k-1)`` is nearest ``lr`` (in ratio)::
+
+        batch_size = k * reference_batch        # lr / batch_size == mean(r_s .. r_(s+k-1)) / reference_batch
+
+    so both runs apply the same total step length to the same samples and, over every update of
+    the mirror, have the same mean temperature. The resolution is one update: the mirror reaches
+    the schedule's hottest point (``k = 1``) only where one step's rate is about ``lr``, and a batch
+    of ``b_max`` only where ``b_max / reference_batch`` consecutive steps sum to about ``lr``
+    (near a trough that is wide enough). ``k`` is capped at ``b_max / reference_batch``; the last
+    update takes the samples that remain.
+
+    Consumed by :class:`hw2.training.BatchSizeSchedule` through :meth:`update_plan` (one batch size
+    per update, not per epoch).
 
     Example:
         >>> clr = CyclicalLearningRate(lr_min=1e-3, lr_max=1.6e-2, step_size=40)   # step: 2 epochs of 20
-        >>> NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=8192, steps_per_epoch=20).trajectory(4)
-        array([256,  64,  64, 192])
+        >>> policy = NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=1024, steps_per_epoch=20)
+        >>> plan = policy.update_plan(epochs=4)
+        >>> int(plan.sum()) == 4 * 20 * 64, int(plan.min()), int(plan.max())
+        (True, 64, 448)
 
     Args:
         schedule: a learning-rate schedule (``step -> rate``), e.g. :class:`CyclicalLearningRate`.
         lr: the fixed learning rate of the batch-size run, > 0.
         reference_batch: the batch size the schedule runs at (also the smallest batch size), >= 1.
         b_max: the largest batch size (a cap), a multiple of ``reference_batch``.
-        steps_per_epoch: the schedule's updates per time unit of this policy, >= 1.
-        samples: points per epoch of the midpoint rule for the mean rate, >= 1.
+        steps_per_epoch: the schedule's steps per epoch (``N // reference_batch``), >= 1.
     """
 
-    def __init__(self, schedule, lr, reference_batch, b_max, steps_per_epoch, samples: int = 16):
+    def __init__(self, schedule, lr, reference_batch, b_max, steps_per_epoch):
         if not callable(schedule):
             raise ValueError(f"Argument `schedule` must be a callable step -> rate. Received: schedule={schedule!r}")
         self.schedule = schedule
@@ -323,31 +335,34 @@ class NoiseMatchedBatchSize:
             raise ValueError(f"Argument `b_max` must be a multiple of `reference_batch` >= it. "
                              f"Received: reference_batch={reference_batch!r}, b_max={b_max!r}")
         self.steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, low=1)
-        self.samples = check_int("samples", samples, low=1)
 
-    def mean_rate(self, t) -> np.ndarray:
-        """The schedule's mean rate over the updates of epoch(s) ``t``."""
-        offsets = (np.arange(self.samples) + 0.5) / self.samples * self.steps_per_epoch
-        return np.array([np.mean([float(self.schedule(int(v * self.steps_per_epoch + o))) for o in offsets])
-                         for v in np.atleast_1d(np.asarray(t, dtype=np.float64))])
+    def rates(self, epochs: int) -> np.ndarray:
+        """The schedule's rate at each of its ``epochs * steps_per_epoch`` steps (float64)."""
+        steps = np.arange(check_int("epochs", epochs, low=1) * self.steps_per_epoch)
+        return np.asarray(ops.convert_to_numpy(self.schedule(steps)), dtype=np.float64).reshape(-1)
 
-    def __call__(self, t) -> int:
-        """The batch size at time ``t`` (a finite number >= 0)."""
-        t = check_range("t", t, low=0)
-        return int(self._sizes(np.asarray([t], dtype=np.float64))[0])
+    def groups(self, epochs: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(k, rate_sum)`` per update: schedule steps mirrored and the sum of their rates."""
+        rates = self.rates(epochs)
+        if not np.all(np.isfinite(rates)) or np.any(rates <= 0):
+            raise ValueError("Argument `schedule` must give finite rates > 0 at every step (a rate of 0 has no "
+                             "matching batch size).")
+        cumulative = np.concatenate([[0.0], np.cumsum(rates)])
+        k_cap, total = self.b_max // self.reference_batch, len(rates)
+        ks, sums, start = [], [], 0
+        while start < total:
+            # the first k whose sum reaches lr, and the one before it: keep the nearer in ratio
+            k = int(np.searchsorted(cumulative, cumulative[start] + self.lr)) - start
+            candidates = {min(max(c, 1), k_cap, total - start) for c in (k - 1, k)}
+            k = min(candidates, key=lambda c: abs(math.log((cumulative[start + c] - cumulative[start]) / self.lr)))
+            ks.append(k)
+            sums.append(cumulative[start + k] - cumulative[start])
+            start += k
+        return np.asarray(ks, dtype=np.int64), np.asarray(sums)
 
-    def trajectory(self, n: int) -> np.ndarray:
-        """Batch sizes at ``t = 0, 1, ..., n - 1`` (int64 array)."""
-        return self._sizes(np.arange(check_int("n", n, low=0), dtype=np.float64))
-
-    def _sizes(self, t):
-        inverse = self.mean_rate(t) / (self.reference_batch * self.lr)  # 1 / B(t)
-        # the multiple k of reference_batch whose 1/(k b) is nearest to inverse
-        k = np.maximum(1.0, np.floor(1.0 / (inverse * self.reference_batch)))
-        nearer_up = np.abs(1.0 / ((k + 1) * self.reference_batch) - inverse) < np.abs(1.0 / (k * self.reference_batch)
-                                                                                       - inverse)
-        k = np.where(nearer_up, k + 1, k)
-        return (self.reference_batch * np.clip(k, 1, self.b_max // self.reference_batch)).astype(np.int64)
+    def update_plan(self, epochs: int) -> np.ndarray:
+        """The batch size of every update of an ``epochs``-epoch run (int64; sums to the samples fed)."""
+        return self.groups(epochs)[0] * self.reference_batch
 
     def __repr__(self) -> str:
         return (f"NoiseMatchedBatchSize(lr={self.lr!r}, reference_batch={self.reference_batch}, b_max={self.b_max}, "

@@ -6,7 +6,8 @@ model here is always fed full micro-batches of one size (:class:`EpochBatches`: 
 ``(seed, epoch)``, remainder dropped), and the effective batch size is the number of micro-batches
 whose gradients a :class:`GradientAccumulation` optimizer averages before one update. That number
 is a variable, which a callback (:class:`BatchSizeSchedule`) sets per epoch from a batch-size policy
-(:class:`hw2.schedules.CyclicalBatchSize`): one compiled train step for a whole cyclical run.
+(:class:`hw2.schedules.CyclicalBatchSize`) or per update from an update plan
+(:class:`hw2.schedules.NoiseMatchedBatchSize`): one compiled train step for a whole cyclical run.
 
 Averaging ``k`` micro-batch gradients equals one step on the ``k``-times batch for models without
 batch normalization. With batch normalization each micro-batch is normalized with its own
@@ -281,15 +282,25 @@ def accumulation_steps(batch_size: int, micro_batch: int) -> int:
 
 
 class BatchSizeSchedule(keras.callbacks.Callback):
-    """Set the effective batch size of every epoch from a policy, inside one ``model.fit`` call.
+    """Set the effective batch size from a policy, per epoch or per update, inside one ``model.fit`` call.
 
     The model is fed fixed micro-batches (one compiled shape) and compiled with a
     :class:`GradientAccumulation` optimizer (any optimizer will do while the policy stays at the
-    micro-batch size); at the start of epoch ``e`` this callback sets its
-    ``accumulation_steps`` to ``policy(e) // micro_batch``. It keeps the number of updates in Python
-    (mirroring the optimizer's counter, so it never reads the device per step), can stop training
-    after ``max_updates`` updates, and puts ``batch_size`` and ``updates`` (this epoch's) in the
-    epoch logs.
+    micro-batch size). The callback sets its ``accumulation_steps``:
+
+    * at the start of epoch ``e`` to ``policy(e) // micro_batch``, for a policy ``epoch -> batch
+      size`` (an int, a function, :class:`hw2.schedules.CyclicalBatchSize`);
+    * at the start of every update, for a policy with an ``update_plan(epochs)`` method (one batch
+      size per update, :class:`hw2.schedules.NoiseMatchedBatchSize`); an update may then span an
+      epoch boundary.
+
+    It keeps the number of updates in Python (mirroring the optimizer's counter, so it never reads
+    the device per step), can stop training after ``max_updates`` updates, and puts ``batch_size``
+    and ``updates`` (this epoch's) in the epoch logs. ``batch_size`` is the epoch's effective batch
+    size: ``policy(e)``, or with an update plan ``1 / mean(1 / B)`` over the epoch's micro-batches
+    (so that ``lr / batch_size`` is the epoch's mean noise temperature). ``update_batch_sizes``
+    lists the batch size of every update. Under JAX a change within an epoch first syncs the
+    trainer's state into the variables (``model.jax_state_sync()``), the hook Keras provides for it.
 
     Example:
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -303,40 +314,73 @@ class BatchSizeSchedule(keras.callbacks.Callback):
 
     def __init__(self, policy, micro_batch: int, max_updates: int | None = None):
         super().__init__()
-        self.policy = _policy_fn(policy)
+        self._plan_source = getattr(policy, "update_plan", None)
+        self.policy = None if self._plan_source is not None else _policy_fn(policy)
         self.micro_batch = int(micro_batch)
         self.max_updates = max_updates
         self.updates, self._open, self._steps = 0, 0, 1
-        self.batch_sizes: list[int] = []
+        self.batch_sizes: list[float] = []
+        self.update_batch_sizes: list[int] = []
+        self._plan: list[int] | None = None
 
     def on_train_begin(self, logs=None):
+        if getattr(self.model, "steps_per_execution", 1) != 1:  # the Python mirror counts one step per batch
+            raise ValueError("BatchSizeSchedule needs a model compiled with steps_per_execution=1. "
+                             f"Received: steps_per_execution={self.model.steps_per_execution}")
         optimizer = self.model.optimizer
         if isinstance(optimizer, GradientAccumulation):
             if not optimizer.built:
                 optimizer.build(self.model.trainable_variables)  # TensorFlow builds it lazily, at the first step
             self._open = int(optimizer.micro_step)  # a group an earlier fit left open (one read per fit)
+        if self._plan_source is not None:
+            if self._open:
+                raise ValueError("An update plan must start on a fresh update; the optimizer holds an open group "
+                                 f"of {self._open} micro-batch(es) from an earlier fit.")
+            epochs = int(self.params["epochs"])
+            self._plan = [accumulation_steps(int(b), self.micro_batch) for b in self._plan_source(epochs)]
 
-    def on_epoch_begin(self, epoch, logs=None):
-        batch_size = int(self.policy(epoch))
-        self._steps = accumulation_steps(batch_size, self.micro_batch)
-        self.batch_sizes.append(batch_size)
-        self._epoch_start_updates = self.updates
-        if isinstance(self.model.optimizer, GradientAccumulation):
-            self.model.optimizer.accumulation_steps.assign(self._steps)
-        elif self._steps != 1:
+    def _set_steps(self, steps: int, batch_size: int):
+        optimizer = self.model.optimizer
+        if isinstance(optimizer, GradientAccumulation):
+            if keras.backend.backend() == "jax":
+                self.model.jax_state_sync()  # no-op at an epoch start; mid-epoch the variables lag the state
+            optimizer.accumulation_steps.assign(steps)
+        elif steps != 1:
             raise ValueError(f"Batch size {batch_size} fed as micro-batches of {self.micro_batch} needs a model "
                              "compiled with a hw2.training.GradientAccumulation optimizer.")
+        self._steps = steps
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start_updates = self.updates
+        self._epoch_micro, self._epoch_inverse = 0, 0.0
+        if self._plan is None:
+            batch_size = int(self.policy(epoch))
+            self._set_steps(accumulation_steps(batch_size, self.micro_batch), batch_size)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._plan is not None and self._open == 0:
+            index = min(len(self.update_batch_sizes), len(self._plan) - 1)
+            if self._plan[index] != self._steps or not self.update_batch_sizes:
+                self._set_steps(self._plan[index], self._plan[index] * self.micro_batch)
 
     def on_train_batch_end(self, batch, logs=None):
         self._open += 1
+        self._epoch_micro += 1
+        self._epoch_inverse += 1.0 / (self._steps * self.micro_batch)
         if self._open >= self._steps:
             self.updates, self._open = self.updates + 1, 0
+            self.update_batch_sizes.append(self._steps * self.micro_batch)
             if self.max_updates is not None and self.updates >= self.max_updates:
                 self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if self._plan is None:
+            batch_size = self._steps * self.micro_batch
+        else:
+            batch_size = float(self._epoch_micro / self._epoch_inverse) if self._epoch_micro else math.nan
+        self.batch_sizes.append(batch_size)
         if logs is not None:
-            logs.update(batch_size=self.batch_sizes[-1], updates=self.updates - self._epoch_start_updates)
+            logs.update(batch_size=batch_size, updates=self.updates - self._epoch_start_updates)
 
 
 class StopOnDivergence(keras.callbacks.Callback):
@@ -464,8 +508,10 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     Args:
         model: a compiled Keras model.
         x, y: training arrays (numpy).
-        policy: an int (a constant batch size) or a callable ``epoch -> batch size``
-            (e.g. :class:`hw2.schedules.CyclicalBatchSize`); every value a multiple of ``micro_batch``.
+        policy: an int (a constant batch size), a callable ``epoch -> batch size``
+            (e.g. :class:`hw2.schedules.CyclicalBatchSize`), or an object whose ``update_plan(epochs)``
+            gives the batch size of every update (:class:`hw2.schedules.NoiseMatchedBatchSize`; it
+            must cover exactly the samples fed); every value a multiple of ``micro_batch``.
         epochs: number of epochs (>= 1).
         micro_batch: the batch actually fed; default the smallest batch size the policy returns.
         validation_data: optional ``(x_val, y_val)``, evaluated after every epoch.
@@ -477,9 +523,10 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
         validation_batch_size: one fixed batch size for validation (one shape, compiled once).
 
     Returns:
-        A dict of per-epoch lists: ``epoch``, ``batch_size``, ``steps`` (optimizer updates in the
-        epoch), ``learning_rate`` (at the end of the epoch), ``seconds``, every Keras log (``loss``,
-        ``accuracy``, ``val_loss``, ...), and ``diverged`` (bool).
+        A dict of per-epoch lists: ``epoch``, ``batch_size`` (the epoch's effective batch size, see
+        :class:`BatchSizeSchedule`), ``steps`` (optimizer updates completed in the epoch),
+        ``learning_rate`` (at the end of the epoch), ``seconds``, every Keras log (``loss``,
+        ``accuracy``, ``val_loss``, ...); ``update_batch_sizes`` (one per update) and ``diverged`` (bool).
 
     Example:
         >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
@@ -493,15 +540,23 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
         raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
     if getattr(model, "optimizer", None) is None:
         raise ValueError("Argument `model` must be compiled (model.compile(...)) before training.")
-    batch_size_at = _policy_fn(policy)
     x, y = check_training_arrays(x, y)
-    sizes = [int(batch_size_at(e)) for e in range(int(epochs))]
+    update_plan = getattr(policy, "update_plan", None)
+    if update_plan is not None:  # one batch size per update
+        sizes = [int(b) for b in update_plan(int(epochs))]
+    else:
+        batch_size_at = _policy_fn(policy)
+        sizes = [int(batch_size_at(e)) for e in range(int(epochs))]
     if min(sizes) < 1 or max(sizes) > len(x):
         raise ValueError(f"The batch-size policy must return values in [1, {len(x)}] (the number of samples). "
                          f"Received: batch sizes {sorted(set(sizes))}")
     micro = min(sizes) if micro_batch is None else micro_batch
     for size in sizes:
         accumulation_steps(size, micro)
+    fed = int(epochs) * (len(x) // micro) * micro
+    if update_plan is not None and sum(sizes) != fed:
+        raise ValueError(f"The update plan must cover the {fed} samples fed in {epochs} epochs "
+                         f"({len(x) // micro} micro-batches of {micro} each). Received: a plan of {sum(sizes)} samples")
     if isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer):
         raise ValueError("fit_with_batch_policy does not support loss scaling (the mixed_float16 policy wraps the "
                          "optimizer in a LossScaleOptimizer, which skips micro-batches); use mixed_bfloat16 "
@@ -509,7 +564,7 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     if max(sizes) > micro and not isinstance(model.optimizer, GradientAccumulation):
         raise ValueError(f"Batch sizes up to {max(sizes)} fed as micro-batches of {micro} need a model compiled "
                          "with a hw2.training.GradientAccumulation optimizer.")
-    schedule = BatchSizeSchedule(batch_size_at, micro, max_updates=max_steps)
+    schedule = BatchSizeSchedule(policy if update_plan is not None else batch_size_at, micro, max_updates=max_steps)
     divergence = StopOnDivergence()
     clock = _EpochClock(model)
     every = [*([divergence] if stop_on_nan else []), schedule, clock, *(callbacks or ())]
@@ -520,9 +575,10 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
                        validation_data=validation_data, validation_batch_size=validation_batch_size,
                        callbacks=every)
     logs = result.history
-    history = {"epoch": result.epoch, "batch_size": [int(b) for b in logs.pop("batch_size")],
+    history = {"epoch": result.epoch, "batch_size": [b if update_plan is not None else int(b)
+                                                     for b in logs.pop("batch_size")],
                "steps": [int(u) for u in logs.pop("updates")], "learning_rate": clock.learning_rates,
-               "seconds": clock.seconds}
+               "seconds": clock.seconds, "update_batch_sizes": list(schedule.update_batch_sizes)}
     history.update({key: [float(v) for v in values] for key, values in logs.items()})
     history["diverged"] = divergence.diverged
     return history
@@ -596,11 +652,81 @@ class EpochLogger(keras.callbacks.Callback):
         except Exception:  # optimizer without a readable learning rate
             pass
         if batch_size is not None:
-            parts.append(f"bs {int(batch_size)}")
+            parts.append(f"bs {float(batch_size):.4g}")
         if self.show_time and self._start is not None:
             parts.append(f"{time.perf_counter() - self._start:.1f} s")
         if self.stream is not None or on_terminal():  # never into a report page
             print("  ".join(parts), file=self.stream or sys.stderr, flush=True)
+
+
+class LearningRateTrace(keras.callbacks.Callback):
+    """Record the learning rate of every optimizer update, with no per-step device read.
+
+    Keras applies ``schedule(iterations)`` at each update. At the end of every epoch this callback
+    reads the update counter once and evaluates the schedule at the epoch's update steps in one
+    vectorized call (a constant rate is read once per epoch). ``steps`` and ``rates`` hold the
+    whole run, and the epoch logs, hence ``History``, get ``lr_mean``: the mean rate over the epoch's
+    updates. Under :class:`GradientAccumulation` the counter is the wrapped optimizer's, so a step
+    is an update (an effective batch), not a micro-batch.
+
+    Example:
+        >>> from hw2.schedules import CyclicalLearningRate
+        >>> clr = CyclicalLearningRate(1e-3, 1e-2, step_size=2)
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(clr), loss="mse")
+        >>> trace = LearningRateTrace()
+        >>> history = model.fit(np.zeros((16, 2)), np.zeros(16), batch_size=4, epochs=2, verbose=0,
+        ...                     callbacks=[trace])
+        >>> trace.steps.tolist(), [round(r, 4) for r in trace.rates.tolist()]
+        ([0, 1, 2, 3, 4, 5, 6, 7], [0.001, 0.0055, 0.01, 0.0055, 0.001, 0.0055, 0.01, 0.0055])
+        >>> [round(v, 5) for v in history.history["lr_mean"]]
+        [0.0055, 0.0055]
+
+    Args:
+        schedule: the learning-rate schedule to evaluate; default the optimizer's own (a
+            ``LearningRateSchedule`` passed as its ``learning_rate``), else its constant rate.
+    """
+
+    def __init__(self, schedule=None):
+        super().__init__()
+        if schedule is not None and not callable(schedule):
+            raise ValueError(f"Argument `schedule` must be a callable step -> rate or None. Received: {schedule!r}")
+        self.schedule = schedule
+        self._steps: list[np.ndarray] = []
+        self._rates: list[np.ndarray] = []
+
+    @property
+    def steps(self) -> np.ndarray:
+        return np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
+
+    @property
+    def rates(self) -> np.ndarray:
+        return np.concatenate(self._rates) if self._rates else np.zeros(0)
+
+    def _optimizer(self):
+        optimizer = self.model.optimizer
+        return optimizer.inner_optimizer if isinstance(optimizer, GradientAccumulation) else optimizer
+
+    def on_train_begin(self, logs=None):
+        self._start = int(self._optimizer().iterations)
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self._optimizer()
+        end = int(optimizer.iterations)
+        steps = np.arange(self._start, end, dtype=np.int64)
+        self._start = end
+        schedule = self.schedule
+        if schedule is None:
+            own = getattr(optimizer, "_learning_rate", None)
+            schedule = own if isinstance(own, keras.optimizers.schedules.LearningRateSchedule) else None
+        if schedule is not None and len(steps):
+            rates = np.asarray(ops.convert_to_numpy(schedule(steps)), dtype=np.float64).reshape(-1)
+        else:
+            rates = np.full(len(steps), current_learning_rate(optimizer))
+        self._steps.append(steps)
+        self._rates.append(rates)
+        if logs is not None:
+            logs["lr_mean"] = float(rates.mean()) if len(rates) else math.nan
 
 
 # ------------------------------------------------------------------------------- compilations

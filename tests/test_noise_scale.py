@@ -72,6 +72,24 @@ def test_bounds_rule():
     assert (top["b_min"], top["b_max"], top["clipped"]) == (4096, 8192, True) and "clipped" in top["note"]
     empty = ns.suggest_bounds([np.inf, -1.0])
     assert not empty["reliable"] and (empty["b_min"], empty["b_max"]) == (64, 8192)
+    with pytest.raises(ValueError, match="Argument `b_high` must be at least 2"):
+        ns.suggest_bounds([100.0], b_low=512, b_high=256)
+
+
+def test_probe_skips_an_epoch_whose_updates_mix_batch_sizes():
+    from hw2.training import fit_with_batch_policy
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=training.GradientAccumulation("sgd"), loss="mse")
+    probe = ns.GradientNoiseScale(micro_batch=8)
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+
+    class Plan:  # epoch 1: updates of 16, 16, 32; epoch 2: 32, 16, 16 (two batch sizes in each)
+        def update_plan(self, epochs):
+            return np.array([16, 16, 32, 32, 16, 16])
+
+    fit_with_batch_policy(model, x, x.sum(axis=1), policy=Plan(), epochs=2, micro_batch=8, callbacks=[probe])
+    assert probe.skipped_epochs == [0, 1] and probe.history["b_simple"] == []
 
 
 def test_block_diagram_steps_name_the_rule():

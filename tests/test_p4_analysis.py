@@ -147,6 +147,14 @@ def test_compare_policies_margin_and_pairs():
     assert out["ranking"] == ["CLR", "CBS", "constant LR"]
     assert out["margin"] == pytest.approx(0.91 - 0.895)
     assert out["pairs"]["CLR - constant LR"]["mean_diff"] == pytest.approx(0.055)
+    # the margin is judged against the spread of the two policies it separates, not of a third one
+    sd = lambda a, b: np.std([a, b], ddof=1)
+    assert out["seed_sd"] == pytest.approx(np.sqrt((sd(0.90, 0.92) ** 2 + sd(0.89, 0.90) ** 2) / 2))
+    assert out["pooled_sd"] == pytest.approx(np.sqrt((sd(0.90, 0.92) ** 2 + sd(0.89, 0.90) ** 2
+                                                      + sd(0.85, 0.86) ** 2) / 3))
+    runs["constant LR"][1]["test_accuracy"] = 0.99 - 0.14  # a noisy third policy leaves the verdict alone
+    runs["constant LR"][0]["test_accuracy"] = 0.70
+    assert analysis.compare_policies(runs)["seed_sd"] == pytest.approx(out["seed_sd"])
 
 
 def test_temperature_comparison_flags_a_colder_cbs():

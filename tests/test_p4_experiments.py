@@ -112,20 +112,33 @@ def test_the_first_cbs_cycle_visits_both_ends_at_every_profile(profile):
 
 
 @pytest.mark.parametrize("profile", ["smoke", "laptop", "full"])
-def test_the_matched_cbs_has_the_clr_mean_temperature_in_every_epoch(profile):
+def test_the_matched_cbs_mirrors_the_clr_update_by_update_and_reaches_what_the_clr_allows(profile):
     config = experiments.get("p4.cbs_matched").config(profile)
     lr_min, lr_max, n = 3.6e-4, 6e-2, config.train_size or 54000
     bounds = p4.matched_bounds(lr_min, lr_max, config.clr_batch, min(config.b_cap, n))
     config = dataclasses.replace(config, lr_min=lr_min, lr_max=lr_max, lr=lr_max, b_min=bounds["b_min"],
                                  b_max=bounds["b_max"])
-    sizes = p4.matched_policy(config, n).trajectory(config.epochs)
-    schedule, per_epoch, _ = p4.clr_schedule(config, n, batch_size=config.clr_batch)
-    lr = np.array([np.mean([float(schedule(s)) for s in np.linspace(e * per_epoch, (e + 1) * per_epoch - 1, 64)])
-                   for e in range(config.epochs)])
-    exact = config.clr_batch * lr_max / lr  # where lr_max / B == the epoch's mean CLR rate / clr_batch
-    inside = exact <= bounds["b_max"]
-    assert inside.any() and np.all(np.abs(sizes[inside] - exact[inside]) <= 1.1 * config.clr_batch)
-    assert np.all(sizes[~inside] == bounds["b_max"]) and np.all(sizes % config.clr_batch == 0)
+    policy = p4.matched_policy(config, n)
+    k, sums = policy.groups(config.epochs)
+    plan = policy.update_plan(config.epochs)
+    per_epoch = n // config.clr_batch
+    assert plan.sum() == config.epochs * per_epoch * config.clr_batch and np.all(plan % config.clr_batch == 0)
+    # the same total step length as the CLR over the same samples, update by update (up to rounding of k)
+    assert np.all(np.abs(np.log(sums[:-1] / lr_max)) < np.log(2))
+    if len(k) > 20:
+        assert np.median(np.abs(np.log(sums / lr_max))) < 0.1
+    reach = p4.matched_reach(policy, config.epochs)
+    hottest = reach["b_hottest_exact"]
+    # its hottest update is the CLR's hottest step, rounded to the nearer multiple in ratio
+    low, high = (config.clr_batch * np.floor(hottest / config.clr_batch),
+                 config.clr_batch * np.ceil(hottest / config.clr_batch))
+    assert plan.min() in (max(low, config.clr_batch), high)
+    if reach["coldest_window_over_lr"] <= 1.0:  # the CLR has a stretch cold enough for the cap: it is reached
+        assert plan.max() == bounds["b_max"]
+    elif reach["coldest_window_over_lr"] >= 1.5:  # every stretch of b_max / 64 steps is too hot for it
+        assert plan.max() < bounds["b_max"]
+    if profile == "full":  # 8 epochs per step: the CLR's trough holds long enough for a batch of 8192
+        assert plan.max() == bounds["b_max"] == 8192 and bounds["capped"]
 
 
 def test_cbs_policy_settles_at_bmax():
@@ -238,6 +251,10 @@ def test_compare_gathers_every_policy_from_the_chain(tiny_p4, monkeypatch):
     matched = experiments.run("p4.cbs_matched", "smoke", store=tiny_p4).data
     assert matched["lr"] == sweep["lr_max"] and matched["b_min"] == 16
     assert matched["b_max"] == matched["matched"]["b_max"] <= 64
+    # one batch size per update, as planned, covering every micro-batch fed
+    assert np.array_equal(matched["update_batch_sizes"], matched["planned_batch_sizes"])
+    assert matched["update_batch_sizes"].sum() == matched["epochs"] * (64 // 16) * 16
+    assert len(matched["clr_rate_sums"]) == matched["updates"] == len(matched["update_batch_sizes"])
     baseline = experiments.run("p4.baseline", "smoke", store=tiny_p4).data
     assert baseline["lr"] == sweep["best_lr"]
     table = compare.data["comparison"]["table"]

@@ -209,22 +209,32 @@ def test_batch_policy_config_round_trip():
     assert "exp_range" in repr(policy)
 
 
-def test_noise_matched_batch_size_mirrors_a_learning_rate_schedule():
+def test_noise_matched_batch_size_mirrors_a_learning_rate_schedule_update_by_update():
     clr = CyclicalLearningRate(1e-3, 1.6e-2, step_size=40, mode="exp_range", gamma=0.99)
     policy = NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=8192, steps_per_epoch=20)
-    sizes = policy.trajectory(8)
-    mean_rate = np.array([np.mean([float(clr(s)) for s in range(20 * t, 20 * t + 20)]) for t in range(8)])
-    np.testing.assert_allclose(policy.mean_rate(np.arange(8)), mean_rate, rtol=1e-3)  # midpoint rule, 16 points
-    exact = 64 * 1.6e-2 / mean_rate  # lr / B == the epoch's mean CLR rate / 64
-    assert np.all(np.abs(sizes - exact) <= 64) and np.all(sizes % 64 == 0)
-    # rounding picks the multiple of 64 nearest in 1/B (the noise), not in B
-    for size, target in zip(sizes, exact):
-        for other in (size - 64, size + 64):
-            assert other < 64 or abs(1 / size - 1 / target) <= abs(1 / other - 1 / target) + 1e-12
+    k, sums = policy.groups(8)
+    rates = np.array([float(clr(s)) for s in range(160)])
+    np.testing.assert_allclose(policy.rates(8), rates, rtol=1e-6)
+    assert k.sum() == 160 and np.array_equal(policy.update_plan(8), 64 * k)  # every sample, once
+    starts = np.concatenate([[0], np.cumsum(k)[:-1]])
+    np.testing.assert_allclose(sums, [rates[s:s + n].sum() for s, n in zip(starts, k)], rtol=1e-6)
+    # each update's k is the one whose summed rate is nearest lr in ratio (k - 1 and k + 1 are not nearer)
+    for s, n in zip(starts[:-1], k[:-1]):
+        error = abs(np.log(rates[s:s + n].sum() / 1.6e-2))
+        for other in (n - 1, n + 1):
+            if other >= 1:
+                assert error <= abs(np.log(rates[s:s + other].sum() / 1.6e-2)) + 1e-6
+    # lr / B equals the mean CLR rate / 64 over each update's samples, up to the rounding of k
+    ratio = (1.6e-2 / (64 * k)) / (sums / k / 64)
+    assert np.all(np.abs(np.log(ratio[:-1])) <= np.log(2)) and np.median(np.abs(np.log(ratio))) < 0.1
     capped = NoiseMatchedBatchSize(clr, lr=1.6e-2, reference_batch=64, b_max=128, steps_per_epoch=20)
-    assert capped(0) == 128 and policy(1.0) == sizes[1]
+    assert capped.update_plan(8).max() == 128 and capped.update_plan(8).sum() == 160 * 64
     for kwargs, match in (({"lr": 0}, "lr"), ({"b_max": 100}, "b_max"), ({"steps_per_epoch": 0}, "steps_per_epoch"),
                           ({"schedule": 3}, "schedule")):
         args = {"schedule": clr, "lr": 1e-2, "reference_batch": 64, "b_max": 1024, "steps_per_epoch": 10, **kwargs}
         with pytest.raises(ValueError, match=f"Argument `{match}`"):
             NoiseMatchedBatchSize(**args)
+    zero = NoiseMatchedBatchSize(CyclicalLearningRate(0.0, 1e-2, step_size=4), lr=1e-2, reference_batch=64,
+                                 b_max=1024, steps_per_epoch=10)
+    with pytest.raises(ValueError, match="Argument `schedule` must give finite rates > 0"):
+        zero.update_plan(1)

@@ -72,6 +72,51 @@ def test_optimizer_state_carries_across_batch_sizes(make):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
 
 
+class _Plan:
+    """A policy with one batch size per update (the protocol of NoiseMatchedBatchSize)."""
+
+    def __init__(self, sizes):
+        self.sizes = sizes
+
+    def update_plan(self, epochs):
+        return np.asarray(self.sizes)
+
+
+@pytest.mark.parametrize("make", [lambda: keras.optimizers.SGD(learning_rate=0.3, momentum=0.9),
+                                  lambda: keras.optimizers.Adam(learning_rate=0.05)], ids=["sgd-momentum", "adam"])
+def test_a_per_update_plan_equals_real_batches_across_epoch_boundaries(make):
+    """Batch sizes changing at every update, updates spanning epochs: each update is one real batch."""
+    x, y = data(n=64)
+    micro, epochs = 8, 3
+    groups = [1, 3, 5, 2, 4, 6, 3]  # micro-batches per update: 24 = 3 epochs of 8, crossing epoch boundaries
+    planned = small_model()
+    planned.compile(optimizer=GradientAccumulation(make()), loss="sparse_categorical_crossentropy")
+    history = fit_with_batch_policy(planned, x, y, policy=_Plan([micro * g for g in groups]), epochs=epochs,
+                                    seed=2, micro_batch=micro)
+    assert history["update_batch_sizes"] == [micro * g for g in groups]
+    assert history["steps"] == [2, 3, 2] and int(planned.optimizer.iterations) == len(groups)
+    # the epoch's effective batch 1 / mean(1 / B) over its micro-batches: epoch 1 holds 1 + 3 + 4 of 5
+    np.testing.assert_allclose(history["batch_size"][0], 8 / (1 / 8 + 3 / 24 + 4 / 40))
+
+    reference = small_model()
+    reference.compile(optimizer=make(), loss="sparse_categorical_crossentropy")
+    batches = training.EpochBatches(x, y, micro, seed=2, epochs=epochs)
+    items = iter(range(len(batches)))
+    for g in groups:
+        parts = [batches[next(items)] for _ in range(g)]
+        reference.train_on_batch(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+    for a, b in zip(planned.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_an_update_plan_must_cover_the_samples_fed():
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer=GradientAccumulation("sgd"), loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="update plan must cover the 128 samples"):
+        fit_with_batch_policy(model, x, y, policy=_Plan([16, 32]), epochs=2, micro_batch=16)
+
+
 def test_learning_rate_schedule_counts_updates_not_micro_batches():
     x, y = data(n=64)
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([2], [1.0, 0.001])  # drops after update 2
@@ -294,3 +339,25 @@ def test_progress_output_stays_off_captured_streams(capsys, monkeypatch):
     monkeypatch.setenv("TQDM_DISABLE", "1")
     monkeypatch.undo()
     assert not progress.on_terminal(io.StringIO())
+
+
+def test_learning_rate_trace_records_one_rate_per_update():
+    from hw2.schedules import CyclicalLearningRate
+
+    x, y = data(n=64)
+    clr = CyclicalLearningRate(1e-3, 1e-2, step_size=3)
+    model = small_model()
+    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(clr)), loss="sparse_categorical_crossentropy")
+    trace = training.LearningRateTrace()
+    history = fit_with_batch_policy(model, x, y, policy=_Plan([16, 32, 16, 16, 48, 16, 64, 48]), epochs=4,
+                                    micro_batch=16, callbacks=[trace])
+    assert trace.steps.tolist() == list(range(8)) == list(range(int(model.optimizer.iterations)))
+    np.testing.assert_allclose(trace.rates, [float(clr(s)) for s in range(8)], rtol=1e-6)
+    assert len(history["lr_mean"]) == 4
+    constant = small_model()
+    constant.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    flat = training.LearningRateTrace()
+    fit_with_batch_policy(constant, x, y, policy=32, epochs=2, callbacks=[flat])
+    assert flat.steps.tolist() == [0, 1, 2, 3] and np.allclose(flat.rates, 0.05)
+    with pytest.raises(ValueError, match="Argument `schedule`"):
+        training.LearningRateTrace(schedule=3)

@@ -31,9 +31,13 @@ multiplied by ``gamma`` per epoch, applied per cycle, so later cycles stay close
 batch size is set once per epoch, by a callback inside one ``model.fit``; every batch size is
 ``B / micro-batch`` accumulated micro-batches (one compiled train step).
 
-A second, **noise-matched** arm runs at the fixed rate lr_max and cycles its batch size so that
-``lr / B`` traces the CLR's ``lr(t) / 64``: bmin = 64 (the CLR's hottest point ``lr_max / 64``) and
-bmax = ``64 * lr_max / lr_min`` (its coldest, ``lr_min / 64``), rounded and capped.
+A second, **noise-matched** arm runs at the fixed rate lr_max and sets its batch size at every
+update so that ``lr / B`` traces the CLR's ``lr(t) / 64``
+(:class:`hw2.schedules.NoiseMatchedBatchSize`): each update takes the images of the CLR's next
+``k`` steps whose learning rates sum to about lr_max, so ``B = 64 k`` and both runs apply the same
+total step length to the same images. Its nominal bounds are bmin = 64 (a CLR step at lr_max) and
+bmax = ``64 * lr_max / lr_min`` (a step at lr_min), rounded and capped; which of them it reaches,
+the CLR decides, and the page computes why.
 """
 
 # %%
@@ -41,7 +45,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
-from hw2.experiments.p4_analysis import cbs_trajectory, noise_trace, setup_sentence
+from hw2.experiments import p4_cyclical as p4
+from hw2.experiments.p4_analysis import cbs_trajectory, matched_trace, noise_trace, setup_sentence
 from hw2.plotting import new_figure, plot_noise_temperature, plot_policy_run
 
 cbs_result = experiments.run("p4.cbs", fallback=True)
@@ -142,39 +147,74 @@ print(f"noise lr/B: hottest {temperature.max():.3g} (batch {int(trajectory['real
 # The noise-matched arm
 # ---------------------
 matched = matched_run["matched"]
+reach = matched_run["reach"]
 matched_config = matched_result.config
-matched_trajectory = cbs_trajectory(matched_run, matched_config["step_epochs"])
-print(f"lr = lr_max = {matched_run['lr']:.3g}; bmin = {matched['b_min']} (the CLR's batch size)")
-print(f"bmax = {matched['b_min']} x lr_max / lr_min = {matched['exact_b_max']:.0f}, rounded to a multiple of "
-      f"{matched['b_min']} and capped at {matched['cap']} (the smaller of b_cap = {matched_config['b_cap']} and the "
-      f"training set): bmax = {matched['b_max']}; the cap {'cut it' if matched['capped'] else 'did not bite'}")
-print("realised batch sizes:", " ".join(str(b) for b in matched_trajectory["realised"]),
-      f"(as planned: {matched_trajectory['as_planned']}); first cycle visits bmin and bmax: "
-      f"{all(matched_trajectory['first_cycle_visits'].values())}; {matched_run['updates']} optimizer updates")
-clr_temperature = noise_trace(clr_run)["lr_over_b"]
-matched_temperature = noise_trace(matched_run)["lr_over_b"]
-ratio = matched_temperature / clr_temperature
-print(f"matched lr/B over the CLR's lr/{clr_result.config['batch_size']}, per epoch: "
-      + " ".join(f"{r:.2g}" for r in ratio))
+trace = matched_trace(matched_run, matched_config["step_epochs"])
+print(f"lr = lr_max = {matched_run['lr']:.3g}; one update = the images of the CLR's next k steps whose rates sum to "
+      f"about lr_max, B = {matched['b_min']} k")
+print(f"nominal bmin = {matched['b_min']} (a CLR step at lr_max); bmax = {matched['b_min']} x lr_max / lr_min = "
+      f"{matched['exact_b_max']:.0f}, rounded and capped at {matched['cap']} (the smaller of b_cap = "
+      f"{matched_config['b_cap']} and the training set): bmax = {matched['b_max']}; the cap "
+      f"{'cut it' if matched['capped'] else 'did not bite'}")
+print(f"{matched_run['updates']} optimizer updates at {trace['distinct']} batch sizes from {trace['smallest']} to "
+      f"{trace['largest']} (realised = planned: {trace['as_planned']})")
+for cycle in trace["cycles"]:
+    print(f"cycle epochs {cycle['epochs'][0]}-{cycle['epochs'][1]}: {cycle['updates']} updates, batch "
+          f"{cycle['smallest']}..{cycle['largest']}")
+low_ratio, high_ratio = trace["ratio_range"]
+print(f"matched lr/B over the CLR's mean lr/{matched_run['clr_batch']} on the same images, per update: median "
+      f"deviation {100 * (np.exp(trace['ratio_median_abs_log']) - 1):.1f} %, 5-95 % range {low_ratio:.2f}-"
+      f"{high_ratio:.2f} (the last update, cut short by the end of the run, left out)")
 
 # %%
-# With the cap, the matched arm's coldest point is ``lr_max / bmax`` instead of the CLR's
-# ``lr_min / 64``; the ratio line shows how closely its epoch-level temperature follows the CLR's
-# epoch mean (1 = exactly; the CLR's rate moves within an epoch, the batch size only between
-# epochs).
-fig, ax = new_figure(height=3.0)
-plot_noise_temperature(ax, {"CLR": clr_temperature, "CBS": temperature, "matched CBS": matched_temperature})
-ax.set_title("gradient-noise temperature per epoch")
+# What the CLR lets the mirror reach
+# ----------------------------------
+hot_fraction = reach["max_rate"] / matched_run["lr"]
+print(f"hot end: the CLR's hottest step has lr {reach['max_rate']:.3g} = {hot_fraction:.2f} x lr_max "
+      f"(exp_range has decayed by its first peak), the batch of {reach['b_hottest_exact']:.0f}; the nearest multiple "
+      f"of {matched['b_min']} in ratio is {trace['smallest']}: bmin visited: {trace['visits_b_min']}")
+window = reach["window_steps"]
+if trace["visits_b_max"]:
+    cold_text = (f"cold end: the coldest {window} consecutive CLR steps (the images of one batch of "
+                 f"{matched['b_max']}) sum to {reach['coldest_window_over_lr']:.2f} x lr_max, so one update of "
+                 f"{matched['b_max']} matches them: bmax visited")
+else:
+    cold_text = (f"cold end: even the coldest {window} consecutive CLR steps (the images of one batch of "
+                 f"{matched['b_max']}) sum to {reach['coldest_window_over_lr']:.2f} x lr_max: one update of "
+                 f"{matched['b_max']} would be {reach['coldest_window_over_lr']:.1f} x colder than the CLR on the same "
+                 f"images, so the largest faithful batch is {trace['largest']}; bmax visited: False")
+print(cold_text)
+full = p4.matched_plan_at("full", matched_config["lr_min"], matched_config["lr_max"])
+print(f"the same bounds at the full specification (step {full['step_epochs']} epochs of {full['steps_per_epoch']} "
+      f"steps): batch {full['smallest']} to {full['largest']}, bmax = {full['bounds']['b_max']} visited: "
+      f"{full['largest'] == full['bounds']['b_max']}")
+
+# %%
+# A batch size can only be as long-lived as an update: the mirror reaches the cap where the CLR
+# stays near lr_min for the images of one whole batch of bmax. The lines above compute whether
+# it does at this profile and at the full specification, from the CLR of this run. The bottom end
+# is the CLR's own: ``exp_range`` has already shrunk the amplitude at the first peak, so no CLR
+# step runs at lr_max and the mirror needs no batch of 64.
+clr_epoch = np.asarray(clr_run["lr_trace_iteration"], float) / clr_run["iterations_per_epoch"]
+clr_edges = np.append(clr_epoch, clr_run["epochs"])
+matched_edges = np.append(trace["start_epoch"], matched_run["epochs"])
+clr_batch = clr_result.config["batch_size"]
+fig, ax = new_figure(height=3.2)
+plot_noise_temperature(ax, {"CLR": (clr_edges, np.asarray(clr_run["lr_trace"], float) / clr_batch),
+                            "CBS": temperature, "matched CBS": (matched_edges, trace["lr_over_b"])})
+ax.set_title("lr / B: CLR per step, matched CBS per update, CBS per epoch")
 ax.legend(fontsize=8)
 plt.show()
 
 # %%
-# The three temperature curves, one step per epoch, on a log axis: the line below puts the homework
-# CBS's hottest epoch against the CLR's coldest; 4.7 compares the policies with the constant
-# learning rate and asks what that ratio means for the comparison.
+# On a log axis: the CLR's ``lr / 64`` at every step, the matched arm's ``lr_max / B`` at every
+# update (each step as wide as the images it takes), the homework CBS per epoch.
+clr_temperature = noise_trace(clr_run)["lr_over_b"]
+matched_temperature = noise_trace(matched_run)["lr_over_b"]
 print(f"homework CBS hottest epoch lr/B {temperature.max():.3g} = {temperature.max() / clr_temperature.min():.2g} x "
-      f"the CLR's coldest epoch ({clr_temperature.min():.3g}); matched CBS spans {matched_temperature.min():.3g} to "
-      f"{matched_temperature.max():.3g}, the CLR {clr_temperature.min():.3g} to {clr_temperature.max():.3g}")
+      f"the CLR's coldest epoch ({clr_temperature.min():.3g}); epoch means: matched CBS "
+      f"{matched_temperature.min():.3g} to {matched_temperature.max():.3g}, the CLR {clr_temperature.min():.3g} to "
+      f"{clr_temperature.max():.3g}")
 
 # %%
 # A ratio below 1 means the homework's CBS is never as noisy as the CLR at its quietest.
@@ -184,7 +224,10 @@ report.answer(
     f"lr {cbs_run['lr']:.2g} ({cbs_run['epochs']} epochs, {cbs_run['updates']} updates; first cycle visits bmin and "
     f"bmax: {visits['b_min'] and visits['b_max']}): test accuracy {100 * cbs_run['test_accuracy']:.1f} % (95 % CI "
     f"{100 * low:.1f}–{100 * high:.1f} %). Exponential {direction_text}. Noise-matched arm at lr "
-    f"{matched_run['lr']:.2g}, batch {matched['b_min']}–{matched['b_max']} (cap {matched['cap']} "
-    f"{'bit' if matched['capped'] else 'did not bite'}): test accuracy {100 * matched_run['test_accuracy']:.1f} %.",
+    f"{matched_run['lr']:.2g} ({matched_run['updates']} updates, lr/B within {low_ratio:.2f}–{high_ratio:.2f} of "
+    f"the CLR's on the same images for 90 % of them): batch {trace['smallest']}–{trace['largest']} of the nominal "
+    f"{matched['b_min']}–{matched['b_max']}, as far as its CLR reaches (hottest step {hot_fraction:.2f} x lr_max; "
+    f"coldest {window}-step stretch {reach['coldest_window_over_lr']:.2f} x lr_max); test accuracy "
+    f"{100 * matched_run['test_accuracy']:.1f} %.",
     cbs_result,
 )

@@ -40,7 +40,8 @@ print("optimizer updates, the sum of the learning rates over them, and the batch
 print(f"{'policy':<12} {'updates':>8} {'sum of lr over updates':>23} {'batch sizes (seed ' + str(seeds[0]) + ')'}")
 for policy in table:
     policy_runs = [run for run in runs if run["policy"] == policy]
-    batch_sizes = sorted({int(b) for b in policy_runs[0]["batch_sizes"]})
+    visited = [int(b) for b in policy_runs[0]["batch_sizes_visited"]]
+    batch_sizes = str(visited) if len(visited) <= 8 else f"{visited[0]}..{visited[-1]} ({len(visited)} sizes)"
     print(f"{policy:<12} {int(np.mean([run['updates'] for run in policy_runs])):>8} "
           f"{np.mean([run['lr_sum'] for run in policy_runs]):>23.3g} {batch_sizes}")
 
@@ -53,8 +54,9 @@ plt.show()
 
 # %%
 # The table gives each policy's optimizer updates (mean over seeds), the sum of its learning rates
-# over them (how far SGD can move the weights in the same number of epochs) and the batch sizes it
-# visited; the figure draws each policy's ``lr / B`` per epoch on one log axis. The line below
+# over them (how far SGD can move the weights in the same number of epochs) and the batch sizes its
+# updates used; the figure draws each policy's ``lr / B`` per epoch (the epoch mean, for the CLR
+# and the matched CBS whose values change within an epoch) on one log axis. The line below
 # puts the homework CBS's hottest epoch against the CLR's coldest.
 temperature = temperature_comparison(runs, comparison)
 extremes = temperature["extremes"]
@@ -96,7 +98,8 @@ winner, runner_up = comparison["winner"], comparison["runner_up"]
 margin, spread = comparison["margin"], comparison["seed_sd"]
 print(f"ranking by mean test accuracy: {' > '.join(comparison['ranking'])}")
 print(f"winner {winner} by {100 * margin:.2f} points over {runner_up}; "
-      + (f"seed-to-seed sd (pooled) {100 * spread:.2f} points -> margin / sd = {comparison['margin_over_sd']:.1f}"
+      + (f"seed-to-seed sd of these two policies {100 * spread:.2f} points -> margin / sd = "
+         f"{comparison['margin_over_sd']:.1f}"
          if np.isfinite(spread) else "one seed: no seed-to-seed sd"))
 for pair, difference in comparison["pairs"].items():
     if difference["n"] > 1:

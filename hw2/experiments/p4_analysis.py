@@ -11,6 +11,7 @@
 * :func:`noise_scale_summary` -- the gradient-noise finder's ``B_simple`` along training (4.5);
 * :func:`cbs_trajectory` -- planned vs realised batch sizes, what each cycle visits, and the
   answer to "exponential increase or decrease?" (4.6);
+* :func:`matched_trace` -- how the noise-matched CBS follows the CLR, update by update (4.6);
 * :func:`noise_trace`, :func:`lr_budget` -- gradient-noise temperature ``lr / B`` and the sum of
   learning rates over a policy run (4.6, 4.7); :func:`temperature_comparison` -- does 4.7 compare
   policies or temperatures?
@@ -313,7 +314,8 @@ def compare_policies(per_run: dict) -> dict:
     Per policy: mean and sd over seeds of the best validation accuracy and the final test accuracy.
     Per pair: the paired (same seed) test-accuracy difference. The winner is the policy with the
     highest mean test accuracy; its margin over the runner-up is compared with the seed-to-seed
-    spread (pooled sd over policies).
+    spread of those two policies (``seed_sd``: the root mean square of their two sds; a third
+    policy's seed noise says nothing about these two). ``pooled_sd`` pools over every policy.
 
     Example:
         >>> runs = {"A": {0: {"test_accuracy": .90, "best_val_accuracy": .91},
@@ -337,8 +339,11 @@ def compare_policies(per_run: dict) -> dict:
     ranking = sorted(table, key=lambda p: -table[p]["test_mean"])
     winner, runner_up = ranking[0], ranking[1]
     margin = table[winner]["test_mean"] - table[runner_up]["test_mean"]
-    variances = [table[p]["test_sd"] ** 2 for p in table if np.isfinite(table[p]["test_sd"])]
-    spread = float(math.sqrt(np.mean(variances))) if variances else math.nan
+    def rms_sd(policies):
+        variances = [table[p]["test_sd"] ** 2 for p in policies if np.isfinite(table[p]["test_sd"])]
+        return float(math.sqrt(np.mean(variances))) if len(variances) == len(policies) else math.nan
+
+    spread = rms_sd([winner, runner_up])
     pairs = {}
     for i, a in enumerate(ranking):
         for b in ranking[i + 1:]:
@@ -346,7 +351,8 @@ def compare_policies(per_run: dict) -> dict:
             pairs[f"{a} - {b}"] = stats.paired_difference([per_run[a][s]["test_accuracy"] for s in common],
                                                           [per_run[b][s]["test_accuracy"] for s in common])
     return {"table": table, "ranking": ranking, "winner": winner, "runner_up": runner_up, "margin": float(margin),
-            "seed_sd": spread, "margin_over_sd": float(margin / spread) if spread and spread > 0 else math.inf,
+            "seed_sd": spread, "pooled_sd": rms_sd(list(table)),
+            "margin_over_sd": float(margin / spread) if spread and spread > 0 else math.inf,
             "pairs": pairs}
 
 
@@ -480,6 +486,50 @@ def cbs_trajectory(run: dict, step_epochs: int) -> dict:
             "final_batch_size": final,
             "final_excursion": float((1 / final - 1 / b_max) / (1 / b_min - 1 / b_max)),
             "geometric": geometric, "ratios_first_cycle": ratios}
+
+
+def matched_trace(run: dict, step_epochs: int) -> dict:
+    """Update by update, how a ``p4.cbs_matched`` run follows the CLR it mirrors.
+
+    Each update ``j`` covers the samples of ``k_j = B_j / clr_batch`` CLR steps whose rates sum to
+    ``clr_rate_sums[j]``; the ratio of its temperature ``lr / B_j`` to the CLR's mean ``lr /
+    clr_batch`` over the same samples is ``lr / clr_rate_sums[j]`` (1 = a perfect match; the rounding
+    of ``k_j`` allows about ``1 +- 1 / (2 k_j)``, the last update is cut short by the end of the run).
+    Returns the planned and realised batch sizes, each update's start (in epochs), ``lr_over_b``,
+    ``ratio`` with its median absolute log and 5-95 % range, what the run visits per cycle, and the
+    overall smallest and largest batch size against ``b_min`` / ``b_max``.
+
+    Example:
+        >>> run = {"lr": 0.1, "b_min": 64, "b_max": 512, "clr_batch": 64, "epochs": 2,
+        ...        "setup": {"train_images": 256}, "planned_batch_sizes": [256, 64, 128, 64],
+        ...        "update_batch_sizes": [256, 64, 128, 64], "clr_rate_sums": [0.1, 0.1, 0.11, 0.05]}
+        >>> out = matched_trace(run, step_epochs=1)
+        >>> out["start_epoch"].tolist(), out["smallest"], out["largest"], out["visits_b_max"]
+        ([0.0, 1.0, 1.25, 1.75], 64, 256, False)
+    """
+    realised = np.asarray(run["update_batch_sizes"], dtype=np.int64)
+    planned = np.asarray(run.get("planned_batch_sizes", realised), dtype=np.int64)
+    per_epoch = (int(run["setup"]["train_images"]) // int(run["clr_batch"])) * int(run["clr_batch"])
+    start = np.concatenate([[0], np.cumsum(realised)[:-1]]) / per_epoch
+    ratio = float(run["lr"]) / np.asarray(run["clr_rate_sums"], dtype=float)[:len(realised)]
+    whole = ratio[:-1] if len(ratio) > 1 else ratio
+    cycles = []
+    period = 2 * int(step_epochs)
+    for first in range(0, int(run["epochs"]), period):
+        inside = (start >= first) & (start < first + period)
+        if inside.any():
+            cycles.append({"epochs": (first + 1, min(first + period, int(run["epochs"]))),
+                           "smallest": int(realised[inside].min()), "largest": int(realised[inside].max()),
+                           "updates": int(inside.sum())})
+    return {"planned": planned, "realised": realised,
+            "as_planned": bool(len(planned) == len(realised) and np.array_equal(planned, realised)),
+            "start_epoch": start, "lr_over_b": float(run["lr"]) / realised, "ratio": ratio,
+            "ratio_median_abs_log": float(np.median(np.abs(np.log(whole)))),
+            "ratio_range": (float(np.percentile(whole, 5)), float(np.percentile(whole, 95))),
+            "cycles": cycles, "smallest": int(realised.min()), "largest": int(realised.max()),
+            "distinct": int(len(np.unique(realised))),
+            "visits_b_min": bool(realised.min() == int(run["b_min"])),
+            "visits_b_max": bool(realised.max() == int(run["b_max"]))}
 
 
 def temperature_comparison(runs: list[dict], comparison: dict) -> dict:

@@ -266,8 +266,9 @@ def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, opti
     epoch, one progress line per epoch on standard error.
 
     Returns per-epoch arrays (``history``: loss, accuracy, val_loss, val_accuracy, batch_size, steps
-    = updates, learning_rate, seconds), the test loss / accuracy with a Wilson interval, the best
-    validation epoch, the number of updates and the training throughput.
+    = updates, learning_rate, seconds), the batch size of every update (``update_batch_sizes``), the
+    test loss / accuracy with a Wilson interval, the best validation epoch, the number of updates and
+    the training throughput.
     """
     keras.utils.set_random_seed(int(seed))
     model = _builder(config)()
@@ -296,6 +297,7 @@ def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, opti
         "best_val_epoch": best + 1,
         "final_val_accuracy": float(val_acc[-1]),
         "updates": int(np.sum(history["steps"])),
+        "update_batch_sizes": np.asarray(history["update_batch_sizes"], dtype=np.int64),
         "images_per_second": float(fed / max(seconds, 1e-9)),
         "seconds": seconds,
     }
@@ -376,7 +378,7 @@ def clr_schedule(config, train_images: int, batch_size: int | None = None):
     return schedule, per_epoch, iterations
 
 
-@register("p4.clr", version="2", config_cls=CLRConfig, gpu_recommended=True, prepare=_prepare_lr_bounds,
+@register("p4.clr", version="3", config_cls=CLRConfig, gpu_recommended=True, prepare=_prepare_lr_bounds,
           summarize=lambda d: {"lr_min": d["lr_min"], "lr_max": d["lr_max"], "gamma": d["gamma"],
                                **_policy_summary(d)},
           description="P4.3: cyclical LR (exp_range, step 8 epochs, 3 cycles) between lr_min and lr_max")
@@ -414,7 +416,7 @@ def _prepare_best_lr(config, profile, fallback):
     return config
 
 
-@register("p4.baseline", version="2", config_cls=BaselineConfig, gpu_recommended=True, prepare=_prepare_best_lr,
+@register("p4.baseline", version="3", config_cls=BaselineConfig, gpu_recommended=True, prepare=_prepare_best_lr,
           summarize=lambda d: {"lr": d["lr"], **_policy_summary(d)},
           description="P4.7: constant-LR baseline (the LR sweep's best LR), same epochs as CLR")
 def baseline(config: BaselineConfig) -> dict:
@@ -589,10 +591,16 @@ def _cbs_run(config, label: str, policy) -> dict:
                        seed=config.seed, label=f"{label} seed {config.seed}: ")
     return {"setup": setup_note(config), "lr": config.lr, "b_min": int(config.b_min), "b_max": int(config.b_max),
             "gamma": getattr(policy, "gamma", math.nan), "scale": config.scale, "epochs": config.epochs,
-            "planned_batch_sizes": policy.trajectory(config.epochs), **run}
+            "planned_batch_sizes": _planned(policy, config.epochs), **run}
 
 
-@register("p4.cbs", version="2", config_cls=CBSConfig, gpu_recommended=True, prepare=_prepare_cbs,
+def _planned(policy, epochs: int) -> np.ndarray:
+    """The batch sizes a policy plans: one per update (an update plan) or one per epoch."""
+    plan = getattr(policy, "update_plan", None)
+    return plan(epochs) if plan is not None else policy.trajectory(epochs)
+
+
+@register("p4.cbs", version="3", config_cls=CBSConfig, gpu_recommended=True, prepare=_prepare_cbs,
           summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"],
                                "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
           description="P4.6: cyclical batch size (CLR's dual, exp_range) between b_min and b_max at lr_min")
@@ -605,14 +613,15 @@ class MatchedCBSConfig(CBSConfig):
     """4.6/4.7: a CBS whose gradient-noise temperature ``lr / B`` is the CLR's ``lr(t) / 64``.
 
     It runs at the fixed rate ``lr = lr_max`` with :class:`hw2.schedules.NoiseMatchedBatchSize` of
-    the CLR of 4.3 (same bounds, step, cycles and exp_range decay, at ``clr_batch``): in every
-    epoch ``B = clr_batch * lr_max / mean lr_CLR`` over the epoch's updates, the multiple of
-    ``clr_batch`` nearest in ``1/B``, at most ``b_max = clr_batch * lr_max / lr_min`` capped at
-    ``b_cap`` (and at the training set). Per epoch the two runs then have the same mean noise
-    temperature; within an epoch the CLR's rate moves while the batch size holds, so the extremes
-    are reached only as far as an epoch's mean reaches them (closely at a step of 8 epochs, less so
-    at 1-2). The homework's CBS at lr_min is, by the same measure, never hotter than the CLR's
-    coldest point.
+    the CLR of 4.3 (same bounds, step, cycles and exp_range decay, at ``clr_batch``), update by
+    update: each update takes the samples of the CLR's next ``k`` steps whose rates sum to about
+    ``lr_max``, so ``B = k * clr_batch`` and ``lr_max / B`` is the CLR's mean ``lr / clr_batch`` over
+    the same samples. ``b_min = clr_batch`` (a CLR step at ``lr_max``) and ``b_max = clr_batch *
+    lr_max / lr_min`` (a step at ``lr_min``), rounded and capped at ``b_cap`` and the training set.
+    Which of them the run reaches is the CLR's to say (:func:`matched_reach`): ``exp_range`` has
+    already decayed at its first peak, and the cap needs ``b_max / clr_batch`` consecutive CLR
+    steps near ``lr_min``. The homework's CBS at lr_min is, by the same measure, never hotter than
+    the CLR's coldest point.
     """
 
     clr_batch: int = 64
@@ -634,6 +643,32 @@ def matched_policy(config: MatchedCBSConfig, train_images: int) -> schedules.Noi
                                            b_max=int(config.b_max), steps_per_epoch=per_epoch)
 
 
+def matched_reach(policy: schedules.NoiseMatchedBatchSize, epochs: int) -> dict:
+    """How far a noise-matched batch size can reach towards its bounds, from the schedule it mirrors.
+
+    ``b_hottest_exact`` is ``reference_batch * lr / max rate``: the batch of the schedule's hottest
+    step (``reference_batch`` only if the schedule reaches ``lr``). ``coldest_window_over_lr`` is the
+    smallest sum of ``b_max / reference_batch`` consecutive rates over ``lr``: at most 1, the
+    schedule has a stretch cold enough for one update of ``b_max``; well above 1 (1.5) even its
+    coldest stretch is too hot for it (the update would be that many times colder than the schedule
+    over the same samples), so the cap is not reached.
+
+    Example:
+        >>> clr = schedules.CyclicalLearningRate(1e-3, 1e-1, step_size=100)
+        >>> reach = matched_reach(schedules.NoiseMatchedBatchSize(clr, 1e-1, 64, 6400, 50), epochs=4)
+        >>> round(reach["b_hottest_exact"], 1), round(reach["coldest_window_over_lr"], 1)
+        (64.0, 50.0)
+    """
+    rates = policy.rates(epochs)
+    k = policy.b_max // policy.reference_batch
+    cumulative = np.concatenate([[0.0], np.cumsum(rates)])
+    window = cumulative[k:] - cumulative[:-k] if k <= len(rates) else cumulative[-1:]
+    return {"max_rate": float(rates.max()), "min_rate": float(rates.min()),
+            "b_hottest_exact": float(policy.reference_batch * policy.lr / rates.max()),
+            "b_coldest_exact": float(policy.reference_batch * policy.lr / rates.min()),
+            "coldest_window_over_lr": float(window.min() / policy.lr), "window_steps": int(k)}
+
+
 def matched_bounds(lr_min: float, lr_max: float, clr_batch: int, cap: int) -> dict:
     """``b_min``, ``b_max`` of the noise-matched CBS, and whether the cap cut ``b_max``.
 
@@ -650,6 +685,30 @@ def matched_bounds(lr_min: float, lr_max: float, clr_batch: int, cap: int) -> di
             "cap": int(cap)}
 
 
+def matched_plan_at(profile: str, lr_min: float, lr_max: float) -> dict:
+    """The noise-matched CBS a profile would run with the bounds ``lr_min``, ``lr_max`` (no training).
+
+    Returns the nominal ``bounds`` (:func:`matched_bounds`), the ``smallest`` and ``largest`` batch
+    size of its update plan, its ``updates``, and the CLR's ``step_epochs`` and ``steps_per_epoch``:
+    what a reduced page needs to say whether the full specification would reach the cap.
+
+    Example:
+        >>> out = matched_plan_at("full", 3.6e-4, 6e-2)
+        >>> out["largest"], out["bounds"]["b_max"], out["steps_per_epoch"]
+        (8192, 8192, 843)
+    """
+    from hw2 import experiments
+
+    config = experiments.get("p4.cbs_matched").config(profile)
+    images = config.train_size or 54000
+    bounds = matched_bounds(lr_min, lr_max, config.clr_batch, min(config.b_cap, images))
+    config = dataclasses.replace(config, lr_min=lr_min, lr_max=lr_max, lr=lr_max, b_min=bounds["b_min"],
+                                 b_max=bounds["b_max"])
+    plan = matched_policy(config, images).update_plan(config.epochs)
+    return {"bounds": bounds, "smallest": int(plan.min()), "largest": int(plan.max()), "updates": int(len(plan)),
+            "step_epochs": int(config.step_epochs), "steps_per_epoch": images // config.clr_batch}
+
+
 def _prepare_matched(config, profile, fallback):
     if config.lr_min is None or config.lr_max is None:
         sweep = _run_upstream("p4.lr_sweep", profile, fallback, config.finder_seed).data
@@ -660,7 +719,7 @@ def _prepare_matched(config, profile, fallback):
     return dataclasses.replace(config, lr=config.lr or config.lr_max, b_min=bounds["b_min"], b_max=bounds["b_max"])
 
 
-@register("p4.cbs_matched", version="2", config_cls=MatchedCBSConfig, gpu_recommended=True,
+@register("p4.cbs_matched", version="3", config_cls=MatchedCBSConfig, gpu_recommended=True,
           prepare=_prepare_matched,
           summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"], "matched": d["matched"],
                                "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
@@ -671,7 +730,10 @@ def cbs_matched(config: MatchedCBSConfig) -> dict:
     train_images = config.train_size or 54000
     bounds = matched_bounds(config.lr_min, config.lr_max, config.clr_batch, min(config.b_cap, train_images))
     policy = matched_policy(config, train_images)
-    return dict(_cbs_run(config, "matched cbs", policy), policy="matched CBS", matched=bounds)
+    k, rate_sums = policy.groups(config.epochs)
+    run = _cbs_run(config, "matched cbs", policy)
+    return dict(run, policy="matched CBS", matched=bounds, reach=matched_reach(policy, config.epochs),
+                clr_rate_sums=rate_sums, clr_batch=int(config.clr_batch))
 
 
 # ---------------------------------------------------------------------------------- 4.7 compare
@@ -708,7 +770,7 @@ def _prepare_compare(config, profile, fallback):
     return dataclasses.replace(config, upstream=tuple(upstream))
 
 
-@register("p4.compare", version="3", config_cls=CompareConfig, gpu_recommended=True, prepare=_prepare_compare,
+@register("p4.compare", version="5", config_cls=CompareConfig, gpu_recommended=True, prepare=_prepare_compare,
           summarize=lambda d: {"winner": d["comparison"]["winner"], "margin": d["comparison"]["margin"],
                                "seed_sd": d["comparison"]["seed_sd"],
                                "test_mean": {p: v["test_mean"] for p, v in d["comparison"]["table"].items()},
@@ -730,6 +792,7 @@ def compare(config: CompareConfig) -> dict:
                      "best_val_accuracy": result.data["best_val_accuracy"],
                      "history_val_accuracy": result.data["history"]["val_accuracy"],
                      "batch_sizes": result.data["history"]["batch_size"],
+                     "batch_sizes_visited": np.unique(result.data["update_batch_sizes"]),
                      "lr_over_b": noise_trace(result.data)["lr_over_b"],
                      "setup": result.data["setup"], "epochs": result.data["epochs"]})
     return {"runs": runs, "comparison": compare_policies(per_run)}
