@@ -193,8 +193,8 @@ print(f"the same bounds at the full specification (step {full['step_epochs']} ep
 # A batch size can only be as long-lived as an update: the mirror reaches the cap where the CLR
 # stays near lr_min for the images of one whole batch of bmax. The lines above compute whether
 # it does at this profile and at the full specification, from the CLR of this run. The bottom end
-# is the CLR's own: ``exp_range`` has already shrunk the amplitude at the first peak, so no CLR
-# step runs at lr_max and the mirror needs no batch of 64.
+# is the CLR's own: ``exp_range`` decays from the first step on, so its hottest step is the printed
+# fraction of lr_max, and the mirror's smallest batch is that step's batch, rounded.
 clr_epoch = np.asarray(clr_run["lr_trace_iteration"], float) / clr_run["iterations_per_epoch"]
 clr_edges = np.append(clr_epoch, clr_run["epochs"])
 matched_edges = np.append(trace["start_epoch"], matched_run["epochs"])
