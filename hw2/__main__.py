@@ -208,7 +208,7 @@ def _add_chain_parser(sub) -> None:
     parser.add_argument("--tar", action="store_true",
                         help="copy into one archive FOLDER/<chain>-<profile>.tar instead (rewritten atomically)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
-                        help="policy seeds (default: the seeds p4.compare compares at the profile)")
+                        help="policy seeds (default: the seeds 4.7 compares the policies at, 0 1 2 at full)")
     parser.add_argument("--only", nargs="+", default=None, metavar="EXPERIMENT",
                         help="run only these experiments of the chain (upstream results still cache-first)")
     parser.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",

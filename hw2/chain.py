@@ -3,7 +3,9 @@
 ``python -m hw2 chain p4`` runs the whole Problem 4 chain in priority order: the four finders
 (``p4.lr_sweep``, ``p4.lr_range_test``, ``p4.batch_sweep``, ``p4.noise_scale``, at the policies'
 ``finder_seed``), then the four policies (``p4.clr``, ``p4.cbs``, ``p4.cbs_matched``,
-``p4.baseline``) at the first seed, then at the next seed, then ``p4.compare``. Every piece goes
+``p4.baseline``) at the first seed, then at the next seeds (0, 1, 2 at full: the seeds 4.7 compares
+the policies at; 4.7 stores nothing of its own, it compares the stored runs when its page
+renders). Every piece goes
 through :func:`hw2.experiments.run`, so it is cache-first: a rerun skips what is stored and
 resumes where a killed run stopped. After each piece its result file (and any upstream result
 that its ``prepare`` hook computed on the way) is copied to ``--copy-to``, atomically, as
@@ -14,9 +16,7 @@ the traceback of any failure also go to ``chain.log`` there.
 
 A piece that fails prints one line, and the chain goes on with every piece that does not need it
 (:data:`P4_NEEDS`): if ``p4.lr_sweep`` fails, only ``p4.lr_range_test`` can still run, since every
-other piece takes lr_min or lr_max from it; if ``p4.batch_sweep`` fails, only ``p4.cbs`` (and
-``p4.compare``) is skipped. ``p4.compare`` needs every policy at its profile's seeds (0 and 1 at
-full), so it is left out of a chain whose ``--seeds`` do not cover them.
+other piece takes lr_min or lr_max from it; if ``p4.batch_sweep`` fails, only ``p4.cbs`` is skipped.
 
 Under the JAX backend the chain turns on JAX's persistent compilation cache
 (:func:`use_compilation_cache`, before Keras is imported), so a second call on the same machine,
@@ -59,9 +59,8 @@ from hw2.atomic import atomic_write_bytes
 P4_FINDERS = ("p4.lr_sweep", "p4.lr_range_test", "p4.batch_sweep", "p4.noise_scale")
 #: Policies in priority order (the order of :data:`hw2.experiments.p4_cyclical.POLICIES`).
 P4_POLICIES = ("p4.clr", "p4.cbs", "p4.cbs_matched", "p4.baseline")
-#: The upstream finders whose results each piece's ``prepare`` hook reads (at ``finder_seed``);
-#: ``p4.compare`` needs every policy at its seeds. ``tests/test_chain.py`` checks this against the
-#: hooks themselves.
+#: The upstream finders whose results each piece's ``prepare`` hook reads (at ``finder_seed``).
+#: ``tests/test_chain.py`` checks this against the hooks themselves.
 P4_NEEDS = {
     "p4.lr_sweep": (), "p4.lr_range_test": (),
     "p4.batch_sweep": ("p4.lr_sweep",), "p4.noise_scale": ("p4.lr_sweep",),
@@ -153,16 +152,18 @@ def p4_plan(finder_seed: int, seeds: Sequence[int], compare_seeds: Sequence[int]
             only: Iterable[str] | None = None) -> Plan:
     """The P4 chain for these seeds, in priority order (pure: no Keras, no store).
 
+    ``compare_seeds`` are the seeds 4.7 compares the policies at; a chain that leaves some out says so.
+
     Example:
-        >>> plan = p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1))
-        >>> [piece.label for piece in plan][4:9:4], plan.pieces[-1].label
-        (['p4.clr seed 0', 'p4.clr seed 1'], 'p4.compare seed 0')
-        >>> p4_plan(0, seeds=(0,), compare_seeds=(0, 1)).notes[0][:60]
-        'p4.compare left out: it compares the policies at seeds 0 1, '
+        >>> plan = p4_plan(0, seeds=(0, 1, 2), compare_seeds=(0, 1, 2))
+        >>> [piece.label for piece in plan][4:13:4], len(plan)
+        (['p4.clr seed 0', 'p4.clr seed 1', 'p4.clr seed 2'], 16)
+        >>> p4_plan(0, seeds=(0,), compare_seeds=(0, 1, 2)).notes[0]
+        '4.7 compares the policies at seeds 0 1 2; this chain runs seeds 0, so 4.7 will find seeds 1 2 missing'
     """
     seeds = _check_seeds(seeds)
     finder_seed = _check_seeds([finder_seed], "finder_seed")[0]
-    known = (*P4_FINDERS, *P4_POLICIES, "p4.compare")
+    known = (*P4_FINDERS, *P4_POLICIES)
     only = None if only is None else list(only)
     if only is not None:
         unknown = [name for name in only if name not in known]
@@ -173,12 +174,10 @@ def p4_plan(finder_seed: int, seeds: Sequence[int], compare_seeds: Sequence[int]
     pieces = [Piece(name, finder_seed, needs(name)) for name in P4_FINDERS]
     pieces += [Piece(name, seed, needs(name)) for seed in seeds for name in P4_POLICIES]
     notes = []
-    compare_seeds = tuple(int(s) for s in compare_seeds)
-    if set(compare_seeds) <= set(seeds):
-        pieces.append(Piece("p4.compare", 0, tuple((name, s) for s in compare_seeds for name in P4_POLICIES)))
-    else:
-        notes.append(f"p4.compare left out: it compares the policies at seeds {_seed_list(compare_seeds)}, "
-                     f"and this chain runs seeds {_seed_list(seeds)}")
+    missing = [int(s) for s in compare_seeds if int(s) not in seeds]
+    if missing:
+        notes.append(f"4.7 compares the policies at seeds {_seed_list(compare_seeds)}; this chain runs seeds "
+                     f"{_seed_list(seeds)}, so 4.7 will find seeds {_seed_list(missing)} missing")
     if only is not None:
         pieces = [piece for piece in pieces if piece.experiment in only]
         if not pieces:
@@ -189,14 +188,15 @@ def p4_plan(finder_seed: int, seeds: Sequence[int], compare_seeds: Sequence[int]
 
 def plan(chain: str, profile: str, *, seeds: Sequence[int] | None = None,
          only: Iterable[str] | None = None) -> Plan:
-    """The plan of ``chain`` at ``profile``: seeds default to the seeds ``p4.compare`` compares at
+    """The plan of ``chain`` at ``profile``: seeds default to the seeds 4.7 compares the policies at
     that profile, the finders run at the policies' ``finder_seed`` (imports the experiments, so Keras)."""
     from hw2 import experiments, profiles
+    from hw2.experiments.p4_cyclical import compare_seeds as seeds_compared
 
     if chain not in CHAINS:
         raise ValueError(f"Argument `chain` must be one of {CHAINS}. Received: chain={chain!r}")
     profile = profiles.resolve_profile(profile)
-    compare_seeds = tuple(experiments.get("p4.compare").config(profile).seeds)
+    compare_seeds = seeds_compared(profile)
     finder_seed = experiments.get("p4.clr").config(profile).finder_seed
     return p4_plan(finder_seed, compare_seeds if seeds is None else seeds, compare_seeds, profile, only)
 
@@ -368,7 +368,7 @@ def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time
         ...     return types.SimpleNamespace(path=path, from_store=False, data={})
         >>> outcomes = run_chain(p4_plan(0, (0,), (0,), "smoke"), folder / "out", runner=fake_run, echo=lambda s: None)
         >>> [o.status for o in outcomes].count("computed"), sorted(p.name for p in (folder / "out").iterdir())[:2]
-        (9, ['chain.log', 'p4.baseline'])
+        (8, ['chain.log', 'p4.baseline'])
     """
     if runner is None:
         from hw2 import experiments

@@ -40,14 +40,18 @@ import numpy as np
 from hw2 import training
 from hw2._checks import check_int
 
-# The finder's steps, in order: the one source for its block diagram (``plotting.plot_block_diagram``).
+# The finder's steps, in order: ``(name, text)`` actions and ``(name, text, {"yes": name, "no": name})``
+# decisions (the loops over updates and epochs); the one source for its block diagram
+# (``plotting.plot_block_diagram``).
 NOISE_FINDER_STEPS = (
     ("train", "Train at a fixed learning rate, micro-batch b, effective batch B = k b\n"
               "(GradientAccumulation averages k micro-batch gradients per update)"),
-    ("record", "Per update: |G_b|^2 = mean over the k micro-batches of |g_i|^2,  |G_B|^2 = |mean g_i|^2"),
+    ("record", "Per update: |G_b|^2 = mean over the k micro-batches of |g_i|^2,\n|G_B|^2 = |mean g_i|^2"),
+    ("epoch_end", "End of\nthe epoch?", {"no": "train", "yes": "estimate"}),
     ("estimate", "Per epoch, numerator and denominator averaged apart:\n"
                  "|G|^2 = (B|G_B|^2 - b|G_b|^2)/(B - b),  tr(S) = (|G_b|^2 - |G_B|^2)/(1/b - 1/B)"),
     ("noise", "B_simple(epoch) = tr(S) / |G|^2   (McCandlish et al. find it grows during training)"),
+    ("more", "Another\nepoch left?", {"yes": "train", "no": "suggest"}),
     ("suggest", "b_min = largest power of two <= min B_simple,\n"
                 "b_max = smallest power of two >= max B_simple  (clipped to [b_low, b_high])"),
     ("use", "Train with a cyclical batch size in [b_min, b_max]"),

@@ -255,16 +255,22 @@ def plot_policy_run(axes, history: dict, trace_x, trace_y, trace_label: str, tra
 
 
 def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
-    """Test accuracy of each policy: one dot per seed, mean ± sd beside it."""
+    """Test accuracy of each policy: one dot per seed, the mean and its Student-t 95 % interval beside it.
+
+    ``table`` is :func:`hw2.experiments.p4_analysis.compare_policies`' table (``test_accuracy`` per
+    seed, ``test_mean``, ``test_ci95``); with one seed the mean is drawn without an interval.
+    """
     colors = colors or P4_COLORS
     names = list(table)
     for i, name in enumerate(names):
         acc = 100 * np.asarray(table[name]["test_accuracy"], dtype=float)
         ax.scatter(np.full(len(acc), i), acc, color=colors.get(name, PALETTE[0]), s=22, zorder=2,
                    label="one seed" if i == 0 else None)
-        sd = acc.std(ddof=1) if len(acc) > 1 else 0.0
-        ax.errorbar(i + 0.15, acc.mean(), yerr=sd, fmt="o", color="k", capsize=3, markersize=4, zorder=3,
-                    label="mean ± sd" if i == 0 else None)
+        mean = 100 * float(table[name]["test_mean"])
+        low, high = (100 * float(v) for v in table[name]["test_ci95"])
+        yerr = [[mean - low], [high - mean]] if np.isfinite(low) else None
+        ax.errorbar(i + 0.15, mean, yerr=yerr, fmt="o", color="k", capsize=3, markersize=4, zorder=3,
+                    label="mean, 95 % t interval" if i == 0 else None)
     ax.set_xticks(range(len(names)), names)
     ax.set(ylabel="test accuracy (%)", xlim=(-0.5, len(names) - 0.5))
     return ax
@@ -302,20 +308,182 @@ def plot_noise_temperature(ax, traces: dict, colors: dict | None = None):
     return ax
 
 
+_FLOW_FONT_SIZES = (8.0, 7.5, 7.0, 6.5, 6.0)  # tried in turn until the diagram fits its axes
+_FLOW_PAD = (0.09, 0.055)  # inches between a box's text and its edge (x, y)
+_FLOW_DIAMOND = 1.8  # a diamond's half-height over its text's half-height (its width follows)
+_FLOW_GAP = (0.2, 0.42)  # inches between two blocks: least, most
+_FLOW_LOOP_GAP = 0.3  # inches from the widest block a loop passes to its vertical leg (and between loops)
+_FLOW_MARGIN = 0.04  # inches kept free at the axes' edges
+_FLOW_BRANCHES = ("yes", "no")
+
+
+def _flow_steps(steps):
+    """Check ``(name, text)`` / ``(name, text, {"yes": name, "no": name})`` steps.
+
+    Returns ``[(name, text, loop)]`` where ``loop`` is ``None`` for an action, else
+    ``(word on, target index back, word back)`` of a decision: one branch goes on to the next step,
+    the other back up to an earlier one.
+    """
+    steps = list(steps)
+    if not steps:
+        raise ValueError("Argument `steps` must hold at least one (name, text) step. Received: an empty sequence")
+    for step in steps:
+        if not isinstance(step, (tuple, list)) or len(step) not in (2, 3):
+            raise ValueError("Every step must be (name, text) or (name, text, {'yes': name, 'no': name}). "
+                             f"Received: {step!r}")
+    names = [step[0] for step in steps]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Step names must be unique (branches name their target). Received: {names}")
+    index = {name: i for i, name in enumerate(names)}
+    parsed = []
+    for i, (name, text, *rest) in enumerate(steps):
+        if not rest:
+            parsed.append((name, text, None))
+            continue
+        branches = rest[0]
+        if not isinstance(branches, dict) or set(branches) != set(_FLOW_BRANCHES):
+            keys = sorted(branches) if isinstance(branches, dict) else branches
+            raise ValueError(f"Decision step {name!r} must have branches with exactly the keys 'yes' and 'no'. "
+                             f"Received: {keys!r}")
+        for word in _FLOW_BRANCHES:
+            if branches[word] not in index:
+                raise ValueError(f"Decision step {name!r}: branch {word!r} names unknown step "
+                                 f"{branches[word]!r} (steps: {', '.join(map(repr, names))})")
+        on = [word for word in _FLOW_BRANCHES if index[branches[word]] == i + 1]
+        back = [word for word in _FLOW_BRANCHES if index[branches[word]] < i]
+        if len(on) != 1 or len(back) != 1:
+            raise ValueError(f"Decision step {name!r} must send one branch on to the next step and the other "
+                             f"back to an earlier step. Received: {dict(branches)!r}")
+        parsed.append((name, text, (on[0], index[branches[back[0]]], back[0])))
+    return parsed
+
+
+def _flow_loops(steps, half_widths):
+    """Each decision's loop ``(decision index, target index, x of its vertical leg)``, x from the column.
+
+    Shorter loops lie nearer the column; a loop clears every block it passes and every loop inside it.
+    """
+    loops = sorted(((i, loop[1]) for i, (*_, loop) in enumerate(steps) if loop), key=lambda t: t[0] - t[1])
+    placed = []
+    for i, j in loops:
+        x = max(half_widths[j:i + 1]) + _FLOW_LOOP_GAP
+        for i2, j2, x2 in placed:
+            if j2 <= i and j <= i2:  # the spans overlap: go round the other loop
+                x = max(x, x2 + _FLOW_LOOP_GAP)
+        placed.append((i, j, x))
+    return placed
+
+
+def steps_in_words(steps) -> list[str]:
+    """The steps of a block diagram (:func:`plot_block_diagram`'s format) as numbered lines of text,
+    a decision with where each answer leads.
+
+    Example:
+        >>> steps_in_words([("a", "Train"), ("b", "More?", {"yes": "a", "no": "c"}), ("c", "Stop")])
+        ['1. Train', '2. More? yes: back to 1; no: on to 3', '3. Stop']
+    """
+    number = {step[0]: i for i, step in enumerate(steps, 1)}
+    lines = []
+    for i, (_name, text, *rest) in enumerate(steps, 1):
+        line = f"{i}. " + " ".join(text.split())
+        if rest:
+            line += " " + "; ".join(f"{word}: {'back to' if number[target] < i else 'on to'} {number[target]}"
+                                    for word, target in sorted(rest[0].items(), key=lambda kv: kv[0] != "yes"))
+        lines.append(line)
+    return lines
+
+
 def plot_block_diagram(ax, steps, title: str | None = None):
-    """A vertical block diagram: one rounded box per ``(name, text)`` step, arrows between them."""
+    """An algorithm flowchart, top to bottom, from ``steps``.
+
+    A ``(name, text)`` step is an action, drawn as a rounded box; a ``(name, text, {"yes": name,
+    "no": name})`` step is a decision, drawn as a diamond. The branch that names the next step goes
+    straight down; the other leaves the diamond's right corner and goes back up, to the right of
+    the column, into the named earlier step (a loop); both are labelled with their branch word.
+    Sizes are in inches, measured on the axes as laid out; the font shrinks (8 pt down to 6 pt)
+    until the diagram fits.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> steps = (("init", "Start"), ("work", "Do one step"),
+        ...          ("done", "Done?", {"no": "work", "yes": "end"}), ("end", "Stop"))
+        >>> fig, ax = new_figure(height=0.75 * len(steps))
+        >>> ax = plot_block_diagram(ax, steps, title="A loop")
+
+    Raises:
+        ValueError: a malformed step, a branch naming an unknown step, or a decision whose branches
+            do not go one on to the next step and one back to an earlier one.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon
+    from matplotlib.path import Path
+
+    steps = _flow_steps(steps)
     n = len(steps)
+    fig = ax.figure.figure  # the root figure, also for an axes in a subfigure
     ax.set_axis_off()
-    ax.set(xlim=(0, 1), ylim=(0, n))
-    for i, (_, text) in enumerate(steps):
-        y = n - i - 0.5
-        ax.text(0.5, y, text, ha="center", va="center", fontsize=8, wrap=True,
-                bbox={"boxstyle": "round,pad=0.4", "facecolor": "#eef3fb", "edgecolor": "0.35"})
-        if i < n - 1:
-            ax.annotate("", xy=(0.5, y - 0.62), xytext=(0.5, y - 0.38),
-                        arrowprops={"arrowstyle": "-|>", "color": "0.3"})
     if title:
         ax.set_title(title)
+    fig.draw_without_rendering()  # lay the figure out first: the axes' size in inches is the canvas
+    extent = ax.get_window_extent().transformed(fig.dpi_scale_trans.inverted())
+    width, height = extent.width, extent.height
+    ax.set(xlim=(0, width), ylim=(0, height))
+    texts = [ax.text(width / 2, height / 2, text, ha="center", va="center", zorder=4, color="0.1")
+             for _, text, _ in steps]
+    (pad_x, pad_y), k = _FLOW_PAD, _FLOW_DIAMOND
+    for fontsize in _FLOW_FONT_SIZES:
+        for text in texts:
+            text.set_fontsize(fontsize)
+        sizes = [text.get_window_extent().transformed(fig.dpi_scale_trans.inverted()).size for text in texts]
+        half = []  # (half width, half height) of each block
+        for (w, h), (*_, loop) in zip(sizes, steps):
+            if loop is None:
+                half.append((w / 2 + pad_x, h / 2 + pad_y))
+            else:  # the text's padded corners on the diamond's sides
+                half.append(((w / 2 + pad_x / 2) * k / (k - 1), (h / 2 + pad_y / 2) * k))
+        loops = _flow_loops(steps, [hw for hw, _ in half])
+        left = max(hw for hw, _ in half)
+        right = max([left] + [x + 0.05 for *_, x in loops])
+        blocks = 2 * sum(hh for _, hh in half)
+        if (left + right <= width - 2 * _FLOW_MARGIN
+                and blocks + (n - 1) * _FLOW_GAP[0] <= height - 2 * _FLOW_MARGIN):
+            break
+    gap = max(_FLOW_GAP[0] / 2, min(_FLOW_GAP[1], (height - 2 * _FLOW_MARGIN - blocks) / max(n - 1, 1)))
+    column = max(min(width / 2, width - _FLOW_MARGIN - right), _FLOW_MARGIN + left)
+    top = height / 2 + (blocks + (n - 1) * gap) / 2
+    centers = []
+    for _, hh in half:
+        centers.append(top - hh)
+        top -= 2 * hh + gap
+    arrow = {"arrowstyle": "-|>", "mutation_scale": 10, "color": "0.3", "linewidth": 1.0, "shrinkA": 0,
+             "shrinkB": 0, "zorder": 2}
+    label = {"fontsize": fontsize, "color": "0.25", "style": "italic", "zorder": 4}
+    for i, ((name, _, loop), text, (hw, hh), y) in enumerate(zip(steps, texts, half, centers)):
+        text.set_position((column, y))
+        if loop is None:
+            ax.add_patch(FancyBboxPatch((column - hw, y - hh), 2 * hw, 2 * hh, zorder=3, linewidth=0.9,
+                                        boxstyle="round,pad=0,rounding_size=0.06", facecolor="#eef3fb",
+                                        edgecolor="0.35"))
+        else:
+            ax.add_patch(Polygon([(column, y + hh), (column + hw, y), (column, y - hh), (column - hw, y)],
+                                 closed=True, zorder=3, linewidth=0.9, facecolor="#fdf1dc", edgecolor="0.35",
+                                 label=name))
+        if i < n - 1:
+            start, end = y - hh, centers[i + 1] + half[i + 1][1]
+            ax.add_patch(FancyArrowPatch((column, start), (column, end), **arrow))
+            if loop is not None:
+                ax.text(column + 0.06, (start + end) / 2, loop[0], ha="left", va="center", **label)
+    targets = {}  # loops entering one block come in one above the other, the outermost on top
+    for i, j, x in sorted(loops, key=lambda t: -t[2]):
+        targets.setdefault(j, []).append((i, x))
+    for j, entering in targets.items():
+        hh = half[j][1]
+        for slot, (i, x) in enumerate(entering):
+            y_in = centers[j] + (0.55 * hh * (1 - 2 * slot / (len(entering) - 1)) if len(entering) > 1 else 0.0)
+            corner = (column + half[i][0], centers[i])
+            path = Path([corner, (column + x, corner[1]), (column + x, y_in), (column + half[j][0], y_in)])
+            ax.add_patch(FancyArrowPatch(path=path, gid=f"loop-{steps[i][0]}", **arrow))
+            ax.text(corner[0] + 0.05, corner[1] + 0.03, steps[i][2][2], ha="left", va="bottom", **label)
     return ax
 
 

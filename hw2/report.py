@@ -20,7 +20,6 @@ from pathlib import Path
 
 from hw2 import profiles
 from hw2.atomic import atomic_write_bytes
-from hw2.provenance import describe
 from hw2.store import StoredResult, canonical_json
 
 
@@ -63,25 +62,116 @@ def is_reduced(result: StoredResult) -> bool:
     return canonical_json(result.config) != full
 
 
+def reduced_changes(result: StoredResult) -> list[str]:
+    """What a reduced run changed from the homework specification, one ``"field value (full: value)"`` each.
+
+    Read from the profiles (:func:`hw2.profiles.overrides_for`): the fields the run's profile sets
+    that the full specification sets otherwise. Fields an upstream result fills (lr_min, b_max, ...)
+    are not sizes and are left out. Empty for a full-spec run.
+
+    Example:
+        >>> from hw2.store import StoredResult
+        >>> run = StoredResult("p4.lr_range_test", {}, "4", {}, {"profile": "laptop"})
+        >>> reduced_changes(run)[:2]
+        ['train_size 8192 (full: all)', 'validation_size 1000 (full: all)']
+    """
+    from hw2 import experiments
+
+    if result.profile == "full":
+        return []
+    try:
+        experiment = experiments.get(result.experiment)
+        reduced, full = experiment.config(result.profile), experiment.config("full")
+    except (KeyError, ValueError):
+        return [f"the {result.profile} profile's sizes"]
+    out = []
+    for field in profiles.overrides_for(result.experiment, result.profile):
+        value, spec = getattr(reduced, field), getattr(full, field)
+        if value != spec:
+            show = lambda v: "all" if v is None else " ".join(map(str, v)) if isinstance(v, tuple) else f"{v:g}" \
+                if isinstance(v, float) else str(v)
+            out.append(f"{field} {show(value)} (full: {show(spec)})")
+    return out
+
+
 def reduced_note(result: StoredResult) -> str:
-    """Plain words to put next to an answer computed at a reduced size ('' for full spec)."""
+    """Plain words to put next to an answer computed at a reduced size ('' for full spec): the
+    profile, why (a missing full-spec result without a GPU) and what it changed."""
     if not is_reduced(result):
         return ""
     why = " because no full-spec result is stored and no GPU is here" if result.provenance.get(
         "reduced_from") == "full" else ""
-    return f"[reduced run: {result.profile} profile{why} — not the full homework specification]"
+    changes = reduced_changes(result)
+    what = f": {', '.join(changes)}" if changes else ""
+    return f"[reduced run: {result.profile} profile{why}, not the homework specification{what}]"
 
 
-def banner(result: StoredResult, title: str | None = None) -> str:
-    """Print (and return) where the numbers of ``result`` come from."""
-    source = f"read from the results store ({result.path.name})" if result.from_store else "computed in this run"
-    lines = [f"{title or result.experiment}: {source}", "  " + describe(result.provenance)]
-    note = reduced_note(result)
-    if note:
-        lines.append(f"  {note}: {profiles.PROFILE_DESCRIPTIONS.get(result.profile, '')}")
+def banner(*results: StoredResult, title: str | None = None, assembled: str | None = None) -> str:
+    """Print (and return) where the numbers of a page come from: one banner per page.
+
+    One line per experiment (its seeds, whether read from the store or computed now, and the wall
+    time of each run), one line of what the runs share (profile, backend, device, code), and, if
+    any run is reduced, one note of what its profile changed. ``assembled`` names a homework part
+    that stores nothing of its own and is put together from these runs when the page renders (its
+    wall time is theirs, listed, not the page's).
+    """
+    if not results:
+        raise ValueError("banner() needs at least one result")
+    lines = []
+    if assembled:
+        lines.append(f"{assembled} is assembled when this page renders from {len(results)} stored run(s); "
+                     "nothing of its own is stored")
+    groups: dict[str, list[StoredResult]] = {}
+    for result in results:
+        groups.setdefault(result.experiment, []).append(result)
+    for experiment, runs in groups.items():
+        stored = sum(r.from_store for r in runs)
+        source = ("read from the results store" if stored == len(runs) else "computed in this run" if not stored
+                  else f"{stored} read from the results store, {len(runs) - stored} computed in this run")
+        if len(runs) == 1 and runs[0].from_store and runs[0].path is not None:
+            source += f" ({runs[0].path.name})"
+        seeds = " ".join(str(r.provenance.get("seed", r.config.get("seed", 0) if isinstance(r.config, dict) else 0))
+                         for r in runs)
+        walls = ", ".join(f"{float(r.provenance.get('wall_time_s', 0)):.1f}" for r in runs)
+        name = title if title and len(groups) == 1 else experiment
+        lines.append(f"{name} seed{'s' if len(runs) > 1 else ''} {seeds}: {source}; wall time {walls} s")
+    shared = {_shared_provenance(r.provenance) for r in results}
+    dates = sorted({str(r.provenance.get("date")) for r in results})
+    when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    if len(shared) == 1:
+        lines.append(f"  {shared.pop()} · {when}")
+    else:
+        lines += [f"  {text}" for text in sorted(shared)]
+    reduced = [r for r in results if is_reduced(r)]
+    if reduced:
+        lines.append(f"  {_shared_reduced_note(reduced)}")
     text = "\n".join(lines)
     print(text)
     return text
+
+
+def _shared_reduced_note(results: list[StoredResult]) -> str:
+    """One reduced-run note for several results: the changes they share, then each one's own."""
+    changes = {r.experiment: reduced_changes(r) for r in results}
+    shared = [c for c in next(iter(changes.values())) if all(c in other for other in changes.values())]
+    own = {name: [c for c in found if c not in shared] for name, found in changes.items()}
+    profiles_seen = sorted({r.profile for r in results})
+    why = (" because no full-spec result is stored and no GPU is here"
+           if any(r.provenance.get("reduced_from") == "full" for r in results) else "")
+    text = f"[reduced run: {'/'.join(profiles_seen)} profile{why}, not the homework specification"
+    if shared:
+        text += f": {', '.join(shared)}"
+    extra = [f"{name} also {', '.join(found)}" for name, found in own.items() if found]
+    if extra:
+        text += "; " + "; ".join(extra)
+    return text + "]"
+
+
+def _shared_provenance(record: dict) -> str:
+    versions = record.get("versions", {})
+    precision = f" · {record['precision']}" if record.get("precision") else ""
+    return (f"profile {record.get('profile')} · {record.get('backend')} backend (keras {versions.get('keras', '?')})"
+            f"{precision} · {record.get('device')} · code {record.get('code_version')}")
 
 
 def _caller_file() -> str | None:

@@ -1,5 +1,5 @@
-"""Small statistics used to phrase verdicts: Wilson intervals, mean confidence intervals, paired
-differences. numpy only; the normal quantile 1.96 gives 95 %.
+"""Small statistics used to phrase verdicts: Wilson intervals, mean confidence intervals (normal for
+many samples, Student t for a few seeds), paired differences. numpy only; 95 % throughout.
 
 Example:
     >>> lo, hi = wilson_interval(90, 100)
@@ -45,7 +45,7 @@ def t_quantile_975(df: int) -> float:
 
 
 def mean_ci(values, z: float = Z95) -> tuple[float, float, float]:
-    """``(mean, low, high)``: normal-approximation 95 % interval of the mean."""
+    """``(mean, low, high)``: normal-approximation 95 % interval of the mean (many samples)."""
     values = np.asarray(values, dtype=np.float64)
     mean = float(values.mean())
     if values.size < 2:
@@ -54,18 +54,51 @@ def mean_ci(values, z: float = Z95) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def paired_difference(a, b) -> dict:
+def t_interval(values) -> tuple[float, float, float]:
+    """``(mean, low, high)``: Student-t 95 % interval of the mean, for a few seeds.
+
+    The one helper for intervals over seeds (Problems 3 and 4): with 2 or 3 values the normal
+    quantile 1.96 understates the interval by a factor 6.5 or 1.6.
+
+    Example:
+        >>> [round(v, 2) for v in t_interval([0.80, 0.82, 0.84])]
+        [0.82, 0.77, 0.87]
+        >>> t_interval([0.8])[1]
+        nan
+    """
+    values = np.asarray(values, dtype=np.float64)
+    mean = float(values.mean())
+    if values.size < 2:
+        return mean, float("nan"), float("nan")
+    half = t_quantile_975(values.size - 1) * float(values.std(ddof=1)) / math.sqrt(values.size)
+    return mean, mean - half, mean + half
+
+
+INTERVALS = ("normal", "t")
+
+
+def paired_difference(a, b, *, interval: str = "normal") -> dict:
     """Compare paired samples ``a`` and ``b`` (same seeds / training sets).
 
-    Returns the mean difference ``a - b`` with its 95 % interval, the sd of the differences,
-    the fraction of pairs where a > b, a == b and a < b, and whether the interval excludes 0.
+    Returns the mean difference ``a - b`` with its 95 % interval (``interval="normal"`` for many
+    pairs, ``"t"``: Student t, :func:`t_interval`, for a few seeds), the sd of the differences, the
+    fraction of pairs where a > b, a == b and a < b, and whether the interval excludes 0
+    (``significant``; never with one pair). A t interval is marked ``interval: "t"``.
+
+    Example:
+        >>> out = paired_difference([0.90, 0.91], [0.88, 0.885], interval="t")
+        >>> round(out["mean_diff"], 4), out["significant"], out["interval"]
+        (0.0225, False, 't')
     """
+    from hw2._checks import check_choice
+
+    check_choice("interval", interval, INTERVALS)
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"paired samples need equal shapes, got {a.shape} and {b.shape}")
     diff = a - b
-    mean, low, high = mean_ci(diff)
-    return {
+    mean, low, high = (t_interval if interval == "t" else mean_ci)(diff)
+    out = {
         "mean_diff": mean, "ci_low": low, "ci_high": high,
         "sd_diff": float(diff.std(ddof=1)) if diff.size > 1 else float("nan"),
         "frac_a_better": float(np.mean(diff > 0)), "frac_tie": float(np.mean(diff == 0)),
@@ -73,6 +106,9 @@ def paired_difference(a, b) -> dict:
         "significant": bool(np.isfinite(low) and (low > 0 or high < 0)),
         "n": int(diff.size),
     }
+    if interval == "t" and diff.size > 1:
+        out["interval"] = "t"
+    return out
 
 
 def mean_pairwise_disagreement(predictions) -> float:

@@ -204,15 +204,19 @@ def _fill_row(i, history, losses, accuracy, val_losses, diverged, diverged_epoch
 
 # ------------------------------------------------------------------------------ batch-size finder
 
-#: The batch-size finder, step by step: ``(name, text)`` pairs, the one source of its block diagram
+#: The batch-size finder, step by step: ``(name, text)`` actions and one ``(name, text, {"yes": name,
+#: "no": name})`` decision (the loop over the batch sizes), the one source of its block diagram
 #: (:func:`hw2.plotting.plot_batch_finder_diagram`) and of the steps listed on the report's page.
 BATCH_FINDER_STEPS = (
     ("fix", "Fix the learning rate, the initial weights and the data order"),
     ("grid", "Batch sizes B = bmin_search, 2 bmin_search, ..., bmax_search"),
-    ("train", "For each B: reset to the initial weights and train for the budget\n"
-              "(same epochs or same updates; accumulate gradients above the micro-batch)"),
-    ("record", "Record the training loss per epoch; non-finite loss or weights: B diverged"),
-    ("curve", "drop(B) = (initial loss - loss(B)) / (initial loss - best loss)"),
+    ("train", "Next batch size B: reset to the initial weights and the data order;\n"
+              "train for the budget (same epochs or same updates;\n"
+              "accumulate micro-batch gradients above the micro-batch)"),
+    ("record", "Record the training loss per epoch;\nnon-finite loss or weights: B diverged"),
+    ("more", "Another batch\nsize left?", {"yes": "train", "no": "curve"}),
+    ("curve", "drop(B) = (initial loss - loss(B)) / (initial loss - best loss)\n"
+              "(B at or below the largest diverged B left out)"),
     ("suggest", "From the largest B down: b_max = first B with drop >= 0.1,\n"
                 "b_min = first B with drop >= 0.9"),
     ("use", "Train with a cyclical batch size in [b_min, b_max]"),

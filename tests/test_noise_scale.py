@@ -93,5 +93,5 @@ def test_probe_skips_an_epoch_whose_updates_mix_batch_sizes():
 
 
 def test_block_diagram_steps_name_the_rule():
-    names = [name for name, _ in ns.NOISE_FINDER_STEPS]
+    names = [name for name, *_ in ns.NOISE_FINDER_STEPS]
     assert names[0] == "train" and names[-1] == "use" and "suggest" in names

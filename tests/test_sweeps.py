@@ -140,7 +140,7 @@ def test_batch_size_finder_and_its_diagram():
     assert set(found.to_dict()) == {"sweep", "suggestion"}
     fig, ax = plotting.new_figure()
     plotting.plot_batch_finder_diagram(ax)
-    assert {text for _, text in BATCH_FINDER_STEPS} <= {t.get_text() for t in ax.texts}
+    assert {text for _, text, *_ in BATCH_FINDER_STEPS} <= {t.get_text() for t in ax.texts}
     matplotlib.pyplot.close(fig)
 
 

@@ -18,15 +18,17 @@ import numpy as np
 
 from hw2 import experiments, report
 from hw2.experiments.p4_analysis import setup_sentence
-from hw2.experiments.p4_cyclical import setup_note
+from hw2.experiments.p4_cyclical import setup_note, training_profile
 from hw2.plotting import new_figure
 
 result = experiments.run("p4.fashion_mnist", fallback=True)
 report.banner(result)
 data = result.data
-training_setup = setup_note(experiments.get("p4.clr").config(result.profile))
-print("this page trains nothing (0 optimizer updates); at the "
-      f"{result.profile} profile the P4 trainings use {setup_sentence(training_setup)}")
+trained_at, stands_in = training_profile(result.profile)
+training_setup = setup_note(experiments.get("p4.clr").config(trained_at))
+print("this page trains nothing (0 optimizer updates). The trainings of 4.2-4.7 render the "
+      f"{trained_at} profile" + (" (no full-specification result is stored and no GPU is here)" if stands_in else "")
+      + f": {setup_sentence(training_setup)}")
 sizes = data["split_sizes"]
 print(f"total images: {data['total_images']}  (each {data['image_shape'][0]}x{data['image_shape'][1]} "
       f"grayscale, uint8)")

@@ -26,9 +26,12 @@ from hw2 import experiments, report
 from hw2.experiments.p4_analysis import (
     agreement_sentence,
     lr_agreement,
+    lr_max_placement,
+    lr_readings,
     overshoot_sentence,
     plateau_lines,
     range_test_overshoot,
+    range_test_readings,
     range_test_updates,
     setup_sentence,
     sweep_updates,
@@ -44,11 +47,13 @@ from hw2.plotting import (
 )
 
 sweep_result = experiments.run("p4.lr_sweep", fallback=True)
-report.banner(sweep_result)
 range_result = experiments.run("p4.lr_range_test", fallback=True)
-report.banner(range_result)
+report.banner(sweep_result, range_result)
 sweep_data, range_data = sweep_result.data, range_result.data
 sweep_curve, range_curve = sweep_data["sweep"], range_data["test"]
+sweep_rules = lr_readings(sweep_data)  # every rule, read now from the stored curves
+range_reading = range_test_readings(range_data)
+range_rules = range_reading["rules"]
 print(setup_sentence(sweep_data["setup"]))
 updates = sweep_updates(sweep_data)
 range_updates = range_test_updates(range_data)
@@ -61,7 +66,7 @@ print(f"range test: {range_updates} of {range_curve['steps']} planned batches (=
       f"{range_curve['batch_size']}, lr from {range_curve['start_lr']:.0e} towards {range_curve['end_lr']:.0e}, loss "
       f"smoothed with beta = {range_curve['beta']}, stop when it exceeds {range_curve['stop_factor']:g} x its best; "
       f"its reference (mean batch loss over the first 5 % of the "
-      f"batches) {range_data['reference_loss']:.3f}")
+      f"batches) {range_reading['reference_loss']:.3f}")
 
 # %%
 # Training loss after each epoch, per learning rate
@@ -95,7 +100,6 @@ plt.show()
 #
 # The sweep and the range test, one above the other
 # ---------------------------------------------------
-sweep_rules, range_rules = sweep_data["suggestions"], range_data["suggestions"]
 marks = {
     f"lr_min = {sweep_data['lr_min']:.2g} (sweep)": (sweep_data["lr_min"], P4_COLORS["lr_min"], "-"),
     f"lr_max = {sweep_data['lr_max']:.2g} (sweep)": (sweep_data["lr_max"], P4_COLORS["lr_max"], "-"),
@@ -113,8 +117,8 @@ ax_sweep.set(ylabel="training loss", title="LR sweep (one run per learning rate)
 ax_sweep.legend(fontsize=6.5, loc="lower left", ncol=2)
 plot_range_test(ax_range, range_curve["lrs"], range_curve["losses"], range_curve["smoothed"])
 mark_values(ax_range, {
-    f"lr_min = {range_data['lr_min']:.2g} (range test)": (range_data["lr_min"], P4_COLORS["lr_min"], "--"),
-    f"lr_max = {range_data['lr_max']:.2g} (range test)": (range_data["lr_max"], P4_COLORS["lr_max"], "--"),
+    f"lr_min = {range_reading['lr_min']:.2g} (range test)": (range_reading["lr_min"], P4_COLORS["lr_min"], "--"),
+    f"lr_max = {range_reading['lr_max']:.2g} (range test)": (range_reading["lr_max"], P4_COLORS["lr_max"], "--"),
     f"fastai valley {range_rules['valley']['value']:.2g}": (range_rules["valley"]["value"], PALETTE[4], ":"),
 })
 ax_range.set(xlabel="learning rate (log scale)", ylabel="training loss",
@@ -130,20 +134,46 @@ plt.show()
 # stops once the smoothed loss exceeds ``stop_factor`` times its best (printed above). The solid
 # lines are the sweep's bounds,
 # the dashed ones the range test's. The lines below print where each pair lands.
-agreement = lr_agreement(sweep_data, range_data)
+agreement = lr_agreement(sweep_data, range_reading)
 for bound in ("lr_min", "lr_max"):
-    print(f"{bound}: sweep {sweep_data[bound]:.3g}, range test {range_data[bound]:.3g}")
+    print(f"{bound}: sweep {sweep_data[bound]:.3g}, range test {range_reading[bound]:.3g}")
 print(agreement_sentence(agreement))
 print(f"lowest loss in the sweep at lr = {sweep_data['best_lr']:.3g} (used as the constant-LR baseline of 4.7)")
 if not sweep_data["reliable"]:
     print("note: the sweep's loss never fell measurably, so its bounds are fallbacks, not readings")
+current = sweep_rules["default"]
+if (current["low"], current["high"]) != (sweep_data["lr_min"], sweep_data["lr_max"]):
+    print(f"the default rule as it stands now reads {current['low']:.3g} / {current['high']:.3g} from the same curve; "
+          "the policies trained with the stored bounds above")
 
 # %%
-# Two bounds "agree" only when they are at most one grid step of the sweep apart: the sweep cannot
-# resolve anything finer; otherwise the line says how many times one is the other. They can differ
-# because the two curves measure different things: the range test sees each learning rate for a
-# single batch, after the network was trained at every smaller rate, while a sweep run trains whole
-# epochs at one rate from the initial weights.
+# Two bounds are called the same only within a factor 1.5. The sweep's grid is coarse: one step is
+# the printed factor, so two bounds less than one step apart cannot be told apart by the sweep,
+# which is not the same as their being equal. They can differ because the two curves measure
+# different things: the range test sees each learning rate for a single batch, after the network
+# was trained at every smaller rate, while a sweep run trains whole epochs at one rate from the
+# initial weights.
+#
+# Where lr_max sits, and which rule reads it there
+# ------------------------------------------------
+# The homework (and the pyimagesearch article it follows) reads lr_max by eye "before the loss
+# turns up": the last rate before the loss rises or training blows up. The rule here reads it at the
+# first rate whose loss drop reaches 90 % of the total, the end of the steep descent, which on a
+# fine grid lies before the minimum. On this sweep:
+placement = lr_max_placement(sweep_data)
+next_point = {"diverged": "the next rate diverged", "rises": "the next rate ends higher",
+              "falls": "the next rate ends lower", None: "it is the last rate of the grid"}[placement["next"]]
+if placement["at_lowest_loss"]:
+    placement_text = (f"lr_max = {placement['lr_max']:.2g} is the sweep's lowest-loss rate: the rate before it had "
+                      f"reached only {100 * placement['drop_before']:.0f} % of the drop, so with one grid step of "
+                      f"x{placement['grid_factor']:.3g} the 90 % point and the minimum are the same point; "
+                      f"{next_point}, so the eye-reading 'before the loss turns up' lands there too")
+else:
+    placement_text = (f"lr_max = {placement['lr_max']:.2g} lies before the sweep's lowest-loss rate "
+                      f"({sweep_curve['learning_rates'][placement['lowest_index']]:.2g}): the rule stops at 90 % of "
+                      "the drop, one or more grid steps before the rate an eye-reading 'before the loss turns up' "
+                      "would take")
+print(placement_text)
 #
 # Does a rule land on a plateau?
 # ------------------------------
@@ -171,15 +201,12 @@ print(overshoot_text)
 # %%
 # The line compares the last learning rate the range test trained at with the smallest learning
 # rate at which a whole sweep run diverged (both measured above).
-both = all(agreement["agree"].values())
 report.answer(
     "4.2",
-    f"Sweep at batch size {sweep_curve['batch_size']} ({sweep_curve['epochs']} epoch(s), "
-    f"{updates['per_run'][0]} updates per LR): {int(np.sum(sweep_curve['diverged']))} of "
-    f"{len(sweep_curve['diverged'])} runs diverged; lr_min = {sweep_data['lr_min']:.2g}, "
-    f"lr_max = {sweep_data['lr_max']:.2g} (10 %/90 % of the loss drop). The range test ({range_updates} updates) "
-    f"gives {range_data['lr_min']:.2g} / {range_data['lr_max']:.2g}: "
-    f"{'both bounds agree within one sweep step' if both else agreement_sentence(agreement)}. "
-    f"Rules on a plateau: {', '.join(flat_rules) if flat_rules else 'none'}; {overshoot_text}.",
+    f"lr_min = {sweep_data['lr_min']:.2g}, lr_max = {sweep_data['lr_max']:.2g}: the first rates whose loss after "
+    f"{sweep_curve['epochs']} epochs (batch {sweep_curve['batch_size']}, {updates['per_run'][0]} updates per rate) "
+    f"fell 10 % and 90 % of the way to the lowest; {int(np.sum(sweep_curve['diverged']))} of "
+    f"{len(sweep_curve['diverged'])} rates diverged. The range test ({range_updates} updates) reads "
+    f"{range_reading['lr_min']:.2g} / {range_reading['lr_max']:.2g}: {agreement_sentence(agreement)}.",
     sweep_result,
 )

@@ -21,13 +21,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
-from hw2.experiments.p4_analysis import below_untrained, setup_sentence, shape_similarity
+from hw2.experiments.p4_analysis import (
+    UNMOVED_LOSS_TOL,
+    below_untrained,
+    setup_sentence,
+    shape_similarity,
+    similar_behaviour,
+    update_limited,
+)
 from hw2.plotting import P4_COLORS, PALETTE, mark_values, new_figure, plot_loss_curve
 
 batch_result = experiments.run("p4.batch_sweep", fallback=True)
-report.banner(batch_result)
 sweep_result = experiments.run("p4.lr_sweep", fallback=True)
-report.banner(sweep_result)
+report.banner(batch_result, sweep_result)
 batch_data, lr_data = batch_result.data, sweep_result.data
 batch_curve = batch_data["sweep"]
 micro = batch_result.config["micro_batch"]
@@ -86,7 +92,8 @@ if micro < batch_curve["batch_sizes"][-1]:
     ax_batch.axvspan(micro * 1.4, batch_curve["batch_sizes"][-1] * 1.3, color="0.9", zorder=0,
                      label="gradient accumulation")
 ax_batch.invert_xaxis()
-ax_batch.set(xlabel="batch size (log2, decreasing to the right)", title=f"4.4: lr {batch_data['lr']:.2g}")
+ax_batch.set(xlabel="batch size (log2, decreasing to the right)", ylabel="training loss after the sweep's epochs",
+             title=f"4.4: lr {batch_data['lr']:.2g}")
 ax_batch.legend(fontsize=7)
 plt.show()
 
@@ -112,6 +119,39 @@ print(f"lowest loss at the {similarity['minimum_at']['batch']} batch size; at th
       "learning rate")
 
 # %%
+# The same runs against the number of updates
+# -------------------------------------------
+# Every batch size ran the same epochs, so a batch ``k`` times larger made ``k`` times fewer
+# updates. Drawn against the updates it made, each run shows how much of the curve above is the
+# batch size and how much is simply the number of steps.
+limited = update_limited(lr_data, batch_data)
+fig, ax = new_figure(height=2.8)
+steps = np.asarray(batch_curve["steps"])
+ax.plot(steps, batch_data["final_losses"], marker="s", color=PALETTE[2], label="4.4: one run per batch size")
+for size, n, loss in zip(batch_curve["batch_sizes"], steps, batch_data["final_losses"]):
+    ax.annotate(f"B={size}", (n, loss), textcoords="offset points", xytext=(3, 4), fontsize=6.5)
+ax.axhspan(batch_data["reference_loss"] - UNMOVED_LOSS_TOL, batch_data["reference_loss"] + UNMOVED_LOSS_TOL,
+           color="0.85", label=f"untrained loss ± {UNMOVED_LOSS_TOL:g}")
+ax.set_xscale("log")
+ax.set(xlabel="optimizer updates (log)", ylabel="training loss after the sweep's epochs",
+       title="loss against the updates each batch size made")
+ax.legend(fontsize=7)
+plt.show()
+
+# %%
+# The grey band is the untrained loss give or take the printed tolerance: a run inside it has
+# not moved. The line below counts them.
+if limited["unmoved_from"] is None:
+    updates_text = "every batch size moved the loss beyond the untrained band"
+else:
+    updates_text = (f"batches of {limited['unmoved_from']} and more ({len(limited['unmoved_sizes'])} of "
+                    f"{len(batch_curve['batch_sizes'])}) ended within {UNMOVED_LOSS_TOL:g} of the untrained loss after "
+                    f"at most {limited['most_updates_unmoved']} updates"
+                    + (", so the curve mostly counts updates: at this learning rate those batch sizes made too few "
+                       "steps to move, whatever their noise" if limited["mostly_updates"] else ""))
+print(updates_text)
+
+# %%
 # A deviation is measured against the batch curve's own span: what the batch size itself changes.
 # The batch range maps onto only a factor ``max B / min B`` of 4.2's learning-rate axis (the
 # equivalent rates in the table), so at most that piece of 4.2's curve can be retraced, whatever
@@ -134,14 +174,22 @@ else:
              f"{100 * fraction:.0f} % of the batch curve's span")
 print(f"loss {trend} from batch {batch_curve['batch_sizes'][0]} to {batch_curve['batch_sizes'][-1]}; {shape}")
 
+similar = similar_behaviour(similarity, moved)
+plain = {"yes": "Yes, in direction: the loss falls as the batch shrinks (more noise, more updates), as 4.2's loss "
+                "falls with the learning rate over the same equivalent rates",
+         "no": "No: the loss does not fall steadily as the batch size shrinks the way 4.2's falls with the rate",
+         "cannot tell": "Cannot tell: even the smallest batch barely moved the loss"}[similar["answer"]]
+lr_rank = "n/a (fewer than 3 equivalent rates inside 4.2's range)" if similar["lr_rank"] is None else \
+    f"{similar['lr_rank']:+.2f}"
+print(f"{plain} (rank correlation of loss with -log B {similar['rank']:+.2f}; of 4.2's loss with log lr at the "
+      f"equivalent rates {lr_rank})")
+
 # %%
 # The printed verdict is the page's answer.
 report.answer(
     "4.4",
-    f"At lr {batch_data['lr']:.2g}, the loss after {batch_curve['epochs']} epoch(s) {trend} from {first_loss:.3f} "
-    f"(batch {batch_curve['batch_sizes'][0]}, {batch_curve['steps'][0]} updates) to {last_loss:.3f} (batch "
-    f"{batch_curve['batch_sizes'][-1]}, {batch_curve['steps'][-1]} updates); the smallest batch ended "
-    f"{'measurably' if moved['measurable'] else 'NOT measurably'} below the untrained loss "
-    f"({moved['drop']:+.3f}); {shape}.",
+    f"{plain}. At lr {batch_data['lr']:.2g}, the loss after {batch_curve['epochs']} epochs {trend} from "
+    f"{first_loss:.3f} (batch {batch_curve['batch_sizes'][0]}, {batch_curve['steps'][0]} updates) to {last_loss:.3f} "
+    f"(batch {batch_curve['batch_sizes'][-1]}, {batch_curve['steps'][-1]} updates); {updates_text}.",
     batch_result,
 )

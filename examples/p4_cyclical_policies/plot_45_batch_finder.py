@@ -23,16 +23,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, noise_scale, report, sweeps
-from hw2.experiments.p4_analysis import agreement_sentence, batch_bound_agreement, noise_scale_summary, setup_sentence
-from hw2.plotting import P4_COLORS, mark_values, new_figure, plot_block_diagram
+from hw2.experiments.p4_analysis import (
+    agreement_sentence,
+    batch_bound_agreement,
+    batch_readings,
+    noise_readings,
+    noise_scale_summary,
+    setup_sentence,
+)
+from hw2.plotting import P4_COLORS, mark_values, new_figure, plot_block_diagram, steps_in_words
 
 sweep_result = experiments.run("p4.batch_sweep", fallback=True)
-report.banner(sweep_result)
 noise_result = experiments.run("p4.noise_scale", fallback=True)
-report.banner(noise_result)
+report.banner(sweep_result, noise_result)
 sweep_data, noise_data = sweep_result.data, noise_result.data
-threshold_rule = sweep_data["suggestion"]
+threshold_rule = batch_readings(sweep_data)  # the rule, read now from the stored sweep
 evidence = threshold_rule["evidence"]
+bounds = noise_readings(noise_data, noise_result.config["b_low"], noise_result.config["b_high"])
 noise_summary = noise_scale_summary(noise_data)
 print(setup_sentence(sweep_data["setup"]))
 print(f"loss-threshold finder: {len(sweep_data['sweep']['batch_sizes'])} batch sizes at lr {sweep_data['lr']:.3g}, "
@@ -51,8 +58,8 @@ plt.show()
 # %%
 # The diagram is drawn from :data:`hw2.sweeps.BATCH_FINDER_STEPS`, the one source of these steps;
 # in words, as the library states them:
-for number, (_, text) in enumerate(sweeps.BATCH_FINDER_STEPS, 1):
-    print(f"  {number}. " + " ".join(text.split()))
+for line in steps_in_words(sweeps.BATCH_FINDER_STEPS):
+    print("  " + line)
 
 # %%
 # The gradient-noise finder as a block diagram
@@ -63,8 +70,8 @@ plt.show()
 
 # %%
 # Drawn from :data:`hw2.noise_scale.NOISE_FINDER_STEPS`; in words:
-for number, (_, text) in enumerate(noise_scale.NOISE_FINDER_STEPS, 1):
-    print(f"  {number}. " + " ".join(text.split()))
+for line in steps_in_words(noise_scale.NOISE_FINDER_STEPS):
+    print("  " + line)
 
 # %%
 # The noise finder costs no extra run: every update of the accumulating optimizer already averages
@@ -87,6 +94,16 @@ for size, loss, fraction in zip(sizes, losses, drop):
     print(f"{size:>6} {loss:8.4f} {fraction:6.2f}{flag}")
 print(f"loss-threshold rule: bmin = {sweep_data['b_min']}, bmax = {sweep_data['b_max']}"
       + ("" if sweep_data["reliable"] else "  (fallback: the loss never fell measurably, so these are not readings)"))
+low_edge, high_edge = threshold_rule["grid"]
+edge_notes = []
+if threshold_rule["b_min_at_edge"]:
+    edge_notes.append(f"bmin = {sweep_data['b_min']} is the smallest batch size searched (the homework's grid starts "
+                      f"at {low_edge}): the rule cannot read a smaller one, so the true bmin may be smaller")
+if threshold_rule["b_max_at_edge"]:
+    edge_notes.append(f"bmax = {sweep_data['b_max']} is the largest batch size searched ({high_edge}): the true bmax "
+                      "may be larger")
+for note in edge_notes:
+    print("edge of the grid: " + note)
 print(f"on a plateau: {'yes' if threshold_rule['on_plateau'] else 'no'}"
       + (f" ({threshold_rule['note']})" if threshold_rule["note"] else ""))
 
@@ -97,7 +114,6 @@ print(f"on a plateau: {'yes' if threshold_rule['on_plateau'] else 'no'}"
 # The noise scale along training
 # ------------------------------
 probe = noise_data["probe"]
-bounds = noise_data["bounds"]
 print(f"{'epoch':>5} {'B':>6} {'updates':>8} {'|G|^2':>11} {'tr(Sigma)':>11} {'B_simple':>9}")
 for epoch, big, n_updates, gradient_sq, trace_sigma, value in zip(
         noise_summary["epochs"], probe["b_big"], probe["updates"], probe["gradient_sq"], probe["trace_sigma"],
@@ -144,7 +160,7 @@ plt.show()
 # dashed and its bounds as vertical lines. Right: ``B_simple`` per epoch with the noise finder's
 # bounds (solid) and the loss-threshold bounds (dotted) on the same batch-size axis. The lines
 # below say whether the two finders agree, on the sweep's grid of powers of two.
-agreement = batch_bound_agreement(sweep_data, noise_data)
+agreement = batch_bound_agreement(sweep_data, bounds)
 for bound in ("b_min", "b_max"):
     print(f"{bound}: loss threshold {sweep_data[bound]}, noise scale {bounds[bound]}")
 agreement_text = agreement_sentence(agreement)
@@ -154,11 +170,12 @@ print(agreement_text)
 # The cyclical batch size of 4.6 uses the loss-threshold bounds, the homework's finder.
 report.answer(
     "4.5",
-    f"Loss-threshold rule on the sweep at lr {sweep_data['lr']:.2g}: bmin = {sweep_data['b_min']}, "
-    f"bmax = {sweep_data['b_max']} (largest batch sizes reaching 90 % and 10 % of the loss drop"
-    + ("" if sweep_data["reliable"] else "; fallback values: the loss never fell measurably")
-    + f"). Gradient-noise scale B_simple {noise_summary['smallest']:.0f}–{noise_summary['largest']:.0f} over "
-    f"{len(noise_summary['epochs'])} epoch(s) ({noise_summary['updates']} updates): bmin = {bounds['b_min']}, "
-    f"bmax = {bounds['b_max']}; {agreement_text}.",
+    f"bmin = {sweep_data['b_min']}, bmax = {sweep_data['b_max']}: the largest batch sizes whose loss after "
+    f"{sweep_data['sweep']['epochs']} epochs at lr {sweep_data['lr']:.2g} fell 90 % and 10 % of the way to the lowest"
+    + ("" if sweep_data["reliable"] else " (fallback values: the loss never fell measurably)")
+    + ("; bmin is the edge of the searched grid, so the true one may be smaller" if threshold_rule["b_min_at_edge"]
+       else "")
+    + f". The gradient-noise finder (B_simple {noise_summary['smallest']:.0f}–{noise_summary['largest']:.0f} over "
+    f"{len(noise_summary['epochs'])} epochs) reads {bounds['b_min']} / {bounds['b_max']}: {agreement_text}.",
     sweep_result,
 )

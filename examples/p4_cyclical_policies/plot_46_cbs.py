@@ -46,15 +46,21 @@ import numpy as np
 
 from hw2 import experiments, report
 from hw2.experiments import p4_cyclical as p4
-from hw2.experiments.p4_analysis import cbs_trajectory, matched_trace, noise_trace, setup_sentence
+from hw2.experiments.p4_analysis import (
+    cbs_trajectory,
+    matched_trace,
+    noise_trace,
+    run_summary,
+    setup_sentence,
+    training_progress,
+)
 from hw2.plotting import new_figure, plot_noise_temperature, plot_policy_run
 
 cbs_result = experiments.run("p4.cbs", fallback=True)
-report.banner(cbs_result)
 matched_result = experiments.run("p4.cbs_matched", fallback=True)
-report.banner(matched_result)
 clr_result = experiments.run("p4.clr", fallback=True)
-report.banner(clr_result)
+sweep_result = experiments.run("p4.lr_sweep", fallback=True)  # the untrained loss, for "how far it trained"
+report.banner(cbs_result, matched_result, clr_result, sweep_result)
 cbs_run, matched_run, clr_run = cbs_result.data, matched_result.data, clr_result.data
 config = cbs_result.config
 print(setup_sentence(cbs_run["setup"]))
@@ -129,11 +135,12 @@ plt.show()
 
 # %%
 # Top: cross-entropy, middle: accuracy, bottom: the batch size of each epoch (log2 scale).
-low, high = cbs_run["test_accuracy_ci95"]
+cbs_summary = run_summary(cbs_run)
+low, high = cbs_summary["test_accuracy_ci95"]
 at_b_min = cbs_run["epochs"] * (cbs_run["setup"]["train_images"] // cbs_run["b_min"])
 print(f"optimizer updates: {cbs_run['updates']} (a constant batch of {cbs_run['b_min']} would make {at_b_min})")
-print(f"validation accuracy: best {100 * cbs_run['best_val_accuracy']:.1f} % (epoch {cbs_run['best_val_epoch']}), "
-      f"final {100 * cbs_run['final_val_accuracy']:.1f} %")
+print(f"validation accuracy: best {100 * cbs_summary['best_val_accuracy']:.1f} % (epoch "
+      f"{cbs_summary['best_val_epoch']}), final {100 * cbs_summary['final_val_accuracy']:.1f} %")
 print(f"test accuracy {100 * cbs_run['test_accuracy']:.2f} % (95 % Wilson interval "
       f"{100 * low:.1f}–{100 * high:.1f} %); "
       f"test loss {cbs_run['test_loss']:.3f}; training time {cbs_run['seconds']:.0f} s")
@@ -144,11 +151,33 @@ print(f"noise lr/B: hottest {temperature.max():.3g} (batch {int(trajectory['real
 # The number of updates is what the cyclical batch size trades: at the same learning rate and the
 # same number of epochs, every epoch at a large batch is an epoch of fewer, less noisy steps.
 #
+# How far did it train?
+# ---------------------
+# SGD moves the weights by the learning rate times a gradient per update, so the sum of the
+# learning rates over all updates (the summed step length) bounds how far it can travel. The CBS
+# runs at lr_min, the bottom of the CLR's range, and makes fewer updates than a batch of 64.
+progress = training_progress(cbs_run, clr_run, sweep_result.data["reference_loss"])
+clr_accuracy = clr_run["test_accuracy"]
+print(f"summed step length: CBS {progress['step_length']:.3g}, CLR {progress['reference_step_length']:.3g} "
+      f"({progress['step_ratio']:.2g} x the CLR's)")
+print(f"training loss: untrained {sweep_result.data['reference_loss']:.3f}, CBS last epoch "
+      f"{progress['final_loss']:.3f}, CLR last epoch {progress['reference_final_loss']:.3f}: the CBS went "
+      f"{100 * progress['fraction']:.0f} % of the CLR's way down")
+trained_text = (f"the homework CBS {progress['words']}: {100 * cbs_run['test_accuracy']:.1f} % test accuracy against "
+                f"the CLR's {100 * clr_accuracy:.1f} %, because its summed step length is {progress['step_ratio']:.2g} "
+                "x the CLR's (lr_min on every update, and fewer updates)")
+print(trained_text)
+
+# %%
+# The fraction compares training losses, which are measured on the same images after the same
+# epochs; the summed step length says why: the increase of the batch size is the right direction,
+# but at lr_min the whole run is colder than the CLR's coldest point.
+#
 # The noise-matched arm
 # ---------------------
 matched = matched_run["matched"]
-reach = matched_run["reach"]
 matched_config = matched_result.config
+reach = p4.stored_matched_reach(matched_config)  # the CLR's reach, read from the stored config
 trace = matched_trace(matched_run, matched_config["step_epochs"])
 print(f"lr = lr_max = {matched_run['lr']:.3g}; one update = the images of the CLR's next k steps whose rates sum to "
       f"about lr_max, B = {matched['b_min']} k")
@@ -218,16 +247,16 @@ print(f"homework CBS hottest epoch lr/B {temperature.max():.3g} = {temperature.m
 
 # %%
 # A ratio below 1 means the homework's CBS is never as noisy as the CLR at its quietest.
+short_direction = ("increase: exp_range shrinks each cycle's excursion towards bmin, so the batch size drifts up and "
+                   "the noise lr/B down, as the CLR's rate decays" if trajectory["direction"] == "increase"
+                   else "neither: without decay every cycle repeats the whole range")
 report.answer(
     "4.6",
-    f"CBS exp_range (1/B linear in the triangle, CLR's dual) between {cbs_run['b_min']} and {cbs_run['b_max']} at "
-    f"lr {cbs_run['lr']:.2g} ({cbs_run['epochs']} epochs, {cbs_run['updates']} updates; first cycle visits bmin and "
-    f"bmax: {visits['b_min'] and visits['b_max']}): test accuracy {100 * cbs_run['test_accuracy']:.1f} % (95 % CI "
-    f"{100 * low:.1f}–{100 * high:.1f} %). Exponential {direction_text}. Noise-matched arm at lr "
-    f"{matched_run['lr']:.2g} ({matched_run['updates']} updates, lr/B within {low_ratio:.2f}–{high_ratio:.2f} of "
-    f"the CLR's on the same images for 90 % of them): batch {trace['smallest']}–{trace['largest']} of the nominal "
-    f"{matched['b_min']}–{matched['b_max']}, as far as its CLR reaches (hottest step {hot_fraction:.2f} x lr_max; "
-    f"coldest {window}-step stretch {reach['coldest_window_over_lr']:.2f} x lr_max); test accuracy "
-    f"{100 * matched_run['test_accuracy']:.1f} %.",
+    f"Exponential {short_direction}. The homework CBS ({cbs_run['b_min']}–{cbs_run['b_max']} at lr "
+    f"{cbs_run['lr']:.2g}, "
+    f"{cbs_run['updates']} updates) {progress['words']}: {100 * cbs_run['test_accuracy']:.1f} % test accuracy "
+    f"(95 % Wilson interval {100 * low:.1f}–{100 * high:.1f} %), its summed step length {progress['step_ratio']:.2g} x "
+    f"the CLR's. The noise-matched CBS at lr {matched_run['lr']:.2g} (batch {trace['smallest']}–{trace['largest']}, "
+    f"lr/B within {low_ratio:.2f}–{high_ratio:.2f} of the CLR's) reaches {100 * matched_run['test_accuracy']:.1f} %.",
     cbs_result,
 )

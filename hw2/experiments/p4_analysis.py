@@ -1,5 +1,15 @@
 """Problem 4 analysis: what the pages compute from the stored P4 results (no training here).
 
+The P4 experiments store what training produced (curves, histories, batch sizes, test accuracy)
+and the few readings a later run trains with (lr_min, lr_max, the sweep's best LR, b_min, b_max).
+Every other reading, threshold and verdict is here and runs when a page renders, so changing one
+recomputes nothing (this module is one of :data:`hw2.experiments.RENDER_ONLY_MODULES`).
+
+* :func:`run_summary` -- a policy run's best validation epoch, test interval, whether it was still
+  improving at its last epoch;
+* :func:`lr_readings`, :func:`range_test_readings`, :func:`batch_readings`, :func:`noise_readings`
+  -- every finder rule read off a stored curve; :func:`lr_max_placement` -- where lr_max sits on
+  the sweep and why;
 * :func:`setup_sentence` -- the data and network behind a result, in plain words;
 * :func:`sweep_updates`, :func:`range_test_updates` -- how many optimizer updates a finder made;
 * :func:`lr_agreement`, :func:`agreement_sentence` -- do the LR sweep and the range test give the
@@ -55,68 +65,85 @@ def setup_sentence(setup: dict) -> str:
             f"{setup['validation_images']} of 6000 validation and {setup['test_images']} of 10000 test images")
 
 
+#: Two finders' bounds closer than this factor are called "the same" (a factor 1.5 is well inside
+#: one step of any grid used here: x2 for batch sizes, x12.9 for the homework's LR sweep).
+SAME_BOUND_FACTOR = 1.5
+
+
 def _bound_agreement(first: dict, second: dict, bounds, grid) -> dict:
     grid = np.log10(np.asarray(grid, dtype=float))
     spacing = float(np.mean(np.diff(grid)))
     out = {"grid_spacing_decades": spacing, "grid_factor": 10.0 ** spacing, "decades": {}, "ratio": {},
-           "agree": {}, "bounds": tuple(bounds)}
+           "same": {}, "within_step": {}, "bounds": tuple(bounds)}
     for bound in bounds:
         a, b = float(first[bound]), float(second[bound])
         d = abs(math.log10(b) - math.log10(a))
         out["decades"][bound] = d
         out["ratio"][bound] = max(a, b) / min(a, b)
-        out["agree"][bound] = bool(d <= spacing + 1e-9)
+        out["same"][bound] = bool(out["ratio"][bound] <= SAME_BOUND_FACTOR)
+        out["within_step"][bound] = bool(d <= spacing + 1e-9)
     return out
 
 
-def lr_agreement(sweep: dict, range_test: dict) -> dict:
-    """Do the sweep (4.2) and the range test suggest the same bounds?
+def lr_agreement(sweep: dict, range_readings: dict) -> dict:
+    """How far apart are the sweep's (4.2) and the range test's bounds?
 
-    They *agree* on a bound only when it differs by at most one grid step of the sweep (the sweep
-    cannot resolve finer); otherwise ``ratio`` says how many times larger one is than the other.
+    Per bound: ``ratio`` (how many times larger one is), ``same`` (within
+    :data:`SAME_BOUND_FACTOR`) and ``within_step`` (at most one grid step of the sweep apart: the
+    sweep cannot tell such bounds apart, which is not the same as their being equal).
 
     Example:
         >>> s = {"lr_min": 1e-4, "lr_max": 1e-2, "sweep": {"learning_rates": np.logspace(-9, 1, 11)}}
         >>> out = lr_agreement(s, {"lr_min": 3e-4, "lr_max": 1e-4})
-        >>> out["agree"], round(out["ratio"]["lr_max"], 1)
-        ({'lr_min': True, 'lr_max': False}, 100.0)
+        >>> out["within_step"], out["same"]["lr_min"], round(out["ratio"]["lr_max"], 1)
+        ({'lr_min': True, 'lr_max': False}, False, 100.0)
     """
-    return _bound_agreement(sweep, range_test, ("lr_min", "lr_max"), sweep["sweep"]["learning_rates"])
+    return _bound_agreement(sweep, range_readings, ("lr_min", "lr_max"), sweep["sweep"]["learning_rates"])
 
 
-def batch_bound_agreement(batch_sweep: dict, noise: dict) -> dict:
-    """Do the loss-threshold batch finder (4.4's sweep) and the gradient-noise finder agree (4.5)?
+def batch_bound_agreement(batch_sweep: dict, noise_bounds: dict) -> dict:
+    """How far apart are the loss-threshold batch finder's (4.4) and the gradient-noise finder's bounds (4.5)?
 
     As :func:`lr_agreement`, on the batch sweep's grid (powers of two: one step is a factor 2).
-    ``noise`` is a ``p4.noise_scale`` result (its ``bounds``).
+    ``noise_bounds`` is :func:`noise_readings`' output.
 
     Example:
         >>> sweep = {"b_min": 256, "b_max": 2048, "sweep": {"batch_sizes": [64, 128, 256, 512, 1024, 2048]}}
-        >>> out = batch_bound_agreement(sweep, {"bounds": {"b_min": 128, "b_max": 8192}})
-        >>> out["agree"], out["ratio"]["b_max"]
+        >>> out = batch_bound_agreement(sweep, {"b_min": 128, "b_max": 8192})
+        >>> out["within_step"], out["ratio"]["b_max"]
         ({'b_min': True, 'b_max': False}, 4.0)
     """
-    return _bound_agreement(batch_sweep, noise["bounds"], ("b_min", "b_max"), batch_sweep["sweep"]["batch_sizes"])
+    return _bound_agreement(batch_sweep, noise_bounds, ("b_min", "b_max"), batch_sweep["sweep"]["batch_sizes"])
+
+
+def _times(ratio: float) -> str:
+    """A ratio in words-friendly digits: 2.5, 31.6, 193, 1,390."""
+    return f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"
 
 
 def agreement_sentence(agreement: dict) -> str:
-    """One sentence per bound: within one grid step, or how many times apart.
+    """One clause per bound: the same, how many times apart, and whether the grid can tell them apart.
 
     Example:
-        >>> text = agreement_sentence({"grid_factor": 12.9, "decades": {"lr_min": 0.3, "lr_max": 1.5},
-        ...     "ratio": {"lr_min": 2.0, "lr_max": 31.6}, "agree": {"lr_min": True, "lr_max": False}})
+        >>> text = agreement_sentence({"grid_factor": 12.9, "ratio": {"lr_min": 7.8, "lr_max": 31.6, "x": 1.2},
+        ...     "same": {"lr_min": False, "lr_max": False, "x": True},
+        ...     "within_step": {"lr_min": True, "lr_max": False, "x": True}, "bounds": ("lr_min", "lr_max", "x")})
         >>> for part in text.split("; "): print(part)
-        lr_min: within one grid step (a factor 12.9) of each other
-        lr_max: 31.6 times apart (more than one grid step, a factor 12.9)
+        lr_min 7.8 times apart, less than one sweep step (x12.9), so the sweep cannot tell them apart
+        lr_max 31.6 times apart, more than one sweep step (x12.9)
+        x the same (within a factor 1.2)
     """
     parts = []
     step = agreement["grid_factor"]
     for bound in agreement.get("bounds", ("lr_min", "lr_max")):
-        if agreement["agree"][bound]:
-            parts.append(f"{bound}: within one grid step (a factor {step:.3g}) of each other")
+        ratio = agreement["ratio"][bound]
+        if agreement["same"][bound]:
+            parts.append(f"{bound} the same (within a factor {ratio:.2g})")
+        elif agreement["within_step"][bound]:
+            parts.append(f"{bound} {_times(ratio)} times apart, less than one sweep step (x{step:.3g}), so the "
+                         "sweep cannot tell them apart")
         else:
-            parts.append(f"{bound}: {agreement['ratio'][bound]:.3g} times apart (more than one grid step, "
-                         f"a factor {step:.3g})")
+            parts.append(f"{bound} {_times(ratio)} times apart, more than one sweep step (x{step:.3g})")
     return "; ".join(parts)
 
 
@@ -311,69 +338,121 @@ def lr_budget(run: dict) -> float:
 def compare_policies(per_run: dict) -> dict:
     """Table and verdict of 4.7 from ``{policy: {seed: run_data}}``.
 
-    Per policy: mean and sd over seeds of the best validation accuracy and the final test accuracy.
-    Per pair: the paired (same seed) test-accuracy difference. The winner is the policy with the
-    highest mean test accuracy; its margin over the runner-up is compared with the seed-to-seed
-    spread of those two policies (``seed_sd``: the root mean square of their two sds; a third
-    policy's seed noise says nothing about these two). ``pooled_sd`` pools over every policy.
+    Per policy, over its seeds: the test accuracy of the final weights and the best validation
+    accuracy, each with its mean, sd and Student-t 95 % interval (:func:`hw2.stats.t_interval`).
+    The winner is the policy with the highest mean **test** accuracy, whatever the validation
+    accuracy says (the best validation epoch is chosen on the validation set, so it is optimistic).
+    Per pair, the paired (same seed) test-accuracy difference with a t interval; the winner's lead
+    is ``decided`` when that interval over the runner-up excludes 0, and not decided with one seed
+    or an interval that spans 0.
 
     Example:
-        >>> runs = {"A": {0: {"test_accuracy": .90, "best_val_accuracy": .91},
-        ...               1: {"test_accuracy": .92, "best_val_accuracy": .93}},
-        ...         "B": {0: {"test_accuracy": .80, "best_val_accuracy": .81},
-        ...               1: {"test_accuracy": .81, "best_val_accuracy": .80}}}
+        >>> runs = {"A": {0: {"test_accuracy": .90, "history": {"val_accuracy": [.80, .85]}},
+        ...               1: {"test_accuracy": .92, "history": {"val_accuracy": [.81, .86]}}},
+        ...         "B": {0: {"test_accuracy": .80, "history": {"val_accuracy": [.95, .90]}},
+        ...               1: {"test_accuracy": .81, "history": {"val_accuracy": [.96, .90]}}}}
         >>> out = compare_policies(runs)
-        >>> out["winner"], round(out["margin"], 3)
-        ('A', 0.105)
+        >>> out["winner"], round(out["margin"], 3), out["decided"]
+        ('A', 0.105, True)
     """
     table = {}
     for policy, runs in per_run.items():
         seeds = sorted(runs)
         test = np.array([runs[s]["test_accuracy"] for s in seeds], dtype=float)
-        val = np.array([runs[s]["best_val_accuracy"] for s in seeds], dtype=float)
+        val = np.array([np.nanmax(np.asarray(runs[s]["history"]["val_accuracy"], float)) for s in seeds])
+        test_mean, test_low, test_high = stats.t_interval(test)
+        val_mean, val_low, val_high = stats.t_interval(val)
         table[policy] = {
             "seeds": seeds, "test_accuracy": test, "best_val_accuracy": val,
-            "test_mean": float(test.mean()), "test_sd": float(test.std(ddof=1)) if len(test) > 1 else math.nan,
-            "val_mean": float(val.mean()), "val_sd": float(val.std(ddof=1)) if len(val) > 1 else math.nan,
+            "test_mean": test_mean, "test_sd": float(test.std(ddof=1)) if len(test) > 1 else math.nan,
+            "test_ci95": (test_low, test_high),
+            "val_mean": val_mean, "val_sd": float(val.std(ddof=1)) if len(val) > 1 else math.nan,
+            "val_ci95": (val_low, val_high),
         }
     ranking = sorted(table, key=lambda p: -table[p]["test_mean"])
     winner, runner_up = ranking[0], ranking[1]
-    margin = table[winner]["test_mean"] - table[runner_up]["test_mean"]
-    def rms_sd(policies):
-        variances = [table[p]["test_sd"] ** 2 for p in policies if np.isfinite(table[p]["test_sd"])]
-        return float(math.sqrt(np.mean(variances))) if len(variances) == len(policies) else math.nan
-
-    spread = rms_sd([winner, runner_up])
     pairs = {}
     for i, a in enumerate(ranking):
         for b in ranking[i + 1:]:
-            common = sorted(set(table[a]["seeds"]) & set(table[b]["seeds"]))
-            pairs[f"{a} - {b}"] = stats.paired_difference([per_run[a][s]["test_accuracy"] for s in common],
-                                                          [per_run[b][s]["test_accuracy"] for s in common])
-    return {"table": table, "ranking": ranking, "winner": winner, "runner_up": runner_up, "margin": float(margin),
-            "seed_sd": spread, "pooled_sd": rms_sd(list(table)),
-            "margin_over_sd": float(margin / spread) if spread and spread > 0 else math.inf,
+            pairs[(a, b)] = paired_test_difference(per_run, a, b)
+    lead = pairs[(winner, runner_up)]
+    return {"table": table, "ranking": ranking, "winner": winner, "runner_up": runner_up,
+            "margin": float(table[winner]["test_mean"] - table[runner_up]["test_mean"]), "lead": lead,
+            "decided": bool(lead["significant"]), "seeds": sorted(set().union(*(t["seeds"] for t in table.values()))),
             "pairs": pairs}
+
+
+def paired_test_difference(per_run: dict, a: str, b: str) -> dict:
+    """Test accuracy of policy ``a`` minus ``b`` over their common seeds: paired, Student-t 95 % interval.
+
+    Example:
+        >>> runs = {"A": {0: {"test_accuracy": .9}, 1: {"test_accuracy": .92}},
+        ...         "B": {0: {"test_accuracy": .88}, 1: {"test_accuracy": .91}}}
+        >>> out = paired_test_difference(runs, "A", "B")
+        >>> round(out["mean_diff"], 3), out["n"], out["significant"]
+        (0.015, 2, False)
+    """
+    common = sorted(set(per_run[a]) & set(per_run[b]))
+    return stats.paired_difference([per_run[a][s]["test_accuracy"] for s in common],
+                                   [per_run[b][s]["test_accuracy"] for s in common], interval="t")
+
+
+def difference_sentence(name: str, difference: dict, scale: float = 100.0, unit: str = " points") -> str:
+    """A paired difference in words: its mean, its t interval and whether the seeds decide it.
+
+    Example:
+        >>> difference_sentence("CLR - CBS", {"mean_diff": 0.0123, "ci_low": -0.01, "ci_high": 0.035, "n": 2,
+        ...                                   "significant": False})
+        'CLR - CBS: +1.23 points (95 % t interval -1.00 to +3.50, 2 seeds): not decided by 2 seeds'
+        >>> difference_sentence("A - B", {"mean_diff": 0.02, "n": 1, "significant": False})
+        'A - B: +2.00 points (1 seed: no interval, not decided)'
+    """
+    mean = scale * difference["mean_diff"]
+    n = difference["n"]
+    if n < 2:
+        return f"{name}: {mean:+.2f}{unit} (1 seed: no interval, not decided)"
+    low, high = scale * difference["ci_low"], scale * difference["ci_high"]
+    verdict = "decided (the interval excludes 0)" if difference["significant"] else f"not decided by {n} seeds"
+    return f"{name}: {mean:+.2f}{unit} (95 % t interval {low:+.2f} to {high:+.2f}, {n} seeds): {verdict}"
 
 
 def reference_gap(test_accuracy: float, setup: dict, epochs: int) -> dict:
     """How far a CLR run's test accuracy is from pyimagesearch's 94 %, and what differs from that run.
 
+    ``below_points`` is positive when the run is below the reference. pyimagesearch trained on all
+    60 000 training images; this project holds 6 000 of them out for validation, so even the full
+    specification differs in that.
+
     Example:
         >>> out = reference_gap(0.88, {"train_images": 8192, "width": 0.125, "published_network": False}, 8)
-        >>> round(out["gap_points"], 1), out["causes"][0]
+        >>> round(out["below_points"], 1), out["causes"][0]
         (6.0, '8192 instead of 60000 training images')
     """
     causes = []
-    if setup["train_images"] < 54000:
-        causes.append(f"{setup['train_images']} instead of 60000 training images")
+    if setup["train_images"] < 60000:
+        held_out = " (6000 held out for validation)" if setup["train_images"] == 54000 else ""
+        causes.append(f"{setup['train_images']} instead of 60000 training images{held_out}")
     if not setup.get("published_network", True):
         causes.append(f"every filter count x {setup['width']:g} (the published network has "
                       "1,654,522 parameters)")
     if epochs < FULL_SPEC_EPOCHS:
         causes.append(f"{epochs} instead of the full specification's {FULL_SPEC_EPOCHS} epochs")
-    return {"reference": PYIMAGESEARCH_CLR_ACCURACY, "gap_points": 100 * (PYIMAGESEARCH_CLR_ACCURACY - test_accuracy),
-            "causes": causes}
+    return {"reference": PYIMAGESEARCH_CLR_ACCURACY,
+            "below_points": 100 * (PYIMAGESEARCH_CLR_ACCURACY - test_accuracy), "causes": causes}
+
+
+def gap_sentence(accuracy: float, gap: dict) -> str:
+    """``accuracy`` against pyimagesearch's 94 %, signed in words.
+
+    Example:
+        >>> gap_sentence(0.866, {"reference": 0.94, "below_points": 7.4})
+        "86.6 % is 7.4 points below pyimagesearch's 94 %"
+        >>> gap_sentence(0.95, {"reference": 0.94, "below_points": -1.0})
+        "95.0 % is 1.0 points above pyimagesearch's 94 %"
+    """
+    below = gap["below_points"]
+    where = "below" if below > 0 else "above"
+    return f"{100 * accuracy:.1f} % is {abs(below):.1f} points {where} pyimagesearch's {100 * gap['reference']:.0f} %"
 
 
 def below_untrained(lr_sweep_data: dict, batch_sweep_data: dict, rtol: float = PLATEAU_RTOL) -> dict:
@@ -532,50 +611,289 @@ def matched_trace(run: dict, step_epochs: int) -> dict:
             "visits_b_max": bool(realised.max() == int(run["b_max"]))}
 
 
-def temperature_comparison(runs: list[dict], comparison: dict) -> dict:
-    """Does 4.7 compare policies, or temperatures? From ``p4.compare``'s ``runs`` and ``comparison``.
+def temperature_comparison(per_run: dict, comparison: dict) -> dict:
+    """Does 4.7 compare policies, or temperatures? From ``{policy: {seed: run}}`` and :func:`compare_policies`.
 
     Per policy, the hottest and coldest epoch of ``lr / B`` (the gradient-noise temperature, epoch
-    means; seed 0's run, the trajectory is the same for every seed). ``cbs_hottest_over_clr_coldest``
-    < 1 (within 1e-9) means the homework's CBS is never hotter than the CLR's coldest epoch: a CLR-vs-CBS
-    difference then measures the temperature, not the policy. ``matched`` compares the noise-matched
-    CBS with the CLR: ``within_spread`` when their mean test-accuracy difference is at most the
-    pooled seed-to-seed sd (None with one seed), and ``temperature_ratio``, the matched CBS's
-    ``lr / B`` over the CLR's per epoch (1 = a perfect trace).
+    means; the first seed's run, the trajectory is the same for every seed).
+    ``cbs_hottest_over_clr_coldest`` <= 1 means the homework's CBS is never hotter than the CLR's
+    coldest epoch: a CLR-vs-CBS difference then measures the temperature, not the policy.
+    ``matched`` compares the noise-matched CBS with the CLR: their paired test-accuracy difference
+    (:func:`paired_test_difference`) and ``temperature_ratio``, the matched CBS's ``lr / B`` over
+    the CLR's per epoch (1 = a perfect trace).
 
     Example:
-        >>> runs = [{"policy": "CLR", "seed": 0, "lr_over_b": [1e-4, 5e-4]},
-        ...         {"policy": "CBS", "seed": 0, "lr_over_b": [2e-5, 1e-6]},
-        ...         {"policy": "matched CBS", "seed": 0, "lr_over_b": [1e-4, 4e-4]}]
-        >>> comparison = {"table": {"CLR": {"test_mean": .90}, "matched CBS": {"test_mean": .89},
-        ...               "CBS": {"test_mean": .5}}, "seed_sd": 0.02}
-        >>> out = temperature_comparison(runs, comparison)
-        >>> out["cbs_hottest_over_clr_coldest"], out["compares_temperatures"], out["matched"]["within_spread"]
-        (0.2, True, True)
+        >>> run = lambda lr, b, acc: {"lr": lr, "test_accuracy": acc,
+        ...                           "history": {"batch_size": b, "steps": [1, 1], "val_accuracy": [acc, acc]}}
+        >>> per_run = {"CLR": {0: run(0.064, [64, 64], .9)}, "CBS": {0: run(0.001, [64, 1024], .5)},
+        ...            "matched CBS": {0: run(0.064, [64, 128], .89)}}
+        >>> out = temperature_comparison(per_run, compare_policies(per_run))
+        >>> round(out["cbs_hottest_over_clr_coldest"], 4), out["compares_temperatures"]
+        (0.0156, True)
     """
-    first_seed = min(r["seed"] for r in runs)
-    extremes = {}
-    for r in runs:
-        if r["seed"] == first_seed:
-            trace = np.asarray(r["lr_over_b"], float)
-            extremes[r["policy"]] = {"hottest": float(trace.max()), "coldest": float(trace.min())}
-    out = {"extremes": extremes, "seed": first_seed, "cbs_hottest_over_clr_coldest": None,
+    extremes, traces = {}, {}
+    for policy, runs in per_run.items():
+        first = runs[min(runs)]
+        trace = np.asarray(noise_trace(first)["lr_over_b"], float)
+        traces[policy] = trace
+        extremes[policy] = {"hottest": float(trace.max()), "coldest": float(trace.min())}
+    out = {"extremes": extremes, "traces": traces, "cbs_hottest_over_clr_coldest": None,
            "compares_temperatures": None, "matched": None}
     if "CBS" in extremes and "CLR" in extremes:
         ratio = extremes["CBS"]["hottest"] / extremes["CLR"]["coldest"]
         out["cbs_hottest_over_clr_coldest"] = ratio
         out["compares_temperatures"] = bool(ratio <= 1 + 1e-9)
-    table = comparison["table"]
-    if "matched CBS" in table and "CLR" in table:
-        diff = table["CLR"]["test_mean"] - table["matched CBS"]["test_mean"]
-        # the spread of the two runs compared (a third policy's seed noise says nothing about these two)
-        sds = [table[p].get("test_sd", math.nan) for p in ("CLR", "matched CBS")]
-        spread = (float(math.sqrt(np.mean(np.square(sds)))) if all(np.isfinite(sds))
-                  else comparison.get("seed_sd", math.nan))
-        traces = {r["policy"]: np.asarray(r["lr_over_b"], float) for r in runs if r["seed"] == first_seed}
-        ratio = (traces["matched CBS"] / traces["CLR"] if {"matched CBS", "CLR"} <= set(traces)
-                 and len(traces["matched CBS"]) == len(traces["CLR"]) else np.array([]))
-        out["matched"] = {"clr_minus_matched": float(diff), "seed_sd": spread,
-                          "within_spread": None if not np.isfinite(spread) else bool(abs(diff) <= spread),
+    if "matched CBS" in per_run and "CLR" in per_run:
+        ratio = (traces["matched CBS"] / traces["CLR"] if len(traces["matched CBS"]) == len(traces["CLR"])
+                 else np.array([]))
+        out["matched"] = {"clr_minus_matched": comparison["pairs"].get(("CLR", "matched CBS"))
+                          or _negated(comparison["pairs"][("matched CBS", "CLR")]),
                           "temperature_ratio": ratio}
     return out
+
+
+def _negated(difference: dict) -> dict:
+    return dict(difference, mean_diff=-difference["mean_diff"], ci_low=-difference["ci_high"],
+                ci_high=-difference["ci_low"], frac_a_better=difference["frac_b_better"],
+                frac_b_better=difference["frac_a_better"])
+
+
+# ----------------------------------------------------------------------- readings at page time
+#: A run counts as still improving at its end when its last epoch is its best validation epoch and
+#: it gained more than this (accuracy, absolute) over the last ``window`` epochs (one CLR cycle).
+STILL_IMPROVING_GAIN = 0.005
+
+
+def run_summary(run: dict, window: int | None = None) -> dict:
+    """Readings of one stored policy run: best validation epoch, test interval, still improving?
+
+    ``test_accuracy_ci95`` is the Wilson interval of the test accuracy over ``test_images``
+    (:func:`hw2.stats.wilson_interval`: the uncertainty of one run's accuracy from a finite test
+    set, not the seed-to-seed spread). ``still_improving``: the last epoch is the best validation
+    epoch and the validation accuracy rose by more than :data:`STILL_IMPROVING_GAIN` over the
+    last ``window`` epochs (default: a quarter of the run, at least 1); ``gain_last_window`` is
+    that rise.
+
+    Example:
+        >>> run = {"test_accuracy": 0.9, "test_images": 1000,
+        ...        "history": {"val_accuracy": [0.5, 0.7, 0.8, 0.85]}}
+        >>> out = run_summary(run)
+        >>> out["best_val_epoch"], out["still_improving"], round(out["gain_last_window"], 2)
+        (4, True, 0.05)
+    """
+    val = np.asarray(run["history"]["val_accuracy"], dtype=float)
+    finite = np.isfinite(val)
+    best = int(np.nanargmax(val)) if finite.any() else -1
+    window = max(1, len(val) // 4) if window is None else int(window)
+    gain = float(val[-1] - val[-1 - window]) if len(val) > window else math.nan
+    correct = int(round(float(run["test_accuracy"]) * int(run["test_images"])))
+    return {"best_val_accuracy": float(val[best]) if best >= 0 else math.nan, "best_val_epoch": best + 1,
+            "final_val_accuracy": float(val[-1]) if len(val) else math.nan,
+            "test_accuracy_ci95": stats.wilson_interval(correct, int(run["test_images"])),
+            "gain_last_window": gain, "window": window,
+            "still_improving": bool(best == len(val) - 1 and np.isfinite(gain) and gain > STILL_IMPROVING_GAIN)}
+
+
+def lr_readings(lr_sweep_data: dict) -> dict:
+    """Every rule of :data:`hw2.suggest.LR_RULES` on the stored LR sweep (as ``Suggestion.to_dict()``).
+
+    The default rule reads with the sweep's untrained training-mode loss as its reference; its
+    ``low`` / ``high`` equal the stored ``lr_min`` / ``lr_max`` unless the rule changed since the
+    sweep was stored (the stored ones are what the policies trained with).
+    """
+    from hw2.suggest import LR_RULES
+    from hw2.sweeps import LRSweepResult
+
+    sweep = LRSweepResult.from_dict(lr_sweep_data["sweep"])
+    reference = lr_sweep_data["reference_loss"]
+    return {rule: sweep.suggest(rule, **({"reference": reference} if rule == "default" else {})).to_dict()
+            for rule in LR_RULES}
+
+
+def range_test_readings(range_data: dict) -> dict:
+    """Every LR rule on the stored range test, plus ``lr_min`` / ``lr_max`` / ``reference_loss`` of its default.
+
+    The reference is :func:`hw2.experiments.p4_cyclical.range_test_reference` (the mean batch loss
+    over the first 5 % of the steps).
+    """
+    from hw2.experiments.p4_cyclical import range_test_reference, range_test_result
+    from hw2.suggest import LR_RULES
+
+    test = range_test_result(range_data)
+    reference = range_test_reference(range_data["test"])
+    rules = {rule: test.suggest(rule, **({"reference": reference} if rule == "default" else {})).to_dict()
+             for rule in LR_RULES}
+    return {"rules": rules, "lr_min": float(rules["default"]["low"]), "lr_max": float(rules["default"]["high"]),
+            "reference_loss": reference}
+
+
+def lr_max_placement(lr_sweep_data: dict) -> dict:
+    """Where the stored lr_max sits on the sweep, and why the rule put it there.
+
+    The default rule reads lr_max at the first rate whose loss drop reaches 90 % of the total (the
+    end of the steep descent). pyimagesearch and the homework read it by eye "before the loss turns
+    up": the last rate before the loss rises or the runs diverge. On a coarse grid the 90 % point
+    and the lowest-loss point are often the same grid point. Returns the index of lr_max and of the
+    lowest loss, the drop fraction of the point before lr_max, and what the next point does
+    (``"diverged"``, ``"rises"``, ``"falls"`` or ``None`` at the end of the grid).
+
+    Example:
+        >>> data = {"lr_max": 1e-1, "reference_loss": 2.3, "final_losses": [2.3, 2.2, 1.0, 0.5, np.nan],
+        ...         "sweep": {"learning_rates": [1e-4, 1e-3, 1e-2, 1e-1, 1.0],
+        ...                   "diverged": [False, False, False, False, True]}}
+        >>> out = lr_max_placement(data)
+        >>> out["at_lowest_loss"], round(out["drop_before"], 2), out["next"]
+        (True, 0.72, 'diverged')
+    """
+    lrs = np.asarray(lr_sweep_data["sweep"]["learning_rates"], float)
+    losses = np.asarray(lr_sweep_data["final_losses"], float)
+    diverged = np.asarray(lr_sweep_data["sweep"]["diverged"], bool)
+    ok = np.isfinite(losses) & ~diverged
+    index = int(np.argmin(np.abs(np.log10(lrs) - math.log10(float(lr_sweep_data["lr_max"])))))
+    best = int(np.flatnonzero(ok)[np.argmin(losses[ok])]) if ok.any() else -1
+    reference = float(lr_sweep_data["reference_loss"])
+    span = reference - float(losses[best]) if best >= 0 else math.nan
+    drop_before = (reference - float(losses[index - 1])) / span if index > 0 and span > 0 else math.nan
+    if index + 1 >= len(lrs):
+        nxt = None
+    elif not ok[index + 1]:
+        nxt = "diverged"
+    else:
+        nxt = "rises" if losses[index + 1] > losses[index] else "falls"
+    return {"index": index, "lr_max": float(lrs[index]), "lowest_index": best,
+            "at_lowest_loss": bool(index == best), "drop_before": float(drop_before), "next": nxt,
+            "grid_factor": float(10 ** np.mean(np.diff(np.log10(lrs))))}
+
+
+def batch_readings(batch_data: dict) -> dict:
+    """The loss-threshold rule on the stored batch sweep (``Suggestion.to_dict()``, with its evidence).
+
+    ``b_min`` / ``b_max`` of the result are the stored ones (the CBS trained with them); ``b_min_at_edge``
+    / ``b_max_at_edge`` say that a bound is the smallest / largest batch size searched, so the true
+    bound may lie beyond the grid.
+    """
+    from hw2.sweeps import BatchSweepResult
+
+    sweep = BatchSweepResult.from_dict(batch_data["sweep"])
+    rule = sweep.suggest("default", reference=batch_data["reference_loss"]).to_dict()
+    sizes = [int(b) for b in batch_data["sweep"]["batch_sizes"]]
+    return dict(rule, b_min=int(batch_data["b_min"]), b_max=int(batch_data["b_max"]),
+                b_min_at_edge=int(batch_data["b_min"]) == sizes[0],
+                b_max_at_edge=int(batch_data["b_max"]) == sizes[-1], grid=(sizes[0], sizes[-1]))
+
+
+def noise_readings(noise_data: dict, b_low: int, b_high: int) -> dict:
+    """:func:`hw2.noise_scale.suggest_bounds` on the stored ``B_simple`` per epoch, clipped to [b_low, b_high]."""
+    from hw2.noise_scale import suggest_bounds
+
+    return suggest_bounds(noise_data["probe"]["b_simple"], b_low, b_high)
+
+
+#: A batch-sweep run "did not move" when its final loss is within this of the untrained loss
+#: (absolute cross-entropy; the epoch-to-epoch noise at 4.2's smallest LR is about 0.005).
+UNMOVED_LOSS_TOL = 0.02
+
+
+def update_limited(lr_sweep_data: dict, batch_data: dict, tol: float = UNMOVED_LOSS_TOL) -> dict:
+    """Which batch sizes of 4.4 ended within ``tol`` of the untrained loss, and after how many updates.
+
+    At a fixed learning rate and number of epochs a batch ``k`` times larger makes ``k`` times
+    fewer updates; if the large batches barely left the untrained loss, the curve mostly counts
+    updates. Returns the smallest such batch size, the most updates any of them made, the fewest
+    updates of a batch size that moved, and ``mostly_updates`` (at least half the batch sizes did
+    not move).
+
+    Example:
+        >>> lr = {"reference_loss": 2.30}
+        >>> bs = {"final_losses": [1.5, 2.0, 2.29, 2.30], "sweep": {"batch_sizes": [64, 128, 256, 512],
+        ...       "steps": [640, 320, 160, 80], "diverged": [False] * 4}}
+        >>> out = update_limited(lr, bs)
+        >>> out["unmoved_from"], out["most_updates_unmoved"], out["mostly_updates"]
+        (256, 160, True)
+    """
+    reference = float(lr_sweep_data["reference_loss"])
+    sizes = np.asarray(batch_data["sweep"]["batch_sizes"], int)
+    steps = np.asarray(batch_data["sweep"]["steps"], int)
+    losses = np.asarray(batch_data["final_losses"], float)
+    unmoved = np.isfinite(losses) & (np.abs(losses - reference) <= tol)
+    return {"tol": tol, "unmoved": unmoved, "unmoved_sizes": sizes[unmoved].tolist(),
+            "unmoved_from": int(sizes[unmoved].min()) if unmoved.any() else None,
+            "most_updates_unmoved": int(steps[unmoved].max()) if unmoved.any() else None,
+            "fewest_updates_moved": int(steps[~unmoved].min()) if (~unmoved).any() else None,
+            "mostly_updates": bool(unmoved.sum() * 2 >= len(sizes))}
+
+
+#: 4.4's "similar behaviour": both curves' loss falls as the noise coordinate grows (rank
+#: correlation at most minus this), over the range the batch sweep maps onto.
+SIMILAR_RANK = 0.8
+
+
+def similar_behaviour(similarity: dict, moved: dict) -> dict:
+    """4.4's yes/no: does loss vs batch size behave like loss vs learning rate?
+
+    ``answer`` is ``"yes"`` when the smallest batch moved the loss measurably (:func:`below_untrained`),
+    the batch curve's loss falls as ``-log B`` grows (Spearman <= -:data:`SIMILAR_RANK`) and 4.2's
+    curve, read at the equivalent rates ``lr * b0 / B``, falls as the rate grows in the same way
+    (when at least three of them lie in 4.2's range; ``lr_rank`` is None otherwise); ``"no"`` when
+    either curve does not; ``"cannot tell"`` when even the smallest batch did not move the loss.
+
+    Example:
+        >>> sim = {"spearman": {"loss_vs_minus_log_batch": -1.0}, "equivalent_lr": np.array([1e-2, 5e-3, 1e-3]),
+        ...        "lr_curve_at_equivalent": np.array([1.0, 1.3, 2.0])}
+        >>> similar_behaviour(sim, {"measurable": True})["answer"]
+        'yes'
+        >>> similar_behaviour(sim, {"measurable": False})["answer"]
+        'cannot tell'
+    """
+    rho = similarity["spearman"]["loss_vs_minus_log_batch"]
+    rates = np.asarray(similarity["equivalent_lr"], float)
+    on_curve = np.asarray(similarity["lr_curve_at_equivalent"], float)
+    inside = np.isfinite(on_curve)
+    lr_rank = None
+    if inside.sum() >= 3:
+        a, b = np.argsort(np.argsort(np.log10(rates[inside]))), np.argsort(np.argsort(on_curve[inside]))
+        lr_rank = float(np.corrcoef(a, b)[0, 1])
+    if not moved["measurable"]:
+        answer = "cannot tell"
+    elif np.isfinite(rho) and rho <= -SIMILAR_RANK and (lr_rank is None or lr_rank <= -SIMILAR_RANK):
+        answer = "yes"
+    else:
+        answer = "no"
+    return {"answer": answer, "rank": rho, "lr_rank": lr_rank}
+
+
+#: 4.6: a run "barely trained" when its training loss fell less than this fraction of the way the
+#: CLR's fell (from the untrained loss, same epochs), "partly" below twice this.
+BARELY_TRAINED_FRACTION = 1 / 3
+
+
+def training_progress(run: dict, reference_run: dict, untrained_loss: float) -> dict:
+    """How far ``run``'s training loss fell compared with ``reference_run``'s (same epochs), and its step length.
+
+    ``fraction`` is ``(untrained - run's last training loss) / (untrained - reference's)``;
+    ``words`` are "barely trained" (< :data:`BARELY_TRAINED_FRACTION`), "partly trained" (< twice
+    it) or "trained about as far". ``step_ratio`` is the run's sum of learning rates over its
+    updates (:func:`lr_budget`: the distance SGD can travel) over the reference's.
+
+    Example:
+        >>> cbs = {"lr": 1e-3, "history": {"loss": [2.2, 2.0], "steps": [10, 10]}}
+        >>> clr = {"lr": 1e-1, "history": {"loss": [1.0, 0.5], "steps": [100, 100]}}
+        >>> out = training_progress(cbs, clr, untrained_loss=2.3)
+        >>> round(out["fraction"], 2), out["words"], out["step_ratio"]
+        (0.17, 'barely trained', 0.001)
+    """
+    last = float(np.asarray(run["history"]["loss"], float)[-1])
+    ref_last = float(np.asarray(reference_run["history"]["loss"], float)[-1])
+    span = float(untrained_loss) - ref_last
+    fraction = (float(untrained_loss) - last) / span if span > 0 else math.nan
+    if not np.isfinite(fraction):
+        words = "cannot be compared (the reference did not train)"
+    elif fraction < BARELY_TRAINED_FRACTION:
+        words = "barely trained"
+    elif fraction < 2 * BARELY_TRAINED_FRACTION:
+        words = "partly trained"
+    else:
+        words = "trained about as far"
+    steps, ref_steps = lr_budget(run), lr_budget(reference_run)
+    return {"fraction": fraction, "words": words, "final_loss": last, "reference_final_loss": ref_last,
+            "step_length": steps, "reference_step_length": ref_steps, "step_ratio": steps / ref_steps}

@@ -19,8 +19,13 @@ p4.batch_sweep      4.4/4.5 loss per batch size at lr_min       lr_min
 p4.noise_scale      4.5 gradient-noise-scale batch finder       lr_min
 p4.cbs              4.6 cyclical batch size at lr_min           lr_min; b_min, b_max from p4.batch_sweep
 p4.cbs_matched      4.6/4.7 CBS at lr_max, lr/B traces CLR's    lr_min, lr_max
-p4.compare          4.7 the four policies over seeds            the policy runs per seed
 ==================  ==========================================  =========================================
+
+4.7 stores nothing of its own: :func:`policy_runs` reads every policy at the seeds of
+:func:`compare_seeds` (0, 1, 2 at full) and :mod:`hw2.experiments.p4_analysis` compares them when
+the page renders. The stored results hold what training produced and only the readings a later
+run trains with (lr_min, lr_max, the sweep's best rate, b_min, b_max); every other reading is made
+at page time, so changing a rule, a threshold or a sentence recomputes nothing.
 
 The finders always run at ``finder_seed`` (default 0), whatever the seed of the run that uses their
 bounds: the seeds of 4.7 vary the initial weights and data order of the policies, not the bounds.
@@ -34,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -41,14 +47,12 @@ import time
 import keras
 import numpy as np
 
-from hw2 import noise_scale, schedules, stats, sweeps, training
+from hw2 import noise_scale, profiles, schedules, sweeps, training
 from hw2._checks import check_choice, check_int, check_range
 from hw2.experiments import register
-from hw2.experiments.p4_analysis import compare_policies, lr_budget, noise_trace
 from hw2.experiments.p4_data import training_arrays
 from hw2.models import PRECISIONS, mini_googlenet
 from hw2.range_test import lr_range_test as range_test
-from hw2.suggest import LR_RULES
 
 LOSS = "categorical_crossentropy"
 
@@ -127,6 +131,30 @@ def setup_note(config) -> dict:
             "precision": config.precision, "micro_batch": config.micro_batch}
 
 
+def training_profile(profile: str | None = None) -> tuple[str, bool]:
+    """The profile whose P4 training results the pages render, and whether it stands in for full.
+
+    At the full profile without an accelerator and without a stored full-spec LR sweep (the first
+    piece every other training needs), the pages fall back to the laptop profile
+    (``experiments.run(..., fallback=True)``); anywhere else the profile is what it says.
+
+    Example:
+        >>> training_profile("smoke")
+        ('smoke', False)
+    """
+    from hw2 import experiments
+
+    profile = profiles.resolve_profile(profile)
+    if profile != "full" or experiments._has_accelerator():
+        return profile, False
+    try:
+        with experiments._no_compute():
+            experiments.run("p4.lr_sweep", "full")
+    except LookupError:
+        return "laptop", True
+    return profile, False
+
+
 def _common_summary(data: dict) -> dict:
     return {"setup": data["setup"], "seconds": data.get("seconds")}
 
@@ -164,12 +192,6 @@ class LRSweepConfig(P4Setup):
         return np.logspace(math.log10(self.lr_low), math.log10(self.lr_high), self.n_lrs)
 
 
-def _suggestions(sweep_or_test, reference: float) -> dict:
-    """Every rule of :func:`hw2.suggest.suggest_lr`; ``reference`` is the 'nothing learned' loss."""
-    return {rule: sweep_or_test.suggest(rule, **({"reference": reference} if rule == "default" else {})).to_dict()
-            for rule in LR_RULES}
-
-
 def untrained_training_loss(sweep: sweeps.LRSweepResult) -> float:
     """The training-mode loss of the initial weights: the sweep's loss at its smallest LR.
 
@@ -181,7 +203,7 @@ def untrained_training_loss(sweep: sweeps.LRSweepResult) -> float:
     return float(sweep.losses[0, -1])
 
 
-@register("p4.lr_sweep", version="3", config_cls=LRSweepConfig, gpu_recommended=True,
+@register("p4.lr_sweep", version="4", config_cls=LRSweepConfig, gpu_recommended=True,
           summarize=lambda d: {"lr_min": d["lr_min"], "lr_max": d["lr_max"], "best_lr": d["best_lr"],
                                "final_losses": d["final_losses"], "diverged": d["diverged"], **_common_summary(d)},
           description="P4.2: training loss after 5 epochs for 10 LRs in [1e-9, 1e1]; lr_min / lr_max")
@@ -194,14 +216,15 @@ def lr_sweep(config: LRSweepConfig) -> dict:
                              optimizer=_sgd(config.momentum), loss=LOSS, seed=config.seed, progress=True,
                              callbacks=[training.EpochLogger(every=config.epochs, prefix="lr sweep: ")])
     reference = untrained_training_loss(sweep)
-    suggestions = _suggestions(sweep, reference)
-    default = suggestions["default"]
+    # The bounds the policies train with are read here, once, and stored: they are part of what
+    # the later runs were trained on. Every other rule is read when a page renders.
+    default = sweep.suggest("default", reference=reference)
     final = sweep.final_losses
     best = int(np.argmin(np.where(np.isfinite(final), final, np.inf)))
     return {
-        "setup": setup_note(config), "sweep": sweep.to_dict(), "suggestions": suggestions,
-        "lr_min": float(default["low"]), "lr_max": float(default["high"]),
-        "reliable": bool(default["reliable"]), "reference_loss": reference,
+        "setup": setup_note(config), "sweep": sweep.to_dict(),
+        "lr_min": float(default.low), "lr_max": float(default.high),
+        "reliable": bool(default.reliable), "reference_loss": reference,
         "best_lr": float(sweep.learning_rates[best]), "best_index": best,
         "final_losses": [float(v) for v in final], "diverged": [bool(v) for v in sweep.diverged],
         "seconds": time.perf_counter() - start,
@@ -226,10 +249,34 @@ class LRRangeTestConfig(P4Setup):
     seed: int = 0
 
 
-@register("p4.lr_range_test", version="3", config_cls=LRRangeTestConfig, gpu_recommended=True,
-          summarize=lambda d: {"lr_min": d["lr_min"], "lr_max": d["lr_max"],
-                               "stop_reason": d["test"]["stop_reason"], "steps_run": len(d["test"]["lrs"]),
-                               **{r: d["suggestions"][r]["value"] for r in ("valley", "steep", "minimum")},
+#: The range test stores every step up to this many (3 epochs of the full split are 2529 steps), so
+#: every rule can be read from the stored curve when a page renders; a longer test keeps this many,
+#: evenly spaced.
+RANGE_TEST_KEPT_STEPS = 20000
+
+
+def range_test_reference(test: dict) -> float | None:
+    """The range test's 'nothing learned' loss: the mean batch loss over its first 5 % of steps
+    (rates within 5 % of the log range above ``start_lr``; the first batch alone is too noisy).
+
+    Example:
+        >>> round(range_test_reference({"losses": [2.3, 2.2, 2.4] + [1.0] * 57, "steps": 60}), 6)
+        2.3
+    """
+    losses = np.asarray(test["losses"], dtype=float)
+    head = losses[: max(1, int(0.05 * int(test["steps"])))]
+    return float(np.mean(head[np.isfinite(head)])) if np.isfinite(head).any() else None
+
+
+def range_test_result(data: dict):
+    """The stored range test of a ``p4.lr_range_test`` result as a :class:`hw2.range_test.LRRangeTestResult`."""
+    from hw2.range_test import LRRangeTestResult
+
+    return LRRangeTestResult.from_dict(data["test"])
+
+
+@register("p4.lr_range_test", version="4", config_cls=LRRangeTestConfig, gpu_recommended=True,
+          summarize=lambda d: {"stop_reason": d["test"]["stop_reason"], "steps_run": len(d["test"]["lrs"]),
                                **_common_summary(d)},
           description="P4.2: continuous LR range test (pyimagesearch's Figure 3)")
 def lr_range_test(config: LRRangeTestConfig) -> dict:
@@ -241,17 +288,11 @@ def lr_range_test(config: LRRangeTestConfig) -> dict:
     test = range_test(model, x, y, start_lr=config.start_lr, end_lr=config.end_lr,
                                  epochs=config.epochs, batch_size=config.batch_size, beta=config.beta,
                                  stop_factor=config.stop_factor, seed=config.seed, progress=True)
-    # Reference: the mean batch loss over the first 5 % of the steps (rates within 5 % of the log
-    # range above start_lr: nothing is learned there). The first batch alone is too noisy.
-    head = test.losses[: max(1, int(0.05 * test.steps))]
-    reference = float(np.mean(head[np.isfinite(head)])) if np.isfinite(head).any() else None
-    suggestions = _suggestions(test, reference)
-    # The plot needs every point; the store keeps at most ~4000 of them (evenly in steps).
-    keep = np.unique(np.linspace(0, len(test.lrs) - 1, min(len(test.lrs), 4000)).astype(int))
+    # The range test's bounds feed no training: they are read when a page renders
+    # (hw2.experiments.p4_analysis.range_test_readings), from every stored step.
+    keep = np.unique(np.linspace(0, len(test.lrs) - 1, min(len(test.lrs), RANGE_TEST_KEPT_STEPS)).astype(int))
     curve = dict(test.to_dict(), lrs=test.lrs[keep], losses=test.losses[keep], smoothed=test.smoothed[keep])
-    return {"setup": setup_note(config), "test": curve, "kept_steps": keep, "suggestions": suggestions,
-            "reference_loss": reference,
-            "lr_min": float(suggestions["default"]["low"]), "lr_max": float(suggestions["default"]["high"]),
+    return {"setup": setup_note(config), "test": curve, "kept_steps": keep,
             "seconds": time.perf_counter() - start}
 
 
@@ -265,10 +306,12 @@ def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, opti
     learning-rate schedule's clock in updates, carry across batch sizes), validation after every
     epoch, one progress line per epoch on standard error.
 
-    Returns per-epoch arrays (``history``: loss, accuracy, val_loss, val_accuracy, batch_size, steps
-    = updates, learning_rate, seconds), the batch size of every update (``update_batch_sizes``), the
-    test loss / accuracy with a Wilson interval, the best validation epoch, the number of updates and
-    the training throughput.
+    Returns what training produced and nothing read from it: per-epoch arrays (``history``: loss,
+    accuracy, val_loss, val_accuracy, batch_size, steps = updates, learning_rate, seconds), the
+    batch size of every update (``update_batch_sizes``), the test loss and accuracy on
+    ``test_images`` images, the number of updates and the training throughput. Readings (best
+    validation epoch, intervals, verdicts) are computed when a page renders
+    (:func:`hw2.experiments.p4_analysis.run_summary`), so changing one recomputes nothing.
     """
     keras.utils.set_random_seed(int(seed))
     model = _builder(config)()
@@ -281,21 +324,13 @@ def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, opti
         validation_data=(x_val, y_val), validation_batch_size=_eval_batch(len(x_val)),
         callbacks=[training.EpochLogger(prefix=label)])
     test = model.evaluate(x_test, y_test, batch_size=_eval_batch(len(x_test)), verbose=0, return_dict=True)
-    val_acc = np.asarray(history["val_accuracy"], dtype=float)
-    best = int(np.nanargmax(val_acc)) if np.isfinite(val_acc).any() else -1
-    correct = int(round(float(test["accuracy"]) * len(x_test)))
-    low, high = stats.wilson_interval(correct, len(x_test))
     seconds = float(np.sum(history["seconds"]))
     fed = len(history["epoch"]) * (len(x) // config.micro_batch) * config.micro_batch
     kept = ("epoch", "batch_size", "steps", "learning_rate", "seconds", "loss", "accuracy", "val_loss", "val_accuracy")
     return {
         "history": {key: np.asarray(history[key]) for key in kept},
         "diverged": bool(history["diverged"]),
-        "test_loss": float(test["loss"]), "test_accuracy": float(test["accuracy"]),
-        "test_accuracy_ci95": [low, high], "test_images": len(x_test),
-        "best_val_accuracy": float(val_acc[best]) if best >= 0 else math.nan,
-        "best_val_epoch": best + 1,
-        "final_val_accuracy": float(val_acc[-1]),
+        "test_loss": float(test["loss"]), "test_accuracy": float(test["accuracy"]), "test_images": len(x_test),
         "updates": int(np.sum(history["steps"])),
         "update_batch_sizes": np.asarray(history["update_batch_sizes"], dtype=np.int64),
         "images_per_second": float(fed / max(seconds, 1e-9)),
@@ -304,9 +339,11 @@ def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, opti
 
 
 def _policy_summary(d: dict) -> dict:
-    keys = ("test_accuracy", "test_accuracy_ci95", "best_val_accuracy", "best_val_epoch", "final_val_accuracy",
-            "diverged", "updates", "images_per_second")
-    return {**{k: d[k] for k in keys}, **{k: d[k] for k in ("policy",) if k in d}, **_common_summary(d)}
+    from hw2.experiments.p4_analysis import run_summary  # a reading, made when asked (never stored)
+
+    keys = ("test_accuracy", "diverged", "updates", "images_per_second")
+    return {**{k: d[k] for k in keys}, **run_summary(d), **{k: d[k] for k in ("policy",) if k in d},
+            **_common_summary(d)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -378,7 +415,7 @@ def clr_schedule(config, train_images: int, batch_size: int | None = None):
     return schedule, per_epoch, iterations
 
 
-@register("p4.clr", version="3", config_cls=CLRConfig, gpu_recommended=True, prepare=_prepare_lr_bounds,
+@register("p4.clr", version="4", config_cls=CLRConfig, gpu_recommended=True, prepare=_prepare_lr_bounds,
           summarize=lambda d: {"lr_min": d["lr_min"], "lr_max": d["lr_max"], "gamma": d["gamma"],
                                **_policy_summary(d)},
           description="P4.3: cyclical LR (exp_range, step 8 epochs, 3 cycles) between lr_min and lr_max")
@@ -416,7 +453,7 @@ def _prepare_best_lr(config, profile, fallback):
     return config
 
 
-@register("p4.baseline", version="3", config_cls=BaselineConfig, gpu_recommended=True, prepare=_prepare_best_lr,
+@register("p4.baseline", version="4", config_cls=BaselineConfig, gpu_recommended=True, prepare=_prepare_best_lr,
           summarize=lambda d: {"lr": d["lr"], **_policy_summary(d)},
           description="P4.7: constant-LR baseline (the LR sweep's best LR), same epochs as CLR")
 def baseline(config: BaselineConfig) -> dict:
@@ -461,7 +498,7 @@ def _prepare_lr_min(config, profile, fallback):
     return config
 
 
-@register("p4.batch_sweep", version="3", config_cls=BatchSweepConfig, gpu_recommended=True,
+@register("p4.batch_sweep", version="4", config_cls=BatchSweepConfig, gpu_recommended=True,
           prepare=_prepare_lr_min,
           summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"],
                                "final_losses": d["final_losses"], **_common_summary(d)},
@@ -478,13 +515,12 @@ def batch_sweep(config: BatchSweepConfig) -> dict:
         optimizer=_sgd(config.momentum), loss=LOSS, seed=config.seed, progress=True,
         callbacks=[training.EpochLogger(every=config.epochs, prefix="batch sweep: ")])
     # Same reference as 4.2 (training-mode loss of the same initial weights), see
-    # untrained_training_loss; without one, the rule falls back to the worst finite loss.
+    # untrained_training_loss; without one, the rule falls back to the worst finite loss. The bounds
+    # are stored because the CBS of 4.6 trains with them; the rule's evidence is read at page time.
     suggestion = sweep.suggest("default", reference=config.reference_loss)
-    found = sweeps.BatchFinderResult(sweep, suggestion)
-    return {"setup": setup_note(config), "lr": config.lr, "sweep": found.sweep.to_dict(),
-            "suggestion": suggestion.to_dict(), "reference_loss": config.reference_loss,
-            "b_min": suggestion.b_min, "b_max": suggestion.b_max,
-            "reliable": bool(suggestion.reliable), "final_losses": [float(v) for v in found.sweep.final_losses],
+    return {"setup": setup_note(config), "lr": config.lr, "sweep": sweep.to_dict(),
+            "reference_loss": config.reference_loss, "b_min": suggestion.b_min, "b_max": suggestion.b_max,
+            "reliable": bool(suggestion.reliable), "final_losses": [float(v) for v in sweep.final_losses],
             "seconds": time.perf_counter() - start}
 
 
@@ -512,10 +548,9 @@ class NoiseScaleConfig(P4Setup):
         check_int("epochs", self.epochs, low=1)
 
 
-@register("p4.noise_scale", version="1", config_cls=NoiseScaleConfig, gpu_recommended=True,
+@register("p4.noise_scale", version="2", config_cls=NoiseScaleConfig, gpu_recommended=True,
           prepare=lambda config, profile, fallback: _prepare_lr_min(config, profile, fallback),
-          summarize=lambda d: {"lr": d["lr"], "b_simple": d["probe"]["b_simple"], "b_min": d["bounds"]["b_min"],
-                               "b_max": d["bounds"]["b_max"], **_common_summary(d)},
+          summarize=lambda d: {"lr": d["lr"], "b_simple": d["probe"]["b_simple"], **_common_summary(d)},
           description="P4.5: gradient-noise scale B_simple along training at lr_min; b_min / b_max from it")
 def noise_scale_finder(config: NoiseScaleConfig) -> dict:
     if config.lr is None:
@@ -531,12 +566,12 @@ def noise_scale_finder(config: NoiseScaleConfig) -> dict:
     history = training.fit_with_batch_policy(
         model, x, y, config.accumulation * config.micro_batch, config.epochs, micro_batch=config.micro_batch,
         seed=config.seed, callbacks=[probe, training.EpochLogger(prefix="noise scale: ")])
-    bounds = noise_scale.suggest_bounds(probe.history["b_simple"], config.b_low, config.b_high)
+    # The bounds feed no training: hw2.noise_scale.suggest_bounds reads them when a page renders.
     return {"setup": setup_note(config), "lr": config.lr, "b_small": config.micro_batch,
             "b_big": config.accumulation * config.micro_batch,
             "probe": {k: np.asarray(v) for k, v in probe.history.items()},
             "loss": np.asarray(history["loss"]), "updates": int(np.sum(history["steps"])),
-            "bounds": bounds, "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start}
 
 
 # -------------------------------------------------------------------------------------- 4.6 CBS
@@ -600,7 +635,7 @@ def _planned(policy, epochs: int) -> np.ndarray:
     return plan(epochs) if plan is not None else policy.trajectory(epochs)
 
 
-@register("p4.cbs", version="3", config_cls=CBSConfig, gpu_recommended=True, prepare=_prepare_cbs,
+@register("p4.cbs", version="4", config_cls=CBSConfig, gpu_recommended=True, prepare=_prepare_cbs,
           summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"],
                                "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
           description="P4.6: cyclical batch size (CLR's dual, exp_range) between b_min and b_max at lr_min")
@@ -669,6 +704,17 @@ def matched_reach(policy: schedules.NoiseMatchedBatchSize, epochs: int) -> dict:
             "coldest_window_over_lr": float(window.min() / policy.lr), "window_steps": int(k)}
 
 
+def stored_matched_reach(config: dict) -> dict:
+    """:func:`matched_reach` of a stored ``p4.cbs_matched`` run, rebuilt from its stored config.
+
+    The reach is a property of the policy (the CLR it mirrors), not of the training, so it is read
+    when a page renders rather than stored.
+    """
+    fields = {f.name for f in dataclasses.fields(MatchedCBSConfig)}
+    config = MatchedCBSConfig(**{k: v for k, v in config.items() if k in fields})
+    return matched_reach(matched_policy(config, config.train_size or 54000), config.epochs)
+
+
 def matched_bounds(lr_min: float, lr_max: float, clr_batch: int, cap: int) -> dict:
     """``b_min``, ``b_max`` of the noise-matched CBS, and whether the cap cut ``b_max``.
 
@@ -719,7 +765,7 @@ def _prepare_matched(config, profile, fallback):
     return dataclasses.replace(config, lr=config.lr or config.lr_max, b_min=bounds["b_min"], b_max=bounds["b_max"])
 
 
-@register("p4.cbs_matched", version="3", config_cls=MatchedCBSConfig, gpu_recommended=True,
+@register("p4.cbs_matched", version="4", config_cls=MatchedCBSConfig, gpu_recommended=True,
           prepare=_prepare_matched,
           summarize=lambda d: {"lr": d["lr"], "b_min": d["b_min"], "b_max": d["b_max"], "matched": d["matched"],
                                "batch_sizes": d["history"]["batch_size"], **_policy_summary(d)},
@@ -732,25 +778,22 @@ def cbs_matched(config: MatchedCBSConfig) -> dict:
     policy = matched_policy(config, train_images)
     k, rate_sums = policy.groups(config.epochs)
     run = _cbs_run(config, "matched cbs", policy)
-    return dict(run, policy="matched CBS", matched=bounds, reach=matched_reach(policy, config.epochs),
-                clr_rate_sums=rate_sums, clr_batch=int(config.clr_batch))
+    # How far the CLR lets the mirror reach (matched_reach) is read at page time from the config.
+    return dict(run, policy="matched CBS", matched=bounds, clr_rate_sums=rate_sums, clr_batch=int(config.clr_batch))
 
 
 # ---------------------------------------------------------------------------------- 4.7 compare
 POLICIES = {"CLR": "p4.clr", "CBS": "p4.cbs", "matched CBS": "p4.cbs_matched", "constant LR": "p4.baseline"}
+#: The name under which :mod:`hw2.profiles` holds the seeds 4.7 compares the policies at. 4.7 stores
+#: nothing of its own: it reads the policy runs and compares them when its page renders.
+COMPARISON = "p4.compare"
 
 
 @dataclasses.dataclass(frozen=True)
 class CompareConfig:
-    """4.7: the policies of :data:`POLICIES` at ``seeds`` (each run cache-first at the same profile).
+    """4.7: the seeds at which every policy of :data:`POLICIES` is trained and compared."""
 
-    ``upstream`` is filled by the prepare hook with ``(policy, seed, profile, store key)`` of each
-    run, so a stored comparison is tied to exactly the runs it summarizes.
-    """
-
-    seeds: tuple[int, ...] = (0, 1)
-    upstream: tuple[tuple[str, int, str, str], ...] = ()
-    seed: int = 0
+    seeds: tuple[int, ...] = (0, 1, 2)
 
     def __post_init__(self):
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
@@ -759,40 +802,69 @@ class CompareConfig:
             check_int("seeds", seed, low=0, high=2**32 - 1)
 
 
-def _prepare_compare(config, profile, fallback):
-    if config.upstream:
-        return config
-    upstream = []
-    for policy, name in POLICIES.items():
-        for seed in config.seeds:
-            result = _run_upstream(name, profile, fallback, seed)
-            upstream.append((policy, int(seed), result.profile, result.path.stem if result.path else ""))
-    return dataclasses.replace(config, upstream=tuple(upstream))
+def compare_seeds(profile: str | None = None) -> tuple[int, ...]:
+    """The seeds 4.7 compares the policies at, at ``profile`` (full: 0, 1, 2).
+
+    Example:
+        >>> compare_seeds("full")
+        (0, 1, 2)
+    """
+    return tuple(profiles.config_for(COMPARISON, CompareConfig, profile).seeds)
 
 
-@register("p4.compare", version="5", config_cls=CompareConfig, gpu_recommended=True, prepare=_prepare_compare,
-          summarize=lambda d: {"winner": d["comparison"]["winner"], "margin": d["comparison"]["margin"],
-                               "seed_sd": d["comparison"]["seed_sd"],
-                               "test_mean": {p: v["test_mean"] for p, v in d["comparison"]["table"].items()},
-                               "val_mean": {p: v["val_mean"] for p, v in d["comparison"]["table"].items()}},
-          description="P4.7: best validation / test accuracy of CLR, CBS, matched CBS and constant LR over seeds")
-def compare(config: CompareConfig) -> dict:
+@dataclasses.dataclass
+class PolicyRuns:
+    """The stored policy runs 4.7 compares: ``results[policy][seed]`` is a :class:`hw2.store.StoredResult`.
+
+    ``profile`` is the profile every run comes from (one profile for all: a comparison never mixes
+    a full-spec run with a reduced one); ``reduced_from`` is ``"full"`` when the full-spec runs were
+    not all stored and the reduced profile was used instead.
+    """
+
+    results: dict
+    profile: str
+    seeds: tuple[int, ...]
+    reduced_from: str | None = None
+
+    @property
+    def data(self) -> dict:
+        """``{policy: {seed: run data}}``, what :func:`hw2.experiments.p4_analysis.compare_policies` reads."""
+        return {policy: {seed: r.data for seed, r in runs.items()} for policy, runs in self.results.items()}
+
+    def all_results(self) -> list:
+        return [r for runs in self.results.values() for r in runs.values()]
+
+
+def _load_policy_runs(profile: str, seeds, policies, *, compute: bool) -> dict:
     from hw2 import experiments
 
-    per_run: dict[str, dict] = {policy: {} for policy in POLICIES}
-    runs = []
-    for policy, seed, profile, key in config.upstream:
-        result = experiments.run(POLICIES[policy], profile, seed=seed)
-        if result.path is not None and key and result.path.stem != key:
-            raise RuntimeError(f"{POLICIES[policy]} seed {seed}: stored key {result.path.stem} != expected {key}")
-        per_run[policy][seed] = result.data
-        runs.append({"policy": policy, "seed": seed, "profile": result.profile, "key": key,
-                     "updates": int(np.sum(result.data["history"]["steps"])), "lr_sum": lr_budget(result.data),
-                     "test_accuracy": result.data["test_accuracy"],
-                     "best_val_accuracy": result.data["best_val_accuracy"],
-                     "history_val_accuracy": result.data["history"]["val_accuracy"],
-                     "batch_sizes": result.data["history"]["batch_size"],
-                     "batch_sizes_visited": np.unique(result.data["update_batch_sizes"]),
-                     "lr_over_b": noise_trace(result.data)["lr_over_b"],
-                     "setup": result.data["setup"], "epochs": result.data["epochs"]})
-    return {"runs": runs, "comparison": compare_policies(per_run)}
+    with contextlib.nullcontext() if compute else experiments._no_compute():
+        return {policy: {seed: experiments.run(POLICIES[policy], profile, seed=seed) for seed in seeds}
+                for policy in policies}
+
+
+def policy_runs(profile: str | None = None, *, fallback: bool = False, policies=None) -> PolicyRuns:
+    """Every policy of :data:`POLICIES` (or just ``policies``) at every seed of :func:`compare_seeds`, cache-first.
+
+    With ``fallback`` at the full profile: if any full-spec run is missing and no accelerator is
+    here, every run comes from the laptop profile instead (computed if needed), so the comparison
+    is never a mixture of sizes.
+    """
+    from hw2 import experiments
+
+    profile = profiles.resolve_profile(profile)
+    policies = tuple(POLICIES) if policies is None else tuple(policies)
+    for policy in policies:
+        check_choice("policies", policy, tuple(POLICIES))
+    seeds = compare_seeds(profile)
+    if fallback and profile == "full" and not experiments._has_accelerator():
+        try:
+            return PolicyRuns(_load_policy_runs(profile, seeds, policies, compute=False), profile, seeds)
+        except LookupError:
+            reduced = "laptop"
+            results = _load_policy_runs(reduced, compare_seeds(reduced), policies, compute=True)
+            for runs in results.values():
+                for r in runs.values():
+                    r.provenance = dict(r.provenance, reduced_from="full")
+            return PolicyRuns(results, reduced, compare_seeds(reduced), reduced_from="full")
+    return PolicyRuns(_load_policy_runs(profile, seeds, policies, compute=True), profile, seeds)
