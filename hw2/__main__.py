@@ -86,7 +86,7 @@ def _cmd_chain(args) -> int:
     backend = keras.config.backend()
     print(f"[chain] backend {backend}; " + (cache if backend == "jax" else "no persistent compilation cache "
                                             "(JAX backend only)"), flush=True)
-    datasets.load("fashion_mnist")  # before any piece: a missing dataset is one line, not 13 failures
+    datasets.load("fashion_mnist")  # before any piece: a missing dataset is one line, not one failure per piece
     outcomes = chain.run_chain(plan, args.copy_to, tar=args.tar, time_limit_s=args.time_limit,
                                echo=lambda line: print(line, flush=True))
     return 0 if all(outcome.done for outcome in outcomes) else 1

@@ -1,7 +1,6 @@
 """``python -m hw2 chain``: the P4 chain's order, dependencies, copying, failures, and one end-to-end
 smoke run under JAX (the GPU command, on the CPU)."""
 
-import dataclasses
 import importlib.util
 import os
 import subprocess
@@ -26,14 +25,14 @@ def _labels(plan):
     return [piece.label for piece in plan]
 
 
-def test_the_p4_plan_runs_finders_then_each_seed_then_compare():
-    plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1), profile="full")
-    assert _labels(plan) == ([f"{n} seed 0" for n in FINDERS] + [f"{n} seed 0" for n in POLICIES]
-                             + [f"{n} seed 1" for n in POLICIES] + ["p4.compare seed 0"])
-    assert plan.notes == ()
+def test_the_p4_plan_runs_finders_then_each_seed_and_nothing_for_4_7():
+    plan = chain.p4_plan(0, seeds=(0, 1, 2), compare_seeds=(0, 1, 2), profile="full")
+    assert _labels(plan) == ([f"{n} seed 0" for n in FINDERS] + [f"{n} seed {s}" for s in (0, 1, 2) for n in POLICIES])
+    assert len(plan) == 16 and plan.notes == ()
+    assert "p4.compare" not in {p.experiment for p in plan} and "p4.compare" not in plan.experiments
     by_label = {piece.label: piece for piece in plan}
     assert by_label["p4.cbs seed 1"].needs == (("p4.lr_sweep", 0), ("p4.batch_sweep", 0))  # finders at finder_seed
-    assert set(by_label["p4.compare seed 0"].needs) == {(n, s) for n in POLICIES for s in (0, 1)}
+    assert by_label["p4.lr_range_test seed 0"].needs == ()
 
 
 def test_the_finders_run_at_the_finder_seed_whatever_the_policy_seeds():
@@ -42,10 +41,14 @@ def test_the_finders_run_at_the_finder_seed_whatever_the_policy_seeds():
     assert [p.seed for p in plan if p.experiment in POLICIES] == [5, 5, 5, 5]
 
 
-def test_compare_is_left_out_when_the_seeds_do_not_cover_its_seeds():
-    plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0, 1))
-    assert "p4.compare" not in {p.experiment for p in plan}
-    assert plan.notes and "seeds 0 1" in plan.notes[0] and "runs seeds 0" in plan.notes[0]
+def test_the_plan_says_which_of_4_7s_seeds_a_chain_leaves_out():
+    plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0, 1, 2))
+    assert len(plan) == 8  # every piece still runs; 4.7 will find the other seeds missing
+    assert plan.notes == ("4.7 compares the policies at seeds 0 1 2; this chain runs seeds 0, so 4.7 will find "
+                          "seeds 1 2 missing",)
+    assert chain.p4_plan(0, seeds=(2, 0, 1), compare_seeds=(0, 1, 2)).notes == ()
+    assert chain.p4_plan(0, seeds=(0, 1, 2, 3), compare_seeds=(0, 1)).notes == ()  # extra seeds are no gap
+    assert chain.p4_plan(0, seeds=(1, 5), compare_seeds=(0, 1, 2)).notes[0].endswith("will find seeds 0 2 missing")
 
 
 def test_only_keeps_the_named_experiments_in_order_and_rejects_unknown_names():
@@ -53,8 +56,8 @@ def test_only_keeps_the_named_experiments_in_order_and_rejects_unknown_names():
     assert _labels(plan) == ["p4.lr_sweep seed 0", "p4.baseline seed 0", "p4.baseline seed 1"]
     with pytest.raises(ValueError, match=r"Argument `only` must name pieces of chain p4 .*only=\['p4.nope'\]"):
         chain.p4_plan(0, seeds=(0,), compare_seeds=(0,), only=["p4.nope"])
-    with pytest.raises(ValueError, match="leaves no piece"):
-        chain.p4_plan(0, seeds=(0,), compare_seeds=(0, 1), only=["p4.compare"])
+    with pytest.raises(ValueError, match=r"must name pieces of chain p4 .*only=\['p4.compare'\]"):
+        chain.p4_plan(0, seeds=(0,), compare_seeds=(0, 1), only=["p4.compare"])  # 4.7 is no piece: it stores nothing
     with pytest.raises(ValueError, match=r"Argument `seeds` must be distinct .*seeds=\[0, 0\]"):
         chain.p4_plan(0, seeds=(0, 0), compare_seeds=(0,))
 
@@ -79,11 +82,10 @@ def test_the_dependencies_are_what_the_prepare_hooks_read(monkeypatch):
         if experiment.prepare is not None:
             experiment.prepare(config, "smoke", False)
         assert sorted(set(asked)) == sorted((need, 0) for need in needs), name  # at finder_seed, not seed 7
-    asked.clear()
-    compare = experiments.get("p4.compare")
-    compare.prepare(dataclasses.replace(compare.config("smoke"), seeds=(0, 1)), "smoke", False)
-    assert sorted(asked) == sorted((n, s) for n in POLICIES for s in (0, 1))
-    assert set(p4_cyclical.POLICIES.values()) == set(POLICIES)
+    assert list(p4_cyclical.POLICIES.values()) == POLICIES  # 4.7's policies, in the chain's order
+    # every P4 experiment that trains is a piece of the chain (p4.fashion_mnist only describes the data)
+    trains = [name for name in experiments.names() if name.startswith("p4.") and name != "p4.fashion_mnist"]
+    assert sorted(chain.P4_NEEDS) == sorted(trains) == sorted(FINDERS + POLICIES)
 
 
 class FakeStore:
@@ -114,7 +116,7 @@ class FakeStore:
 
 
 def test_each_piece_is_copied_before_the_next_one_starts(tmp_path):
-    plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1))
+    plan = chain.p4_plan(0, seeds=(0, 1, 2), compare_seeds=(0, 1, 2))
     store, out, lines = FakeStore(tmp_path / "store"), tmp_path / "out", []
     seen_before = []
 
@@ -123,15 +125,15 @@ def test_each_piece_is_copied_before_the_next_one_starts(tmp_path):
         return store(name, profile, seed)
 
     outcomes = chain.run_chain(plan, out, runner=runner, echo=lines.append)
-    assert [o.status for o in outcomes] == ["computed"] * 13
-    assert [len(s) for s in seen_before] == list(range(13))  # piece k finds the k before it copied
+    assert [o.status for o in outcomes] == ["computed"] * 16
+    assert [len(s) for s in seen_before] == list(range(16))  # piece k finds the k before it copied
     for piece in plan:
         source = store.path(piece.experiment, piece.seed)
         copy = out / piece.experiment / source.name
         assert copy.read_bytes() == source.read_bytes()
     assert not list(out.rglob("*.tmp"))
     for index, piece in enumerate(plan, 1):
-        line = next(line for line in lines if line.startswith(f"[chain] {index}/13 {piece.label}:"))
+        line = next(line for line in lines if line.startswith(f"[chain] {index}/16 {piece.label}:"))
         assert "computed in" in line and "total" in line
         if piece.experiment in POLICIES:
             assert "10 img/s (20 images in 2.0 s of training)" in line
@@ -153,7 +155,7 @@ def test_tar_mode_keeps_one_archive_of_everything_finished(tmp_path):
         return store(name, profile, seed)
 
     chain.run_chain(plan, out, tar=True, runner=runner, echo=lambda line: None)
-    assert members_before == list(range(1, 9))
+    assert members_before == list(range(1, 8))  # 8 pieces: the archive before pieces 2..8
     assert sorted(p.name for p in out.iterdir()) == [chain.LOG_NAME, "p4-smoke.tar"]  # the device returns 8 files
     with tarfile.open(out / "p4-smoke.tar") as tar:
         assert sorted(tar.getnames()) == sorted(f"{p.experiment}/{store.path(p.experiment, p.seed).name}" for p in plan)
@@ -174,18 +176,18 @@ def test_upstream_results_computed_inside_a_piece_are_copied_too(tmp_path):
 def test_a_failed_piece_skips_only_the_pieces_that_need_it(tmp_path):
     plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1))
     store, lines = FakeStore(tmp_path / "store", fail={"p4.batch_sweep"}), []
+    assert len(plan) == 12
     outcomes = chain.run_chain(plan, tmp_path / "out", runner=store, echo=lines.append)
     status = {o.piece.label: o.status for o in outcomes}
     assert status["p4.batch_sweep seed 0"] == "failed"
-    assert [label for label, s in status.items() if s == "skipped"] == ["p4.cbs seed 0", "p4.cbs seed 1",
-                                                                        "p4.compare seed 0"]
+    assert [label for label, s in status.items() if s == "skipped"] == ["p4.cbs seed 0", "p4.cbs seed 1"]
     assert sum(s == "computed" for s in status.values()) == 9
     assert ("p4.cbs", 0) not in store.calls and ("p4.cbs_matched", 1) in store.calls
     failed = next(line for line in lines if "FAILED" in line)
     assert "RuntimeError: p4.batch_sweep broke second line" in failed  # one line
     cbs = next(line for line in lines if "p4.cbs seed 0" in line)
     assert "skipped: needs p4.batch_sweep seed 0, which failed" in cbs
-    assert "skipped: needs p4.cbs seed 0, which skipped" in next(line for line in lines if "p4.compare" in line)
+    assert not any("p4.compare" in line for line in lines)
     log = (tmp_path / "out" / chain.LOG_NAME).read_text()
     assert "Traceback (most recent call last)" in log and "rerun the same command" in lines[-1]
 
@@ -203,8 +205,8 @@ def test_no_piece_starts_after_the_time_limit(tmp_path):
     plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0,))
     store, lines = FakeStore(tmp_path / "store", sleep=1.0), []
     outcomes = chain.run_chain(plan, tmp_path / "out", runner=store, time_limit_s=1.5, echo=lines.append)
-    assert [o.status for o in outcomes] == ["computed", "computed"] + ["not started"] * 7
-    assert lines[3].startswith("[chain] 3/9 p4.batch_sweep seed 0: not started: time limit 1.5 s reached")
+    assert [o.status for o in outcomes] == ["computed", "computed"] + ["not started"] * 6
+    assert lines[3].startswith("[chain] 3/8 p4.batch_sweep seed 0: not started: time limit 1.5 s reached")
     with pytest.raises(ValueError, match=r"Argument `time_limit_s` must be > 0 seconds. Received: time_limit_s=0"):
         chain.run_chain(plan, tmp_path / "out", runner=store, time_limit_s=0)
 
@@ -219,7 +221,8 @@ def test_throughput_is_read_from_what_each_result_stores():
     batch = {"sweep": {"seconds": np.array([1.0, 2.0]), "images_per_second": np.array([100.0, 50.0])}}
     assert chain.images_and_seconds("p4.batch_sweep", batch) == (200, 3.0)
     assert chain.images_and_seconds("p4.noise_scale", {"updates": 10, "b_big": 512, "seconds": 5.0}) == (5120, 5.0)
-    assert chain.images_and_seconds("p4.compare", {}) is None
+    assert chain.images_and_seconds("p4.fashion_mnist", {}) is None  # trains nothing
+    assert set(chain.THROUGHPUT) == set(FINDERS + POLICIES)
 
 
 @pytest.fixture
@@ -237,12 +240,35 @@ def test_the_cli_dry_run_lists_the_pieces_and_runs_nothing(cache_env, tmp_path, 
     monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path / "results"))
     assert main(["chain", "p4", "--profile", "smoke", "--dry-run", "--seeds", "0", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "chain p4 at profile smoke: 13 pieces, in this order:"
-    assert [line.split()[1] for line in out[1:]] == FINDERS + POLICIES + POLICIES + ["p4.compare"]
-    assert [line.split()[3] for line in out[1:]] == ["0"] * 8 + ["1"] * 4 + ["0"]
+    assert out[0] == "chain p4 at profile smoke: 12 pieces, in this order:"
+    assert len(out) == 13  # smoke compares the policies at seed 0 only: nothing left out, no note
+    assert [line.split()[1] for line in out[1:]] == FINDERS + POLICIES + POLICIES
+    assert [line.split()[3] for line in out[1:]] == ["0"] * 8 + ["1"] * 4
     assert all("to compute" in line for line in out[1:])
     assert not (tmp_path / "results").exists()  # looked up, nothing computed
     assert os.environ.get("HW2_NO_COMPUTE") is None
+
+
+def test_the_cli_dry_run_at_full_lists_16_pieces_at_seeds_0_to_2(cache_env, tmp_path, monkeypatch, capsys):
+    from hw2.__main__ import main
+
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path / "results"))
+    assert main(["chain", "p4", "--profile", "full", "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "chain p4 at profile full: 16 pieces, in this order:"
+    assert len(out) == 17  # the default seeds are 4.7's: no note
+    assert [line.split()[0] for line in out[1:]] == [f"{i}." for i in range(1, 17)]
+    assert [line.split()[1] for line in out[1:]] == FINDERS + POLICIES * 3
+    assert [line.split()[3] for line in out[1:]] == ["0"] * 8 + ["1"] * 4 + ["2"] * 4
+    assert out[5].endswith("needs p4.lr_sweep seed 0") and "p4.clr seed 0" in out[5]
+    assert out[14].endswith("needs p4.lr_sweep seed 0, p4.batch_sweep seed 0") and "p4.cbs seed 2" in out[14]
+    assert all("to compute" in line for line in out[1:])
+    assert main(["chain", "p4", "--profile", "full", "--dry-run", "--seeds", "0"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "chain p4 at profile full: 8 pieces, in this order:" and len(out) == 10
+    assert out[-1].strip() == ("4.7 compares the policies at seeds 0 1 2; this chain runs seeds 0, so 4.7 will find "
+                               "seeds 1 2 missing")
+    assert not (tmp_path / "results").exists() and os.environ.get("HW2_NO_COMPUTE") is None
 
 
 def test_the_cli_needs_a_copy_folder(cache_env, capsys):
@@ -292,10 +318,10 @@ def test_the_whole_p4_chain_runs_at_smoke_under_jax_and_copies_every_piece(tmp_p
     assert first.returncode == 0, first.stdout + first.stderr[-3000:]
     lines = first.stdout.splitlines()
     assert lines[0].startswith("[chain] backend jax; XLA compilation cache (JAX backend): ")
-    pieces = FINDERS + POLICIES + ["p4.compare"]
+    pieces = FINDERS + POLICIES  # 4.7 is no piece: it stores nothing
     for index, name in enumerate(pieces, 1):
-        line = next(line for line in lines if line.startswith(f"[chain] {index}/9 {name} seed 0: computed in "))
-        assert ("img/s" in line) == (name != "p4.compare"), line
+        line = next(line for line in lines if line.startswith(f"[chain] {index}/8 {name} seed 0: computed in "))
+        assert "img/s" in line, line
         stored = list((tmp_path / "results" / "smoke" / name).glob("*.npz"))
         copied = list((tmp_path / "copy" / name).glob("*.npz"))
         assert len(stored) == 1 and [p.name for p in copied] == [stored[0].name]
@@ -305,7 +331,7 @@ def test_the_whole_p4_chain_runs_at_smoke_under_jax_and_copies_every_piece(tmp_p
     again = subprocess.run([*command, "--copy-to", str(tmp_path / "again"), "--tar"], capture_output=True,
                            text=True, env=env, timeout=900)
     assert again.returncode == 0, again.stdout + again.stderr[-3000:]
-    assert sum("read from the store" in line for line in again.stdout.splitlines()) == 9
+    assert sum("read from the store" in line for line in again.stdout.splitlines()) == 8
     with tarfile.open(tmp_path / "again" / "p4-smoke.tar") as tar:
         assert sorted(tar.getnames()) == sorted(p.relative_to(tmp_path / "copy").as_posix()
                                                 for p in (tmp_path / "copy").glob("*/*.npz"))

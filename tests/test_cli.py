@@ -17,6 +17,7 @@ def test_list_shows_experiments_and_profiles():
     out = _cli("list")
     assert out.returncode == 0, out.stderr
     assert "p1.perceptron" in out.stdout and "smoke" in out.stdout and "laptop" in out.stdout
+    assert "p4.clr" in out.stdout and "p4.compare" not in out.stdout  # 4.7 stores nothing: no experiment
 
 
 def test_run_prints_json_summary_and_then_reads_the_store():
@@ -38,6 +39,7 @@ def test_run_prints_json_summary_and_then_reads_the_store():
 @pytest.mark.parametrize("args, message", [
     (("run", "p9.nope"), "Unknown experiment 'p9.nope'"),
     (("run", "p1.perceptron", "--profile", "huge"), "Allowed profiles: smoke, laptop, full"),
+    (("run", "p4.compare"), "Unknown experiment 'p4.compare'"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(args, message):
     out = _cli(*args)

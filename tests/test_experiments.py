@@ -1,4 +1,6 @@
+import ast
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -271,3 +273,104 @@ def test_a_reduced_profile_with_the_full_config_reads_the_committed_result(tmp_p
     laptop = experiments.run("p4.fashion_mnist", "laptop")
     assert len(calls) == 1 and laptop.from_store and laptop.profile == "full" and laptop.path == full.path
     assert not (tmp_path / "laptop").exists()
+
+
+# ------------------------------------------------- render-only modules: out of the cache key, imported by none
+_PACKAGE = Path(experiments.__file__).resolve().parents[1]
+#: Function-level imports of a render-only module that a computing module may make: readings asked
+#: for on the command line and never stored. Exactly these; a new one must be argued for here.
+RENDER_ONLY_IMPORTS_ALLOWED = {("hw2/experiments/p4_cyclical.py", "_policy_summary")}
+
+
+def _edited_read_bytes(monkeypatch, target: str):
+    """Path.read_bytes as if ``hw2/<target>`` had been edited (a comment appended)."""
+    original = Path.read_bytes
+
+    def read_bytes(self):
+        data = original(self)
+        return data + b"\n# edited\n" if Path(self).resolve() == _PACKAGE / target else data
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+
+
+def test_editing_a_render_only_module_keeps_the_reduced_profiles_cache_key(monkeypatch):
+    digest = experiments._library_digest.__wrapped__  # uncached: the session's cached digest stays as it is
+    before = digest()
+    assert before == experiments._library_digest()
+    assert set(experiments.RENDER_ONLY_MODULES) == {"plotting.py", "report.py", "experiments/p4_analysis.py"}
+    for module in experiments.RENDER_ONLY_MODULES:
+        assert (_PACKAGE / module).is_file(), module  # a renamed module would silently join the key
+        _edited_read_bytes(monkeypatch, module)
+        assert digest() == before, module
+    for module in ("experiments/p4_cyclical.py", "stats.py", "sweeps.py"):  # code that computes: a new key
+        _edited_read_bytes(monkeypatch, module)
+        assert digest() != before, module
+
+
+def _imports_of(tree: ast.AST, module: str):
+    """``(function or None, imported module names)`` of every import statement in ``module``'s tree."""
+    package = module if module.endswith(".__init__") else module.rsplit(".", 1)[0]
+    package = package.removesuffix(".__init__")
+
+    def names(node):
+        if isinstance(node, ast.Import):
+            return [alias.name for alias in node.names]
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".")
+            base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+        return [base] + [f"{base}.{alias.name}" for alias in node.names]
+
+    def visit(node, function):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Import | ast.ImportFrom):
+                yield function, names(child)
+            inner = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+            yield from visit(child, inner)
+
+    yield from visit(tree, None)
+
+
+def _render_only_imports(sources: dict[str, str]):
+    """Module-level and function-level imports of a render-only module in ``{relative path: source}``."""
+    render_only = {"hw2." + name.removesuffix(".py").replace("/", ".") for name in experiments.RENDER_ONLY_MODULES}
+    at_module, in_function = [], set()
+    for relative, source in sources.items():
+        module = "hw2." + relative.removeprefix("hw2/").removesuffix(".py").replace("/", ".")
+        for function, imported in _imports_of(ast.parse(source), module):
+            if not any(name == r or name.startswith(r + ".") for name in imported for r in render_only):
+                continue
+            if function:
+                in_function.add((relative, function))
+            else:
+                at_module.append(relative)
+    return at_module, in_function
+
+
+def test_no_computing_module_imports_a_render_only_one():
+    sources = {}
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        name = path.relative_to(_PACKAGE).as_posix()
+        if name not in experiments.RENDER_ONLY_MODULES:
+            sources[f"hw2/{name}"] = path.read_text(encoding="utf-8")
+    assert "hw2/experiments/p4_cyclical.py" in sources and "hw2/chain.py" in sources
+    at_module, in_function = _render_only_imports(sources)
+    assert at_module == []
+    assert in_function == RENDER_ONLY_IMPORTS_ALLOWED
+
+
+@pytest.mark.parametrize("relative, source, expected", [
+    ("hw2/sweeps.py", "from hw2 import plotting\n", (["hw2/sweeps.py"], set())),
+    ("hw2/sweeps.py", "import hw2.report as r\n", (["hw2/sweeps.py"], set())),
+    ("hw2/experiments/p4_cyclical.py", "from .p4_analysis import run_summary\n",
+     (["hw2/experiments/p4_cyclical.py"], set())),
+    ("hw2/experiments/__init__.py", "try:\n    from . import p4_analysis\nexcept ImportError:\n    pass\n",
+     (["hw2/experiments/__init__.py"], set())),
+    ("hw2/experiments/p4_data.py", "from .. import plotting\n", (["hw2/experiments/p4_data.py"], set())),
+    ("hw2/chain.py", "def f():\n    from hw2.experiments import p4_analysis\n", ([], {("hw2/chain.py", "f")})),
+    ("hw2/chain.py", "class A:\n    def g(self):\n        from hw2.plotting import x\n", ([], {("hw2/chain.py", "g")})),
+    ("hw2/chain.py", "from hw2 import experiments, profiles\nfrom hw2.experiments import p4_cyclical\n", ([], set())),
+    ("hw2/chain.py", "from hw2.reporting import x\nimport hw2.plotting_helpers\n", ([], set())),
+])
+def test_the_import_scan_finds_every_form_of_import(relative, source, expected):
+    assert _render_only_imports({relative: source}) == expected

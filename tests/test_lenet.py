@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from hw2 import covariate_shift, training
+from hw2 import covariate_shift, stats, training
 from hw2.experiments import p3_lenet
 from hw2.models import lenet5
 from hw2.store import ResultStore
@@ -167,10 +167,11 @@ def test_paired_comparison_uses_a_student_t_interval():
     half = 2.776 * diff.std(ddof=1) / np.sqrt(5)
     assert out["ci_low"] == pytest.approx(diff.mean() - half)
     assert out["significant"] == (abs(diff.mean()) > half)
-    assert p3_lenet.t_quantile_975(1) == pytest.approx(12.706)
-    assert p3_lenet.t_quantile_975(1000) == pytest.approx(1.96, abs=0.01)
+    assert out["interval"] == "t" and out == stats.paired_difference(a, b, interval="t")  # the one t helper
+    assert stats.t_quantile_975(1) == pytest.approx(12.706)
+    assert stats.t_quantile_975(1000) == pytest.approx(1.96, abs=0.01)
     with pytest.raises(ValueError, match="df"):
-        p3_lenet.t_quantile_975(0)
+        stats.t_quantile_975(0)
 
 
 def test_verdict_wording_follows_the_interval():

@@ -1,32 +1,56 @@
-"""Problem 4 analysis (:mod:`hw2.experiments.p4_analysis`): every verdict a P4 page prints."""
+"""Problem 4 analysis (:mod:`hw2.experiments.p4_analysis`): every verdict a P4 page prints, made when the
+page renders from what training stored (and the statistics 4.7 uses)."""
 
+import dataclasses
 import math
+import os
 
 import numpy as np
+import p4_tiny
 import pytest
 
-from hw2 import schedules
+from hw2 import experiments, profiles, schedules, stats
 from hw2.experiments import p4_analysis as analysis
+from hw2.experiments import p4_cyclical as p4
 
 
 # ----------------------------------------------------------------------------------- 4.2
-def test_lr_agreement_uses_the_grid_spacing():
+def test_lr_agreement_tells_the_same_from_within_one_step():
     sweep = {"lr_min": 1e-4, "lr_max": 1e-2, "sweep": {"learning_rates": np.logspace(-9, 1, 10)}}
     out = analysis.lr_agreement(sweep, {"lr_min": 1e-4 * 10**1.0, "lr_max": 1e-2 * 10**1.5})
     assert out["grid_spacing_decades"] == pytest.approx(10 / 9)
-    assert out["agree"] == {"lr_min": True, "lr_max": False}
-    assert out["ratio"]["lr_max"] == pytest.approx(10**1.5)
-    text = analysis.agreement_sentence(out)
-    assert "lr_min: within one grid step" in text and "lr_max: 31.6 times apart" in text
+    assert out["within_step"] == {"lr_min": True, "lr_max": False}
+    assert out["same"] == {"lr_min": False, "lr_max": False}  # 10 times apart is not the same, even within a step
+    assert out["ratio"]["lr_max"] == pytest.approx(10**1.5) and "agree" not in out
+    assert analysis.agreement_sentence(out) == (
+        "lr_min 10 times apart, less than one sweep step (x12.9), so the sweep cannot tell them apart; "
+        "lr_max 31.6 times apart, more than one sweep step (x12.9)")
+    close = analysis.lr_agreement(sweep, {"lr_min": 1.2e-4, "lr_max": 1e-2})
+    assert close["same"] == close["within_step"] == {"lr_min": True, "lr_max": True}
+    assert analysis.agreement_sentence(close) == ("lr_min the same (within a factor 1.2); "
+                                                  "lr_max the same (within a factor 1)")
 
 
-def test_batch_bound_agreement_is_one_doubling():
+def test_batch_bound_agreement_reads_the_noise_finders_bounds_on_the_doubling_grid():
     sweep = {"b_min": 256, "b_max": 1024, "sweep": {"batch_sizes": [64, 128, 256, 512, 1024]}}
-    out = analysis.batch_bound_agreement(sweep, {"bounds": {"b_min": 512, "b_max": 4096}})
-    assert out["grid_factor"] == pytest.approx(2.0)
-    assert out["agree"] == {"b_min": True, "b_max": False}
-    assert out["ratio"] == {"b_min": 2.0, "b_max": 4.0}
-    assert analysis.agreement_sentence(out).startswith("b_min: within one grid step")
+    noise = {"b_min": 448, "b_max": 4096, "clipped": False, "reliable": True, "note": ""}  # noise_readings' output
+    out = analysis.batch_bound_agreement(sweep, noise)
+    assert out["grid_factor"] == pytest.approx(2.0) and out["bounds"] == ("b_min", "b_max")
+    assert out["ratio"] == {"b_min": 1.75, "b_max": 4.0}
+    assert out["within_step"] == {"b_min": True, "b_max": False} and out["same"] == {"b_min": False, "b_max": False}
+    assert analysis.agreement_sentence(out) == (
+        "b_min 1.75 times apart, less than one sweep step (x2), so the sweep cannot tell them apart; "
+        "b_max 4 times apart, more than one sweep step (x2)")
+    assert analysis.batch_bound_agreement(sweep, dict(noise, b_min=362))["same"]["b_min"] is True  # x1.41
+
+
+def test_same_bound_factor_is_read_when_the_verdict_is_made(monkeypatch):
+    sweep = {"b_min": 256, "b_max": 1024, "sweep": {"batch_sizes": [64, 128, 256, 512, 1024]}}
+    noise = {"b_min": 384, "b_max": 1024}  # x1.5: the same at the default factor (inclusive)
+    assert analysis.SAME_BOUND_FACTOR == 1.5
+    assert analysis.batch_bound_agreement(sweep, noise)["same"] == {"b_min": True, "b_max": True}
+    monkeypatch.setattr(analysis, "SAME_BOUND_FACTOR", 1.2)
+    assert analysis.batch_bound_agreement(sweep, noise)["same"] == {"b_min": False, "b_max": True}
 
 
 def test_sweep_updates_stop_at_the_diverging_epoch():
@@ -57,9 +81,15 @@ def test_range_test_overshoot(last, diverged, went_past):
 # ----------------------------------------------------------------------------------- 4.3
 def test_reference_gap_names_what_differs():
     out = analysis.reference_gap(0.80, {"train_images": 54000, "width": 1.0, "published_network": True}, 48)
-    assert out["gap_points"] == pytest.approx(14.0) and out["causes"] == []
+    assert out["below_points"] == pytest.approx(14.0) and "gap_points" not in out
+    # even the full specification trains on 54000 images: 6000 of pyimagesearch's 60000 are held out here
+    assert out["causes"] == ["54000 instead of 60000 training images (6000 held out for validation)"]
     reduced = analysis.reference_gap(0.85, {"train_images": 8192, "width": 0.125, "published_network": False}, 8)
-    assert len(reduced["causes"]) == 3
+    assert len(reduced["causes"]) == 3 and reduced["causes"][2] == "8 instead of the full specification's 48 epochs"
+    assert analysis.gap_sentence(0.80, out) == "80.0 % is 14.0 points below pyimagesearch's 94 %"
+    above = analysis.reference_gap(0.955, {"train_images": 60000, "published_network": True}, 48)
+    assert above["below_points"] == pytest.approx(-1.5) and above["causes"] == []
+    assert analysis.gap_sentence(0.955, above) == "95.5 % is 1.5 points above pyimagesearch's 94 %"
 
 
 # ----------------------------------------------------------------------------------- 4.4
@@ -136,36 +166,402 @@ def test_lr_budget_sums_the_rates_of_all_updates():
     assert analysis.lr_budget(clr) == pytest.approx(0.2 * 8)
 
 
-def test_compare_policies_margin_and_pairs():
-    runs = {"CLR": {0: {"test_accuracy": 0.90, "best_val_accuracy": 0.91},
-                    1: {"test_accuracy": 0.92, "best_val_accuracy": 0.92}},
-            "CBS": {0: {"test_accuracy": 0.89, "best_val_accuracy": 0.90},
-                    1: {"test_accuracy": 0.90, "best_val_accuracy": 0.90}},
-            "constant LR": {0: {"test_accuracy": 0.85, "best_val_accuracy": 0.86},
-                            1: {"test_accuracy": 0.86, "best_val_accuracy": 0.86}}}
+def _run(test, val, test_images=10000):
+    return {"test_accuracy": test, "test_images": test_images, "history": {"val_accuracy": np.asarray(val, float)}}
+
+
+def test_compare_policies_table_ranking_and_pairs():
+    runs = {"CLR": {0: _run(0.90, [0.85, 0.91]), 1: _run(0.92, [0.92, 0.90])},
+            "CBS": {0: _run(0.89, [0.90]), 1: _run(0.90, [0.88, 0.90])},
+            "constant LR": {0: _run(0.85, [0.86]), 1: _run(0.86, [0.80, 0.86])}}
     out = analysis.compare_policies(runs)
-    assert out["ranking"] == ["CLR", "CBS", "constant LR"]
+    assert out["ranking"] == ["CLR", "CBS", "constant LR"] and out["seeds"] == [0, 1]
+    assert (out["winner"], out["runner_up"]) == ("CLR", "CBS")
     assert out["margin"] == pytest.approx(0.91 - 0.895)
-    assert out["pairs"]["CLR - constant LR"]["mean_diff"] == pytest.approx(0.055)
-    # the margin is judged against the spread of the two policies it separates, not of a third one
-    sd = lambda a, b: np.std([a, b], ddof=1)
-    assert out["seed_sd"] == pytest.approx(np.sqrt((sd(0.90, 0.92) ** 2 + sd(0.89, 0.90) ** 2) / 2))
-    assert out["pooled_sd"] == pytest.approx(np.sqrt((sd(0.90, 0.92) ** 2 + sd(0.89, 0.90) ** 2
-                                                      + sd(0.85, 0.86) ** 2) / 3))
-    runs["constant LR"][1]["test_accuracy"] = 0.99 - 0.14  # a noisy third policy leaves the verdict alone
-    runs["constant LR"][0]["test_accuracy"] = 0.70
-    assert analysis.compare_policies(runs)["seed_sd"] == pytest.approx(out["seed_sd"])
+    row = out["table"]["CLR"]
+    assert row["best_val_accuracy"].tolist() == [0.91, 0.92] and row["val_mean"] == pytest.approx(0.915)
+    assert row["test_ci95"] == pytest.approx(stats.t_interval([0.90, 0.92])[1:])  # Student t over the seeds
+    assert row["val_ci95"] == pytest.approx(stats.t_interval([0.91, 0.92])[1:])
+    assert row["test_sd"] == pytest.approx(np.std([0.90, 0.92], ddof=1))
+    # every pair once, keyed (better, worse) by the ranking, a paired t difference of test accuracies
+    assert set(out["pairs"]) == {("CLR", "CBS"), ("CLR", "constant LR"), ("CBS", "constant LR")}
+    assert out["pairs"][("CLR", "constant LR")]["mean_diff"] == pytest.approx(0.055)
+    assert all(d["interval"] == "t" and d["n"] == 2 for d in out["pairs"].values())
+    assert out["lead"] == out["pairs"][("CLR", "CBS")] and out["decided"] is out["lead"]["significant"]
+    # the lead is judged on the two policies it separates: a noisy third one leaves it alone
+    runs["constant LR"] = {0: _run(0.70, [0.70]), 1: _run(0.85, [0.86])}
+    noisy = analysis.compare_policies(runs)
+    assert noisy["lead"] == out["lead"] and noisy["decided"] == out["decided"] and noisy["margin"] == out["margin"]
 
 
-def test_temperature_comparison_flags_a_colder_cbs():
-    runs = [{"policy": "CLR", "seed": s, "lr_over_b": [1e-3 / 64, 1e-1 / 64]} for s in (0, 1)]
-    runs += [{"policy": "CBS", "seed": 0, "lr_over_b": [1e-3 / 64, 1e-3 / 512]},
-             {"policy": "matched CBS", "seed": 0, "lr_over_b": [1e-1 / 64, 1e-1 / 6400]}]
-    table = {"CLR": {"test_mean": 0.90}, "CBS": {"test_mean": 0.70}, "matched CBS": {"test_mean": 0.86}}
-    out = analysis.temperature_comparison(runs, {"table": table, "seed_sd": 0.01})
-    assert out["cbs_hottest_over_clr_coldest"] == pytest.approx(1.0)
-    assert out["compares_temperatures"] is True
-    assert out["matched"]["within_spread"] is False
+def test_the_winner_is_the_best_mean_test_accuracy_even_with_the_worse_validation_accuracy():
+    runs = {"A": {0: _run(0.90, [0.80, 0.85]), 1: _run(0.91, [0.83]), 2: _run(0.92, [0.84])},
+            "B": {0: _run(0.88, [0.95, 0.97]), 1: _run(0.89, [0.96]), 2: _run(0.895, [0.97])}}
+    out = analysis.compare_policies(runs)
+    assert out["table"]["B"]["val_mean"] > out["table"]["A"]["val_mean"]  # B looks better on validation
+    assert out["winner"] == "A" and out["runner_up"] == "B" and out["ranking"] == ["A", "B"]
+    assert out["lead"]["mean_diff"] == pytest.approx(np.mean([0.02, 0.02, 0.025]))
+    assert out["decided"] is True  # three consistent pairs: the t interval excludes 0
+
+
+def test_two_seeds_whose_t_interval_spans_zero_do_not_decide_though_the_normal_one_would():
+    # differences 0.01 and 0.03: mean 0.02, standard error 0.01; normal 0.02 +- 0.0196 excludes 0,
+    # t (1 degree of freedom) 0.02 +- 0.127 does not
+    runs = {"CLR": {0: _run(0.91, [0.9]), 1: _run(0.93, [0.9])}, "CBS": {0: _run(0.90, [0.9]), 1: _run(0.90, [0.9])}}
+    normal = stats.paired_difference([0.91, 0.93], [0.90, 0.90])
+    assert normal["significant"] and normal["ci_low"] > 0
+    out = analysis.compare_policies(runs)
+    assert out["winner"] == "CLR" and out["decided"] is False
+    lead = out["lead"]
+    assert lead["ci_low"] < 0 < lead["ci_high"]
+    assert lead["ci_high"] - lead["mean_diff"] == pytest.approx(12.706 * 0.01, rel=1e-6)
+    sentence = analysis.difference_sentence("CLR - CBS", lead)
+    assert sentence == "CLR - CBS: +2.00 points (95 % t interval -10.71 to +14.71, 2 seeds): not decided by 2 seeds"
+    one = analysis.compare_policies({p: {0: r[0]} for p, r in runs.items()})
+    assert one["decided"] is False and one["lead"]["n"] == 1
+    assert analysis.difference_sentence("CLR - CBS", one["lead"]) == (
+        "CLR - CBS: +1.00 points (1 seed: no interval, not decided)")
+    decided = dict(lead, ci_low=0.005, ci_high=0.035, significant=True)
+    assert analysis.difference_sentence("CLR - CBS", decided).endswith(": decided (the interval excludes 0)")
+
+
+def test_paired_test_difference_uses_the_common_seeds_only():
+    runs = {"A": {0: _run(0.9, [0.9]), 1: _run(0.92, [0.9]), 2: _run(0.5, [0.9])},
+            "B": {0: _run(0.88, [0.9]), 1: _run(0.91, [0.9])}}
+    out = analysis.paired_test_difference(runs, "A", "B")
+    assert out["n"] == 2 and out["mean_diff"] == pytest.approx(0.015) and out["interval"] == "t"
+
+
+# ---------------------------------------------------------------------- stats used by 4.7
+def test_t_interval_uses_students_quantiles_for_a_few_seeds():
+    mean, low, high = stats.t_interval([0.80, 0.82])  # n = 2: t(1) = 12.706
+    assert mean == pytest.approx(0.81)
+    assert high - mean == pytest.approx(12.706 * np.std([0.80, 0.82], ddof=1) / np.sqrt(2))
+    assert mean - low == pytest.approx(high - mean)
+    mean, low, high = stats.t_interval([0.80, 0.82, 0.84])  # n = 3: t(2) = 4.303
+    assert (low, high) == pytest.approx((0.82 - 4.303 * 0.02 / np.sqrt(3), 0.82 + 4.303 * 0.02 / np.sqrt(3)))
+    assert stats.t_quantile_975(1) == 12.706 and stats.t_quantile_975(2) == 4.303
+    single = stats.t_interval([0.8])
+    assert single[0] == 0.8 and math.isnan(single[1]) and math.isnan(single[2])
+
+
+def test_paired_difference_t_and_the_unchanged_normal_path():
+    a, b = [0.91, 0.93, 0.92], [0.90, 0.90, 0.91]
+    t = stats.paired_difference(a, b, interval="t")
+    diff = np.subtract(a, b)
+    half = 4.303 * diff.std(ddof=1) / np.sqrt(3)
+    assert (t["ci_low"], t["ci_high"]) == pytest.approx((diff.mean() - half, diff.mean() + half))
+    assert t["interval"] == "t"
+    normal = stats.paired_difference(a, b)
+    assert set(normal) == {"mean_diff", "ci_low", "ci_high", "sd_diff", "frac_a_better", "frac_tie",
+                           "frac_b_better", "significant", "n"}  # as before the t path existed: no "interval"
+    assert normal == _old_paired_difference(a, b)
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 5, 200):
+        x, y = rng.normal(size=n), rng.normal(size=n)
+        new, old = stats.paired_difference(x, y), _old_paired_difference(x, y)
+        assert new.keys() == old.keys()
+        assert all(new[k] == old[k] or (np.isnan(new[k]) and np.isnan(old[k])) for k in old)
+    assert {k: v for k, v in t.items() if k not in ("ci_low", "ci_high", "significant", "interval")} == {
+        k: v for k, v in normal.items() if k not in ("ci_low", "ci_high", "significant")}
+    assert "interval" not in stats.paired_difference([0.9], [0.8], interval="t")  # one pair: no interval at all
+    with pytest.raises(ValueError, match="`interval` must be one of"):
+        stats.paired_difference(a, b, interval="bootstrap")
+
+
+def _old_paired_difference(a, b):
+    """hw2.stats.paired_difference as it was before the t interval (its normal path must not change)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    diff = a - b
+    mean, low, high = stats.mean_ci(diff)
+    return {
+        "mean_diff": mean, "ci_low": low, "ci_high": high,
+        "sd_diff": float(diff.std(ddof=1)) if diff.size > 1 else float("nan"),
+        "frac_a_better": float(np.mean(diff > 0)), "frac_tie": float(np.mean(diff == 0)),
+        "frac_b_better": float(np.mean(diff < 0)),
+        "significant": bool(np.isfinite(low) and (low > 0 or high < 0)),
+        "n": int(diff.size),
+    }
+
+
+# ------------------------------------------------------------------------ readings of one run
+def test_run_summary_reads_best_epoch_interval_and_whether_still_improving(monkeypatch):
+    run = _run(0.9, [0.5, 0.7, 0.8, 0.85], test_images=1000)
+    out = analysis.run_summary(run)
+    assert (out["best_val_accuracy"], out["best_val_epoch"], out["final_val_accuracy"]) == (0.85, 4, 0.85)
+    assert out["test_accuracy_ci95"] == stats.wilson_interval(900, 1000)
+    assert out["window"] == 1 and out["gain_last_window"] == pytest.approx(0.05) and out["still_improving"]
+    assert analysis.run_summary(run, window=3)["gain_last_window"] == pytest.approx(0.35)
+    monkeypatch.setattr(analysis, "STILL_IMPROVING_GAIN", 0.06)  # the threshold is read when the page renders
+    assert analysis.run_summary(run)["still_improving"] is False
+    assert analysis.run_summary(run, window=2)["still_improving"] is True  # +0.15 over two epochs
+    peaked = _run(0.9, [0.5, 0.86, 0.8, 0.85])
+    assert analysis.run_summary(peaked)["best_val_epoch"] == 2 and not analysis.run_summary(peaked)["still_improving"]
+    tie = _run(0.9, [0.5, 0.85, 0.85])  # the first best epoch counts: a plateau is not still improving
+    assert analysis.run_summary(tie)["best_val_epoch"] == 2 and not analysis.run_summary(tie)["still_improving"]
+    short = analysis.run_summary(_run(0.9, [0.5]))
+    assert math.isnan(short["gain_last_window"]) and short["still_improving"] is False
+
+
+def test_temperature_comparison_flags_a_colder_cbs_and_reads_the_matched_pair():
+    def run(acc, batch, lr=None, trace=None):
+        out = {"test_accuracy": acc, "history": {"batch_size": batch, "steps": [2] * len(batch),
+                                                 "val_accuracy": [acc] * len(batch)}}
+        if trace is None:
+            return dict(out, lr=lr)
+        return dict(out, lr_trace=np.asarray(trace), lr_trace_iteration=np.arange(len(trace)), iterations_per_epoch=2)
+
+    clr = {s: run(0.90 + s / 100, [64, 64], trace=[1e-3, 1e-3, 1e-1, 1e-1]) for s in (0, 1)}  # epochs at 1e-3, 1e-1
+    per_run = {"CLR": clr, "CBS": {s: run(0.70, [64, 512], lr=1e-3) for s in (0, 1)},
+               "matched CBS": {s: run(0.86, [64, 6400], lr=1e-1) for s in (0, 1)}}
+    comparison = analysis.compare_policies(per_run)
+    out = analysis.temperature_comparison(per_run, comparison)
+    assert out["extremes"]["CLR"] == pytest.approx({"hottest": 1e-1 / 64, "coldest": 1e-3 / 64})
+    assert out["cbs_hottest_over_clr_coldest"] == pytest.approx(1.0) and out["compares_temperatures"] is True
     np.testing.assert_allclose(out["matched"]["temperature_ratio"], [100.0, 0.01])
-    one_seed = analysis.temperature_comparison(runs, {"table": table, "seed_sd": math.nan})
-    assert one_seed["matched"]["within_spread"] is None
+    clr_minus = out["matched"]["clr_minus_matched"]
+    assert clr_minus == comparison["pairs"][("CLR", "matched CBS")]
+    assert clr_minus["mean_diff"] == pytest.approx(0.045)
+    # the matched CBS ahead: the pair is stored the other way round, and read back as CLR - matched
+    for seed in (0, 1):
+        per_run["matched CBS"][seed]["test_accuracy"] = 0.95 + seed / 50
+    comparison = analysis.compare_policies(per_run)
+    assert ("CLR", "matched CBS") not in comparison["pairs"]
+    flipped = analysis.temperature_comparison(per_run, comparison)["matched"]["clr_minus_matched"]
+    assert flipped["mean_diff"] == pytest.approx(-0.055)
+    reverse = comparison["pairs"][("matched CBS", "CLR")]
+    assert (flipped["ci_low"], flipped["ci_high"]) == pytest.approx((-reverse["ci_high"], -reverse["ci_low"]))
+    hot = dict(per_run, CBS={0: run(0.7, [64, 64], lr=1e-2)})
+    hot_out = analysis.temperature_comparison(hot, analysis.compare_policies(hot))
+    assert hot_out["compares_temperatures"] is False and hot_out["cbs_hottest_over_clr_coldest"] == pytest.approx(10)
+    alone = {"CLR": clr, "constant LR": {0: run(0.8, [64, 64], lr=1e-2), 1: run(0.81, [64, 64], lr=1e-2)}}
+    none = analysis.temperature_comparison(alone, analysis.compare_policies(alone))
+    assert none["compares_temperatures"] is None and none["matched"] is None
+
+
+# --------------------------------------------- rendering reads only what training stored (tiny chain)
+#: Readings, rules and verdicts: made when a page renders, never stored.
+READING_KEYS = {"suggestions", "suggestion", "bounds", "reach", "comparison", "test_accuracy_ci95",
+                "best_val_accuracy", "best_val_epoch", "final_val_accuracy", "still_improving", "gain_last_window",
+                "agree", "same", "within_step", "gap_points", "below_points", "seed_sd", "pooled_sd", "winner",
+                "runner_up", "ranking", "decided", "lead", "pairs", "table", "rules", "lr_over_b", "verdict"}
+
+
+def _keys(value, path=""):
+    """Every (path, key) of the dicts nested in a stored result."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path, key
+            yield from _keys(item, f"{path}/{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _keys(item, f"{path}/{index}")
+
+
+@pytest.fixture(scope="module")
+def tiny_store(tmp_path_factory):
+    """Every registered P4 experiment computed once at smoke (tiny sizes, tests/p4_tiny.py)."""
+    root = tmp_path_factory.mktemp("p4-tiny")
+    with pytest.MonkeyPatch.context() as patch:
+        p4_tiny.apply(patch, root)
+        results = p4_tiny.populate()
+        for name in experiments.names():
+            if name.startswith("p4.") and name not in {key if isinstance(key, str) else key[0] for key in results}:
+                results[name] = experiments.run(name, "smoke")
+    return root, results
+
+
+@pytest.fixture
+def tiny(tiny_store, monkeypatch):
+    root, results = tiny_store
+    p4_tiny.apply(monkeypatch, root)  # the same sizes: the stored results are found again
+    return root, results
+
+
+def test_stored_p4_results_hold_no_readings(tiny):
+    _, results = tiny
+    stored = {key if isinstance(key, str) else key[0] for key in results}
+    assert stored == {name for name in experiments.names() if name.startswith("p4.")}  # every registered one
+    assert p4.COMPARISON not in stored
+    for key, result in results.items():
+        found = sorted({f"{path}/{name}" for path, name in _keys(result.data) if name in READING_KEYS})
+        assert found == [], f"{key} stores readings: {found}"
+    # the bounds later runs train with are the only readings kept, where they are made
+    assert {"lr_min", "lr_max", "best_lr", "reference_loss"} <= set(results["p4.lr_sweep"].data)
+    assert {"b_min", "b_max"} <= set(results["p4.batch_sweep"].data)
+    assert set(results["p4.lr_range_test"].data) == {"setup", "test", "kept_steps", "seconds"}
+    assert not {"lr_min", "lr_max", "b_min", "b_max"} & set(results["p4.noise_scale"].data)
+    trained = {"history", "diverged", "test_loss", "test_accuracy", "test_images", "updates", "update_batch_sizes",
+               "images_per_second", "seconds"}
+    for name in p4.POLICIES.values():
+        assert trained <= set(results[(name, 0)].data), name
+
+
+def test_the_cli_summary_of_a_policy_run_reads_its_readings_when_asked(tiny):
+    _, results = tiny
+    for key, result in results.items():
+        name = key if isinstance(key, str) else key[0]
+        summary = experiments.get(name).summarize(result.data)  # what `python -m hw2 run` prints
+        if name in p4.POLICIES.values():
+            for reading, value in analysis.run_summary(result.data).items():  # made now, from the history
+                assert summary[reading] == value or (np.isnan(summary[reading]) and np.isnan(value)), reading
+            assert "best_val_epoch" in summary and "best_val_epoch" not in result.data
+
+
+def _files(root):
+    return {path: (path.stat().st_mtime_ns, path.stat().st_size) for path in root.rglob("*") if path.is_file()}
+
+
+def _no_training(config):
+    raise AssertionError(f"rendering computed {type(config).__name__}")
+
+
+def test_pages_read_the_stored_runs_and_a_changed_threshold_recomputes_nothing(tiny, monkeypatch):
+    root, _ = tiny
+    before = _files(root)
+    monkeypatch.setenv("HW2_NO_COMPUTE", "1")
+    experiments.names()
+    monkeypatch.setattr(experiments, "_REGISTRY", {name: dataclasses.replace(e, compute=_no_training)
+                                                   for name, e in experiments._REGISTRY.items()})
+    sweep, range_test, batch, noise = (experiments.run(name, "smoke").data for name in p4_tiny.FINDERS)
+    runs = p4.policy_runs("smoke")
+    assert all(r.from_store for r in runs.all_results()) and runs.reduced_from is None
+    per_run = runs.data
+
+    # every finder rule, read from the stored curves
+    rules = analysis.lr_readings(sweep)
+    assert set(rules) == {"default", "valley", "steep", "minimum"}
+    assert (rules["default"]["low"], rules["default"]["high"]) == (sweep["lr_min"], sweep["lr_max"])
+    range_readings = analysis.range_test_readings(range_test)
+    assert range_readings["reference_loss"] == p4.range_test_reference(range_test["test"])
+    assert (range_readings["lr_min"], range_readings["lr_max"]) == (range_readings["rules"]["default"]["low"],
+                                                                   range_readings["rules"]["default"]["high"])
+    batch_rule = analysis.batch_readings(batch)
+    assert (batch_rule["low"], batch_rule["high"]) == (batch["b_min"], batch["b_max"])
+    assert batch_rule["b_min_at_edge"] == (batch["b_min"] == batch["sweep"]["batch_sizes"][0])
+    sizes = batch["sweep"]["batch_sizes"]
+    noise_bounds = analysis.noise_readings(noise, sizes[0], sizes[-1])
+    assert sizes[0] <= noise_bounds["b_min"] <= noise_bounds["b_max"] <= sizes[-1]
+    placement = analysis.lr_max_placement(sweep)
+    assert placement["lr_max"] == pytest.approx(sweep["lr_max"])
+    moved = analysis.below_untrained(sweep, batch)
+    analysis.similar_behaviour(analysis.shape_similarity(sweep, batch), moved)
+    analysis.update_limited(sweep, batch)
+    analysis.training_progress(per_run["CBS"][0], per_run["CLR"][0], sweep["reference_loss"])
+    analysis.cbs_trajectory(per_run["CBS"][0], step_epochs=1)
+    analysis.matched_trace(per_run["matched CBS"][0], step_epochs=1)
+    reach = p4.stored_matched_reach(runs.results["matched CBS"][0].config)
+    assert reach["window_steps"] == per_run["matched CBS"][0]["b_max"] // per_run["matched CBS"][0]["clr_batch"]
+
+    # 4.7, assembled from the policy runs
+    comparison = analysis.compare_policies(per_run)
+    assert sorted(comparison["ranking"]) == sorted(p4.POLICIES) and comparison["seeds"] == [0]
+    assert comparison["decided"] is False  # one seed decides nothing
+    temperature = analysis.temperature_comparison(per_run, comparison)
+    assert temperature["matched"] is not None and temperature["compares_temperatures"] is not None
+    summaries = {policy: analysis.run_summary(by_seed[0]) for policy, by_seed in per_run.items()}
+    for policy, summary in summaries.items():
+        low, high = summary["test_accuracy_ci95"]
+        assert low <= per_run[policy][0]["test_accuracy"] <= high
+
+    # a verdict threshold changed: the verdicts follow, from the same stored runs
+    agreements = lambda: (analysis.lr_agreement(sweep, range_readings)["same"],
+                          analysis.batch_bound_agreement(batch, noise_bounds)["same"])
+    monkeypatch.setattr(analysis, "SAME_BOUND_FACTOR", 1e12)
+    assert all(v for same in agreements() for v in same.values())
+    monkeypatch.setattr(analysis, "SAME_BOUND_FACTOR", 1 - 1e-9)  # no two bounds are the same
+    assert not any(v for same in agreements() for v in same.values())
+    monkeypatch.setattr(analysis, "STILL_IMPROVING_GAIN", math.inf)
+    assert not any(analysis.run_summary(by_seed[0])["still_improving"] for by_seed in per_run.values())
+    monkeypatch.setattr(analysis, "STILL_IMPROVING_GAIN", -math.inf)
+    for policy, by_seed in per_run.items():
+        summary = analysis.run_summary(by_seed[0])
+        rising = summary["best_val_epoch"] == len(by_seed[0]["history"]["val_accuracy"])
+        assert summary["still_improving"] is bool(rising and np.isfinite(summary["gain_last_window"])), policy
+        assert summary["gain_last_window"] == summaries[policy]["gain_last_window"]  # the reading itself is unmoved
+
+    assert _files(root) == before  # nothing computed, nothing written: not a file touched
+    assert not (root / "smoke" / p4.COMPARISON).exists()
+
+
+# ------------------------------------------------------------------------------ policy_runs
+def test_policy_runs_reads_every_policy_at_the_compare_seeds(tiny, monkeypatch):
+    monkeypatch.setenv("HW2_NO_COMPUTE", "1")
+    runs = p4.policy_runs("smoke", fallback=True)  # fallback only acts at full
+    assert (runs.profile, runs.seeds, runs.reduced_from) == ("smoke", (0,), None)
+    assert {policy: list(by_seed) for policy, by_seed in runs.results.items()} == {p: [0] for p in p4.POLICIES}
+    assert [r.experiment for r in runs.all_results()] == list(p4.POLICIES.values())
+    assert all(r.from_store and r.profile == "smoke" and "reduced_from" not in r.provenance for r in runs.all_results())
+    assert runs.data["CBS"][0] is runs.results["CBS"][0].data
+    two = p4.policy_runs("smoke", policies=["constant LR", "CLR"])
+    assert list(two.results) == ["constant LR", "CLR"]
+    with pytest.raises(ValueError, match="`policies` must be one of"):
+        p4.policy_runs("smoke", policies=["CLR", "SGDR"])
+    # a compare seed without stored runs is an error, never a comparison over fewer seeds
+    monkeypatch.setitem(profiles.SIZES, p4.COMPARISON, dict(profiles.SIZES[p4.COMPARISON], smoke={"seeds": (0, 1)}))
+    with pytest.raises(LookupError, match=r"p4.clr \(profile smoke, seed 1\) has no stored result"):
+        p4.policy_runs("smoke")
+
+
+class _FakeRuns:
+    """``experiments.run`` for policy_runs: the full-spec runs in ``stored_full`` are stored, anything
+    else at full is missing; laptop runs are computed on request (unless computing is switched off)."""
+
+    def __init__(self, stored_full):
+        self.stored_full, self.calls = set(stored_full), []
+
+    def __call__(self, name, profile=None, *, seed=0, **kwargs):
+        from hw2.store import StoredResult
+
+        no_compute = bool(os.environ.get("HW2_NO_COMPUTE"))
+        self.calls.append((name, profile, seed, no_compute))
+        stored = profile == "full" and (name, seed) in self.stored_full
+        if not stored and no_compute:
+            raise LookupError(f"{name} (profile {profile}, seed {seed}) has no stored result")
+        return StoredResult(name, {"seed": seed}, "4", {"policy": name, "test_accuracy": 0.9},
+                            {"profile": profile, "seed": seed}, from_store=stored)
+
+
+ALL_FULL = {(name, seed) for name in p4.POLICIES.values() for seed in (0, 1, 2)}
+
+
+def test_policy_runs_at_full_read_every_full_spec_run_when_all_are_stored(monkeypatch):
+    fake = _FakeRuns(ALL_FULL)
+    monkeypatch.setattr(experiments, "run", fake)
+    monkeypatch.setattr(experiments, "_has_accelerator", lambda: False)
+    runs = p4.policy_runs("full", fallback=True)
+    assert (runs.profile, runs.seeds, runs.reduced_from) == ("full", (0, 1, 2), None)
+    assert {(r.experiment, r.profile, r.provenance["seed"]) for r in runs.all_results()} == {
+        (name, "full", seed) for name, seed in ALL_FULL}
+    assert all(no_compute for *_, no_compute in fake.calls)  # looked up only: nothing computed at full
+
+
+def test_policy_runs_fall_back_to_laptop_for_every_run_when_one_full_run_is_missing(monkeypatch):
+    fake = _FakeRuns(ALL_FULL - {("p4.cbs_matched", 2)})
+    monkeypatch.setattr(experiments, "run", fake)
+    monkeypatch.setattr(experiments, "_has_accelerator", lambda: False)
+    monkeypatch.delenv("HW2_NO_COMPUTE", raising=False)
+    runs = p4.policy_runs("full", fallback=True)
+    assert (runs.profile, runs.seeds, runs.reduced_from) == ("laptop", (0, 1), "full")
+    results = runs.all_results()
+    assert len(results) == 8 and {r.profile for r in results} == {"laptop"}  # never a mixture with full runs
+    assert all(r.provenance["reduced_from"] == "full" for r in results)
+    assert {(r.experiment, r.provenance["seed"]) for r in results} == {
+        (name, seed) for name in p4.POLICIES.values() for seed in (0, 1)}
+    laptop = [call for call in fake.calls if call[1] == "laptop"]
+    assert len(laptop) == 8 and not any(no_compute for *_, no_compute in laptop)  # computed if need be
+    assert all(no_compute for _, profile, _, no_compute in fake.calls if profile == "full")
+    assert os.environ.get("HW2_NO_COMPUTE") is None  # the look-up switched computing off only while it looked
+
+
+@pytest.mark.parametrize("fallback, accelerator", [(False, False), (True, True)])
+def test_policy_runs_at_full_compute_what_is_missing_without_fallback_or_with_an_accelerator(
+        monkeypatch, fallback, accelerator):
+    fake = _FakeRuns(ALL_FULL - {("p4.clr", 1)})
+    monkeypatch.setattr(experiments, "run", fake)
+    monkeypatch.setattr(experiments, "_has_accelerator", lambda: accelerator)
+    monkeypatch.delenv("HW2_NO_COMPUTE", raising=False)
+    runs = p4.policy_runs("full", fallback=fallback)
+    assert (runs.profile, runs.seeds, runs.reduced_from) == ("full", (0, 1, 2), None)
+    assert {r.profile for r in runs.all_results()} == {"full"} and len(runs.all_results()) == 12
+    assert {call[1] for call in fake.calls} == {"full"} and not any(call[3] for call in fake.calls)

@@ -4,6 +4,7 @@ import dataclasses
 
 import keras
 import numpy as np
+import p4_tiny
 import pytest
 
 from hw2 import experiments, profiles
@@ -64,10 +65,26 @@ def test_fashion_summary_counts(results_dir):
 
 
 # ---------------------------------------------------------------------------- configuration
-@pytest.mark.parametrize("name", P4_TRAINING + ("p4.compare",))
+@pytest.mark.parametrize("name", P4_TRAINING)
 def test_full_profile_is_the_homework_spec(name):
     assert profiles.overrides_for(name, "full") == {}
     assert experiments.get(name).gpu_recommended
+
+
+def test_4_7_is_no_experiment_and_compares_at_its_profiles_seeds():
+    """4.7 stores nothing of its own: its seeds live in the profiles, read by compare_seeds."""
+    assert p4.COMPARISON not in experiments.names()
+    with pytest.raises(KeyError, match="Unknown experiment 'p4.compare'"):
+        experiments.get(p4.COMPARISON)
+    assert profiles.overrides_for(p4.COMPARISON, "full") == {}  # the homework's seeds 0, 1, 2
+    assert {profile: p4.compare_seeds(profile) for profile in profiles.PROFILES} == {
+        "smoke": (0,), "laptop": (0, 1), "full": (0, 1, 2)}
+    assert p4.compare_seeds() == (0,)  # $HW2_PROFILE is smoke in the tests
+    for bad in ((), (0, 0), (-1,), (1.5,)):
+        with pytest.raises(ValueError, match="seeds"):
+            p4.CompareConfig(seeds=bad)
+    seeds = p4.CompareConfig(seeds=[2.0, 0]).seeds  # integral values are taken, as the ints run() accepts
+    assert seeds == (2, 0) and all(type(seed) is int for seed in seeds)
 
 
 def test_full_spec_defaults():
@@ -80,7 +97,7 @@ def test_full_spec_defaults():
     assert per_epoch == 843 and iterations == 843 * 48
     assert schedule.gamma == pytest.approx(0.99994, abs=5e-6)  # the reference implementation's value
     assert p4.BatchSweepConfig().batch_sizes == tuple(2**k for k in range(6, 14))
-    assert p4.CompareConfig().seeds == (0, 1)
+    assert p4.CompareConfig().seeds == (0, 1, 2)
     assert (p4.P4Setup().micro_batch, p4.P4Setup().precision, p4.P4Setup().width) == (64, "mixed_bfloat16", 1.0)
     assert set(p4.POLICIES) == {"CLR", "CBS", "matched CBS", "constant LR"}
 
@@ -176,38 +193,33 @@ def test_train_policy_runs_a_cyclical_batch_size_in_one_fit(tiny_p4):
                           optimizer=keras.optimizers.SGD(0.05, momentum=0.9), seed=0)
     assert run["history"]["batch_size"].tolist() == [16, 64, 32]
     assert run["history"]["steps"].tolist() == [8, 2, 4] and run["updates"] == 14
+    assert run["update_batch_sizes"].tolist() == [16] * 8 + [64] * 2 + [32] * 4
     assert run["images_per_second"] > 0 and 0 <= run["test_accuracy"] <= 1 and not run["diverged"]
-    low, high = run["test_accuracy_ci95"]
+    assert run["test_images"] == 40
+    # what training produced, and nothing read from it (readings are made when a page renders)
+    assert set(run) == {"history", "diverged", "test_loss", "test_accuracy", "test_images", "updates",
+                        "update_batch_sizes", "images_per_second", "seconds"}
+    assert set(run["history"]) == {"epoch", "batch_size", "steps", "learning_rate", "seconds", "loss", "accuracy",
+                                   "val_loss", "val_accuracy"}
+    from hw2.experiments.p4_analysis import run_summary
+
+    low, high = run_summary(run)["test_accuracy_ci95"]
     assert low <= run["test_accuracy"] <= high
 
 
 # ------------------------------------------------------------------------- chained experiments
 @pytest.fixture
 def tiny_p4(monkeypatch, tmp_path):
-    """Even smaller than smoke: the chain lr_sweep -> clr in seconds, in a private store, with a
-    small stand-in network (MiniGoogLeNet's own tests are in test_minigooglenet.py)."""
-    tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625, "precision": "float32"}
-    sizes = dict(profiles.SIZES)
-    sizes["p4.lr_sweep"] = {"smoke": dict(tiny, n_lrs=3, lr_low=1e-4, lr_high=1e-1, epochs=1, batch_size=32)}
-    sizes["p4.clr"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, batch_size=32, micro_batch=32)}
-    monkeypatch.setattr(profiles, "SIZES", sizes)
-
-    def small_network(input_shape, width, precision="float32"):  # the chain is under test here
-        return keras.Sequential([keras.Input(input_shape), keras.layers.Conv2D(2, 3, strides=4),
-                                 keras.layers.BatchNormalization(), keras.layers.Flatten(),
-                                 keras.layers.Dense(10, activation="softmax")])
-
-    monkeypatch.setattr(p4, "mini_googlenet", small_network)
-    return ResultStore(tmp_path)
+    """Even smaller than smoke (tests/p4_tiny.py): the chain lr_sweep -> clr in seconds, in a private
+    results folder (its smoke store is returned), with a small stand-in network."""
+    p4_tiny.apply(monkeypatch, tmp_path)
+    return ResultStore(tmp_path / "smoke")
 
 
-def test_clr_takes_its_bounds_from_the_stored_sweep(tiny_p4, monkeypatch):
-    monkeypatch.setattr(p4, "_run_upstream",
-                        lambda name, profile, fallback, seed: experiments.run(name, profile, seed=seed,
-                                                                              store=tiny_p4))
-    result = experiments.run("p4.clr", "smoke", store=tiny_p4)
+def test_clr_takes_its_bounds_from_the_stored_sweep(tiny_p4):
+    result = experiments.run("p4.clr", "smoke")
     sweep = experiments.run("p4.lr_sweep", "smoke", store=tiny_p4)
-    assert sweep.from_store  # computed once, by the prepare hook
+    assert sweep.from_store  # computed once, by the prepare hook, into the default (private) store
     assert result.config["lr_min"] == sweep.data["lr_min"] and result.config["lr_max"] == sweep.data["lr_max"]
     assert sweep.data["lr_min"] < sweep.data["lr_max"]
     data = result.data
@@ -225,38 +237,35 @@ def test_clr_takes_its_bounds_from_the_stored_sweep(tiny_p4, monkeypatch):
 
 
 @pytest.mark.slow
-def test_compare_gathers_every_policy_from_the_chain(tiny_p4, monkeypatch):
-    tiny = {"train_size": 64, "validation_size": 20, "test_size": 20, "width": 0.0625, "precision": "float32"}
-    sizes = dict(profiles.SIZES)
-    sizes["p4.batch_sweep"] = {"smoke": dict(tiny, batch_sizes=(16, 32, 64), epochs=1, micro_batch=16)}
-    sizes["p4.cbs"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, micro_batch=16)}
-    sizes["p4.cbs_matched"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, micro_batch=16, clr_batch=16, b_cap=64)}
-    sizes["p4.baseline"] = {"smoke": dict(tiny, step_epochs=1, cycles=1, batch_size=32, micro_batch=32)}
-    sizes["p4.compare"] = {"smoke": {"seeds": (0, 1)}}
-    monkeypatch.setattr(profiles, "SIZES", sizes)
-    monkeypatch.setattr(p4, "_run_upstream",
-                        lambda name, profile, fallback, seed: experiments.run(name, profile, seed=seed,
-                                                                              store=tiny_p4))
-    compare = experiments.run("p4.compare", "smoke", store=tiny_p4)
-    runs = compare.data["runs"]
-    assert sorted((r["policy"], r["seed"]) for r in runs) == sorted(
-        (p, s) for p in p4.POLICIES for s in (0, 1))
-    assert len(compare.config["upstream"]) == 8  # the key records exactly which runs it summarizes
-    sweep = experiments.run("p4.lr_sweep", "smoke", store=tiny_p4).data
-    found = experiments.run("p4.batch_sweep", "smoke", store=tiny_p4)
+def test_policy_runs_gather_every_policy_of_the_chain_at_the_compare_seeds(monkeypatch, tmp_path):
+    p4_tiny.apply(monkeypatch, tmp_path, seeds=(0, 1))
+    runs = p4.policy_runs("smoke")  # computes the chain on the way, through the prepare hooks
+    assert (runs.profile, runs.seeds, runs.reduced_from) == ("smoke", (0, 1), None)
+    assert {policy: sorted(by_seed) for policy, by_seed in runs.results.items()} == {p: [0, 1] for p in p4.POLICIES}
+    for policy, by_seed in runs.results.items():
+        for seed, result in by_seed.items():
+            assert result.experiment == p4.POLICIES[policy] and result.config["seed"] == seed
+            assert result.data["policy"] == policy
+    sweep = experiments.run("p4.lr_sweep", "smoke").data
+    found = experiments.run("p4.batch_sweep", "smoke")
     assert found.config["lr"] == sweep["lr_min"] and found.config["reference_loss"] == sweep["reference_loss"]
-    cbs = experiments.run("p4.cbs", "smoke", store=tiny_p4, seed=1)
-    assert cbs.from_store and (cbs.data["b_min"], cbs.data["b_max"]) == (found.data["b_min"], found.data["b_max"])
+    cbs = runs.results["CBS"][1]
+    assert (cbs.data["b_min"], cbs.data["b_max"]) == (found.data["b_min"], found.data["b_max"])
     assert set(cbs.data["history"]["batch_size"].tolist()) <= set(range(16, 65, 16))
-    matched = experiments.run("p4.cbs_matched", "smoke", store=tiny_p4).data
+    matched = runs.data["matched CBS"][0]
     assert matched["lr"] == sweep["lr_max"] and matched["b_min"] == 16
     assert matched["b_max"] == matched["matched"]["b_max"] <= 64
     # one batch size per update, as planned, covering every micro-batch fed
     assert np.array_equal(matched["update_batch_sizes"], matched["planned_batch_sizes"])
     assert matched["update_batch_sizes"].sum() == matched["epochs"] * (64 // 16) * 16
     assert len(matched["clr_rate_sums"]) == matched["updates"] == len(matched["update_batch_sizes"])
-    baseline = experiments.run("p4.baseline", "smoke", store=tiny_p4).data
-    assert baseline["lr"] == sweep["best_lr"]
-    table = compare.data["comparison"]["table"]
+    assert runs.data["constant LR"][1]["lr"] == sweep["best_lr"]
+    # a second call reads every run from the store; 4.7's comparison is made from them, never stored
+    monkeypatch.setenv("HW2_NO_COMPUTE", "1")
+    again = p4.policy_runs("smoke")
+    assert all(r.from_store for r in again.all_results()) and len(again.all_results()) == 8
+    from hw2.experiments.p4_analysis import compare_policies
+
+    table = compare_policies(again.data)["table"]
     assert {p: len(v["test_accuracy"]) for p, v in table.items()} == {p: 2 for p in p4.POLICIES}
-    assert all(len(r["lr_over_b"]) == r["epochs"] for r in runs)
+    assert not (tmp_path / "smoke" / p4.COMPARISON).exists()

@@ -66,17 +66,46 @@ def test_reduced_label_follows_the_config_not_the_profile_name():
     assert not report.is_reduced(_run_like("p1.perceptron", "full", smoke))  # full profile: by definition
 
 
-def test_chained_experiment_at_a_reduced_profile_is_reduced():
+def test_chained_experiment_at_a_reduced_profile_is_reduced(tmp_path, monkeypatch):
+    """A P4 policy's prepared fields (lr_min, lr_max) come from an upstream run: it is the full
+    specification only if they are the full-spec sweep's, and it cannot be checked without that sweep."""
     import dataclasses
 
     from hw2 import experiments
-    from hw2.store import jsonable
+    from hw2.store import jsonable, store_for
 
-    # p4.compare has no laptop overrides of its own, but its prepared fields come from reduced upstream
-    # runs (or cannot be checked against missing full ones): it must never be labelled full spec.
-    exp = experiments.get("p4.compare")
-    config = jsonable(dataclasses.asdict(exp.config("laptop")))
-    assert report.is_reduced(_run_like("p4.compare", "laptop", config))
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path))
+    clr = experiments.get("p4.clr")
+    full_sizes = dataclasses.replace(clr.config("full"), lr_min=1e-3, lr_max=1e-1)  # bounds from some sweep
+    config = jsonable(dataclasses.asdict(full_sizes))
+    # no full-spec sweep stored: the full-spec config cannot be known, so a laptop run is never called full
+    assert report.full_spec_config("p4.clr") is None
+    assert report.is_reduced(_run_like("p4.clr", "laptop", config))
+    assert not (tmp_path / "full").exists()  # looked up, never computed
+    sweep = experiments.get("p4.lr_sweep")
+    stored = {"lr_min": 1e-3, "lr_max": 1e-1, "best_lr": 1e-2, "reference_loss": 2.3}
+    store_for("full").save("p4.lr_sweep", sweep.config("full"), sweep.version, stored, {"profile": "full"})
+    assert not report.is_reduced(_run_like("p4.clr", "laptop", config))  # the full spec, whatever the profile says
+    from_laptop_sweep = jsonable(dataclasses.asdict(dataclasses.replace(full_sizes, lr_min=2e-3)))
+    assert report.is_reduced(_run_like("p4.clr", "laptop", from_laptop_sweep))
+
+
+def test_4_7s_page_labels_its_runs_reduced_and_says_it_is_assembled(capsys):
+    """4.7 stores nothing: its banner lists the policy runs it is assembled from, and a fallback to
+    laptop (policy_runs with reduced_from="full") is named as such."""
+    from hw2.experiments import p4_cyclical
+
+    runs = [StoredResult(name, {"seed": seed}, "4", {}, {"profile": "laptop", "seed": seed, "reduced_from": "full",
+                                                          "wall_time_s": 1.0})
+            for name in p4_cyclical.POLICIES.values() for seed in (0, 1)]
+    assert all(report.is_reduced(r) for r in runs)
+    assert "because no full-spec result is stored and no GPU is here" in report.reduced_note(runs[0])
+    text = report.banner(*runs, assembled="4.7")
+    assert text.splitlines()[0] == ("4.7 is assembled when this page renders from 8 stored run(s); "
+                                    "nothing of its own is stored")
+    assert "p4.compare" not in text and "p4.cbs_matched seeds 0 1" in text
+    assert "no full-spec result is stored" in text
+    assert text in capsys.readouterr().out
 
 
 # A gallery page as Sphinx-Gallery writes it: highlighted source, then the captured output.

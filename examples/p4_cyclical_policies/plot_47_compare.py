@@ -108,8 +108,8 @@ plt.show()
 # weights (the honest number, by which the policies are ranked), each with its mean over seeds and
 # a Student-t 95 % interval (with 2 or 3 seeds a t interval is 6.5 or 1.6 times wider than the
 # normal approximation would claim). Left: the test accuracy of every seed (dots) per policy and
-# its mean with the t interval; right: the validation accuracy over the epochs, mean ± sd. The ranking and the paired differences (same
-# seed, same initial weights and data order):
+# its mean with the t interval; right: the validation accuracy over the epochs, mean ± sd. The
+# ranking and the paired differences (same seed, same initial weights and data order):
 winner, runner_up = comparison["winner"], comparison["runner_up"]
 print(f"ranking by mean test accuracy: {' > '.join(comparison['ranking'])}")
 for (a, b), difference in comparison["pairs"].items():

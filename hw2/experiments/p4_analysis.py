@@ -74,14 +74,15 @@ def _bound_agreement(first: dict, second: dict, bounds, grid) -> dict:
     grid = np.log10(np.asarray(grid, dtype=float))
     spacing = float(np.mean(np.diff(grid)))
     out = {"grid_spacing_decades": spacing, "grid_factor": 10.0 ** spacing, "decades": {}, "ratio": {},
-           "same": {}, "within_step": {}, "bounds": tuple(bounds)}
+           "same": {}, "within_step": {}, "steps": {}, "bounds": tuple(bounds)}
     for bound in bounds:
         a, b = float(first[bound]), float(second[bound])
         d = abs(math.log10(b) - math.log10(a))
         out["decades"][bound] = d
         out["ratio"][bound] = max(a, b) / min(a, b)
         out["same"][bound] = bool(out["ratio"][bound] <= SAME_BOUND_FACTOR)
-        out["within_step"][bound] = bool(d <= spacing + 1e-9)
+        out["steps"][bound] = d / spacing
+        out["within_step"][bound] = bool(d < spacing - 1e-9)
     return out
 
 
@@ -89,8 +90,9 @@ def lr_agreement(sweep: dict, range_readings: dict) -> dict:
     """How far apart are the sweep's (4.2) and the range test's bounds?
 
     Per bound: ``ratio`` (how many times larger one is), ``same`` (within
-    :data:`SAME_BOUND_FACTOR`) and ``within_step`` (at most one grid step of the sweep apart: the
-    sweep cannot tell such bounds apart, which is not the same as their being equal).
+    :data:`SAME_BOUND_FACTOR`), ``steps`` (the distance in grid steps of the sweep) and
+    ``within_step`` (less than one grid step apart: the sweep cannot tell such bounds apart, which
+    is not the same as their being equal).
 
     Example:
         >>> s = {"lr_min": 1e-4, "lr_max": 1e-2, "sweep": {"learning_rates": np.logspace(-9, 1, 11)}}
@@ -110,8 +112,8 @@ def batch_bound_agreement(batch_sweep: dict, noise_bounds: dict) -> dict:
     Example:
         >>> sweep = {"b_min": 256, "b_max": 2048, "sweep": {"batch_sizes": [64, 128, 256, 512, 1024, 2048]}}
         >>> out = batch_bound_agreement(sweep, {"b_min": 128, "b_max": 8192})
-        >>> out["within_step"], out["ratio"]["b_max"]
-        ({'b_min': True, 'b_max': False}, 4.0)
+        >>> {bound: round(steps, 6) for bound, steps in out["steps"].items()}, out["ratio"]["b_max"]
+        ({'b_min': 1.0, 'b_max': 2.0}, 4.0)
     """
     return _bound_agreement(batch_sweep, noise_bounds, ("b_min", "b_max"), batch_sweep["sweep"]["batch_sizes"])
 
@@ -126,12 +128,15 @@ def agreement_sentence(agreement: dict) -> str:
 
     Example:
         >>> text = agreement_sentence({"grid_factor": 12.9, "ratio": {"lr_min": 7.8, "lr_max": 31.6, "x": 1.2},
-        ...     "same": {"lr_min": False, "lr_max": False, "x": True},
+        ...     "same": {"lr_min": False, "lr_max": False, "x": True}, "steps": {"lr_min": 0.8, "lr_max": 1.35, "x": 0},
         ...     "within_step": {"lr_min": True, "lr_max": False, "x": True}, "bounds": ("lr_min", "lr_max", "x")})
         >>> for part in text.split("; "): print(part)
         lr_min 7.8 times apart, less than one sweep step (x12.9), so the sweep cannot tell them apart
         lr_max 31.6 times apart, more than one sweep step (x12.9)
         x the same (within a factor 1.2)
+        >>> agreement_sentence({"grid_factor": 2.0, "ratio": {"b_min": 2.0}, "same": {"b_min": False},
+        ...                     "steps": {"b_min": 1.0}, "within_step": {"b_min": False}, "bounds": ("b_min",)})
+        'b_min 2 times apart: one step of the grid (x2), neighbouring grid points'
     """
     parts = []
     step = agreement["grid_factor"]
@@ -142,6 +147,9 @@ def agreement_sentence(agreement: dict) -> str:
         elif agreement["within_step"][bound]:
             parts.append(f"{bound} {_times(ratio)} times apart, less than one sweep step (x{step:.3g}), so the "
                          "sweep cannot tell them apart")
+        elif abs(agreement.get("steps", {}).get(bound, math.nan) - 1) < 1e-6:
+            parts.append(f"{bound} {_times(ratio)} times apart: one step of the grid (x{step:.3g}), neighbouring "
+                         "grid points")
         else:
             parts.append(f"{bound} {_times(ratio)} times apart, more than one sweep step (x{step:.3g})")
     return "; ".join(parts)
@@ -369,6 +377,8 @@ def compare_policies(per_run: dict) -> dict:
             "val_mean": val_mean, "val_sd": float(val.std(ddof=1)) if len(val) > 1 else math.nan,
             "val_ci95": (val_low, val_high),
         }
+    if len(table) < 2:
+        raise ValueError(f"compare_policies needs at least two policies. Received: {sorted(table)}")
     ranking = sorted(table, key=lambda p: -table[p]["test_mean"])
     winner, runner_up = ranking[0], ranking[1]
     pairs = {}
@@ -455,7 +465,7 @@ def gap_sentence(accuracy: float, gap: dict) -> str:
     return f"{100 * accuracy:.1f} % is {abs(below):.1f} points {where} pyimagesearch's {100 * gap['reference']:.0f} %"
 
 
-def below_untrained(lr_sweep_data: dict, batch_sweep_data: dict, rtol: float = PLATEAU_RTOL) -> dict:
+def below_untrained(lr_sweep_data: dict, batch_sweep_data: dict, rtol: float | None = None) -> dict:
     """Did the batch sweep's smallest batch end measurably below the untrained loss (4.4)?
 
     The reference is the untrained network's training-mode loss (4.2's loss at its smallest LR).
@@ -471,6 +481,7 @@ def below_untrained(lr_sweep_data: dict, batch_sweep_data: dict, rtol: float = P
         >>> out["batch_size"], round(out["drop"], 2), round(out["threshold"], 3), out["measurable"]
         (64, 0.3, 0.03, True)
     """
+    rtol = PLATEAU_RTOL if rtol is None else float(rtol)
     reference = float(lr_sweep_data["reference_loss"])
     untrained = np.asarray(lr_sweep_data["sweep"]["losses"], float)[0]
     untrained = untrained[np.isfinite(untrained)]
@@ -660,7 +671,8 @@ def _negated(difference: dict) -> dict:
 
 # ----------------------------------------------------------------------- readings at page time
 #: A run counts as still improving at its end when its last epoch is its best validation epoch and
-#: it gained more than this (accuracy, absolute) over the last ``window`` epochs (one CLR cycle).
+#: it gained more than this (accuracy, absolute) over the last ``window`` epochs (4.3 passes one CLR
+#: cycle; the default is a quarter of the run).
 STILL_IMPROVING_GAIN = 0.005
 
 
@@ -794,7 +806,7 @@ def noise_readings(noise_data: dict, b_low: int, b_high: int) -> dict:
 UNMOVED_LOSS_TOL = 0.02
 
 
-def update_limited(lr_sweep_data: dict, batch_data: dict, tol: float = UNMOVED_LOSS_TOL) -> dict:
+def update_limited(lr_sweep_data: dict, batch_data: dict, tol: float | None = None) -> dict:
     """Which batch sizes of 4.4 ended within ``tol`` of the untrained loss, and after how many updates.
 
     At a fixed learning rate and number of epochs a batch ``k`` times larger makes ``k`` times
@@ -811,6 +823,7 @@ def update_limited(lr_sweep_data: dict, batch_data: dict, tol: float = UNMOVED_L
         >>> out["unmoved_from"], out["most_updates_unmoved"], out["mostly_updates"]
         (256, 160, True)
     """
+    tol = UNMOVED_LOSS_TOL if tol is None else float(tol)
     reference = float(lr_sweep_data["reference_loss"])
     sizes = np.asarray(batch_data["sweep"]["batch_sizes"], int)
     steps = np.asarray(batch_data["sweep"]["steps"], int)

@@ -798,8 +798,8 @@ class CompareConfig:
     def __post_init__(self):
         if len(set(self.seeds)) != len(self.seeds) or not self.seeds:
             raise ValueError(f"Argument `seeds` must be distinct integers >= 0. Received: seeds={self.seeds}")
-        for seed in self.seeds:
-            check_int("seeds", seed, low=0, high=2**32 - 1)
+        # stored as Python ints: experiments.run refuses a seed of 1.0 that check_int accepts
+        object.__setattr__(self, "seeds", tuple(check_int("seeds", seed, low=0, high=2**32 - 1) for seed in self.seeds))
 
 
 def compare_seeds(profile: str | None = None) -> tuple[int, ...]:
