@@ -22,6 +22,7 @@ import numpy as np
 
 from hw2 import experiments, report
 from hw2.experiments.p4_analysis import (
+    SIMILAR_RANK,
     UNMOVED_LOSS_TOL,
     below_untrained,
     setup_sentence,
@@ -174,15 +175,20 @@ else:
              f"{100 * fraction:.0f} % of the batch curve's span")
 print(f"loss {trend} from batch {batch_curve['batch_sizes'][0]} to {batch_curve['batch_sizes'][-1]}; {shape}")
 
-similar = similar_behaviour(similarity, moved)
-plain = {"yes": "Yes, in direction: the loss falls as the batch shrinks (more noise, more updates), as 4.2's loss "
-                "falls with the learning rate over the same equivalent rates",
-         "no": "No: the loss does not fall steadily as the batch size shrinks the way 4.2's falls with the rate",
-         "cannot tell": "Cannot tell: even the smallest batch barely moved the loss"}[similar["answer"]]
-lr_rank = "n/a (fewer than 3 equivalent rates inside 4.2's range)" if similar["lr_rank"] is None else \
-    f"{similar['lr_rank']:+.2f}"
-print(f"{plain} (rank correlation of loss with -log B {similar['rank']:+.2f}; of 4.2's loss with log lr at the "
-      f"equivalent rates {lr_rank})")
+similar = similar_behaviour(similarity, moved, lr_descends=bool(lr_data["reliable"]))
+cannot = ("even the smallest batch barely moved the loss" if not moved["measurable"]
+          else "4.2's loss never fell measurably, so it has no descending branch to compare with")
+plain = {"yes": "Yes: the loss falls as the batch shrinks (more gradient noise per epoch, and more updates), as "
+                "4.2's loss falls as the learning rate grows towards lr_max",
+         "no": "No: the loss does not fall steadily as the batch shrinks, while 4.2's falls as the rate grows",
+         "cannot tell": f"Cannot tell: {cannot}"}[similar["answer"]]
+if similar["lr_rank"] is None:
+    piece = "fewer than 3 batch sizes map inside 4.2's swept range"
+else:
+    piece = (f"4.2's own loss at the equivalent rates has rank correlation {similar['lr_rank']:+.2f} with log lr "
+             + ("(it falls there too)" if similar["lr_rank"] <= -SIMILAR_RANK
+                else "(that piece of 4.2's curve is flat or noisy)"))
+print(f"{plain}. Rank correlation of the batch curve's loss with -log B: {similar['rank']:+.2f}; {piece}")
 
 # %%
 # The printed verdict is the page's answer.

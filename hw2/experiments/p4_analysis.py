@@ -841,20 +841,25 @@ def update_limited(lr_sweep_data: dict, batch_data: dict, tol: float | None = No
 SIMILAR_RANK = 0.8
 
 
-def similar_behaviour(similarity: dict, moved: dict) -> dict:
+def similar_behaviour(similarity: dict, moved: dict, lr_descends: bool = True) -> dict:
     """4.4's yes/no: does loss vs batch size behave like loss vs learning rate?
 
-    ``answer`` is ``"yes"`` when the smallest batch moved the loss measurably (:func:`below_untrained`),
-    the batch curve's loss falls as ``-log B`` grows (Spearman <= -:data:`SIMILAR_RANK`) and 4.2's
-    curve, read at the equivalent rates ``lr * b0 / B``, falls as the rate grows in the same way
-    (when at least three of them lie in 4.2's range; ``lr_rank`` is None otherwise); ``"no"`` when
-    either curve does not; ``"cannot tell"`` when even the smallest batch did not move the loss.
+    4.2's curve has a descending branch (``lr_descends``: its reading was reliable, the loss fell
+    measurably between lr_min and lr_max). ``answer`` is ``"yes"`` when the batch curve behaves
+    the same way in the noise coordinate: the smallest batch moved the loss measurably
+    (:func:`below_untrained`) and the loss falls as ``-log B`` grows (Spearman <=
+    -:data:`SIMILAR_RANK`); ``"no"`` when it does not; ``"cannot tell"`` when even the smallest
+    batch did not move the loss or 4.2 has no descending branch. ``lr_rank`` is 4.2's rank
+    correlation read at the batch sizes' equivalent rates ``lr * b0 / B`` (None with fewer than three
+    inside its range): whether that piece of 4.2's curve falls too, which is the stronger claim that
+    the two curves are one (see :func:`shape_similarity`).
 
     Example:
         >>> sim = {"spearman": {"loss_vs_minus_log_batch": -1.0}, "equivalent_lr": np.array([1e-2, 5e-3, 1e-3]),
         ...        "lr_curve_at_equivalent": np.array([1.0, 1.3, 2.0])}
-        >>> similar_behaviour(sim, {"measurable": True})["answer"]
-        'yes'
+        >>> out = similar_behaviour(sim, {"measurable": True})
+        >>> out["answer"], out["lr_rank"]
+        ('yes', -1.0)
         >>> similar_behaviour(sim, {"measurable": False})["answer"]
         'cannot tell'
     """
@@ -866,9 +871,9 @@ def similar_behaviour(similarity: dict, moved: dict) -> dict:
     if inside.sum() >= 3:
         a, b = np.argsort(np.argsort(np.log10(rates[inside]))), np.argsort(np.argsort(on_curve[inside]))
         lr_rank = float(np.corrcoef(a, b)[0, 1])
-    if not moved["measurable"]:
+    if not moved["measurable"] or not lr_descends:
         answer = "cannot tell"
-    elif np.isfinite(rho) and rho <= -SIMILAR_RANK and (lr_rank is None or lr_rank <= -SIMILAR_RANK):
+    elif np.isfinite(rho) and rho <= -SIMILAR_RANK:
         answer = "yes"
     else:
         answer = "no"
