@@ -204,9 +204,10 @@ def _fill_row(i, history, losses, accuracy, val_losses, diverged, diverged_epoch
 
 # ------------------------------------------------------------------------------ batch-size finder
 
-#: The batch-size finder, step by step: ``(name, text)`` actions and one ``(name, text, {"yes": name,
-#: "no": name})`` decision (the loop over the batch sizes), the one source of its block diagram
-#: (:func:`hw2.plotting.plot_batch_finder_diagram`) and of the steps listed on the report's page.
+#: The batch-size finder, step by step: actions ``(name, text)`` and one decision
+#: ``(name, text, branches)`` whose ``branches`` map "yes" and "no" to the step each leads to (the
+#: loop over the batch sizes). The one source of its block diagram
+#: (:func:`hw2.plotting.plot_block_diagram`) and of the steps listed on the report's page.
 BATCH_FINDER_STEPS = (
     ("fix", "Fix the learning rate, the initial weights and the data order"),
     ("grid", "Batch sizes B = bmin_search, 2 bmin_search, ..., bmax_search"),
