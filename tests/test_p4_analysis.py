@@ -28,7 +28,7 @@ def test_lr_agreement_tells_the_same_from_within_one_step():
     close = analysis.lr_agreement(sweep, {"lr_min": 1.2e-4, "lr_max": 1e-2})
     assert close["same"] == close["within_step"] == {"lr_min": True, "lr_max": True}
     assert analysis.agreement_sentence(close) == ("lr_min the same (within a factor 1.2); "
-                                                  "lr_max the same (within a factor 1)")
+                                                  "lr_max the same")  # equal: no factor to state
 
 
 def test_batch_bound_agreement_reads_the_noise_finders_bounds_on_the_doubling_grid():

@@ -24,6 +24,7 @@ import numpy as np
 
 from hw2 import experiments, report
 from hw2.experiments.p4_analysis import (
+    agreement_brief,
     agreement_sentence,
     lr_agreement,
     lr_max_placement,
@@ -207,6 +208,6 @@ report.answer(
     f"{sweep_curve['epochs']} epochs (batch {sweep_curve['batch_size']}, {updates['per_run'][0]} updates per rate) "
     f"fell 10 % and 90 % of the way to the lowest; {int(np.sum(sweep_curve['diverged']))} of "
     f"{len(sweep_curve['diverged'])} rates diverged. The range test ({range_updates} updates) reads "
-    f"{range_reading['lr_min']:.2g} / {range_reading['lr_max']:.2g}: {agreement_sentence(agreement)}.",
+    f"{range_reading['lr_min']:.2g} / {range_reading['lr_max']:.2g}: {agreement_brief(agreement)}.",
     sweep_result,
 )

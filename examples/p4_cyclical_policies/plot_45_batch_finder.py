@@ -24,6 +24,7 @@ import numpy as np
 
 from hw2 import experiments, noise_scale, report, sweeps
 from hw2.experiments.p4_analysis import (
+    agreement_brief,
     agreement_sentence,
     batch_bound_agreement,
     batch_readings,
@@ -176,6 +177,7 @@ report.answer(
     + ("; bmin is the edge of the searched grid, so the true one may be smaller" if threshold_rule["b_min_at_edge"]
        else "")
     + f". The gradient-noise finder (B_simple {noise_summary['smallest']:.0f}–{noise_summary['largest']:.0f} over "
-    f"{len(noise_summary['epochs'])} epochs) reads {bounds['b_min']} / {bounds['b_max']}: {agreement_text}.",
+    f"{len(noise_summary['epochs'])} epochs) reads {bounds['b_min']} / {bounds['b_max']}: "
+    f"{agreement_brief(agreement)}.",
     sweep_result,
 )
