@@ -258,7 +258,8 @@ def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
     """Test accuracy of each policy: one dot per seed, the mean and its Student-t 95 % interval beside it.
 
     ``table`` is :func:`hw2.experiments.p4_analysis.compare_policies`' table (``test_accuracy`` per
-    seed, ``test_mean``, ``test_ci95``); with one seed the mean is drawn without an interval.
+    seed, ``test_mean``, ``test_ci95``); the interval is clipped to 0-100 %, and with one seed the
+    mean is drawn without one.
     """
     colors = colors or P4_COLORS
     names = list(table)
@@ -267,7 +268,7 @@ def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
         ax.scatter(np.full(len(acc), i), acc, color=colors.get(name, PALETTE[0]), s=22, zorder=2,
                    label="one seed" if i == 0 else None)
         mean = 100 * float(table[name]["test_mean"])
-        low, high = (100 * float(v) for v in table[name]["test_ci95"])
+        low, high = (min(100.0, max(0.0, 100 * float(v))) for v in table[name]["test_ci95"])  # an accuracy's range
         yerr = [[mean - low], [high - mean]] if np.isfinite(low) else None
         ax.errorbar(i + 0.15, mean, yerr=yerr, fmt="o", color="k", capsize=3, markersize=4, zorder=3,
                     label="mean, 95 % t interval" if i == 0 else None)

@@ -134,7 +134,7 @@ for size, n, loss in zip(batch_curve["batch_sizes"], steps, batch_data["final_lo
 ax.axhspan(batch_data["reference_loss"] - UNMOVED_LOSS_TOL, batch_data["reference_loss"] + UNMOVED_LOSS_TOL,
            color="0.85", label=f"untrained loss ± {UNMOVED_LOSS_TOL:g}")
 ax.set_xscale("log")
-ax.set(xlabel="optimizer updates (log)", ylabel="training loss after the sweep's epochs",
+ax.set(xlabel="optimizer updates (log)", ylabel="final training loss",
        title="loss against the updates each batch size made")
 ax.legend(fontsize=7)
 plt.show()
