@@ -268,8 +268,11 @@ def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
         ax.scatter(np.full(len(acc), i), acc, color=colors.get(name, PALETTE[0]), s=22, zorder=2,
                    label="one seed" if i == 0 else None)
         mean = 100 * float(table[name]["test_mean"])
-        low, high = (min(100.0, max(0.0, 100 * float(v))) for v in table[name]["test_ci95"])  # an accuracy's range
-        yerr = [[mean - low], [high - mean]] if np.isfinite(low) else None
+        low, high = (100 * float(v) for v in table[name]["test_ci95"])
+        yerr = None  # one seed: no interval
+        if np.isfinite(low) and np.isfinite(high):
+            low, high = max(0.0, low), min(100.0, high)  # an accuracy's range
+            yerr = [[mean - low], [high - mean]]
         ax.errorbar(i + 0.15, mean, yerr=yerr, fmt="o", color="k", capsize=3, markersize=4, zorder=3,
                     label="mean, 95 % t interval" if i == 0 else None)
     ax.set_xticks(range(len(names)), names)

@@ -73,7 +73,7 @@ def reduced_changes(result: StoredResult) -> list[str]:
         >>> from hw2.store import StoredResult
         >>> run = StoredResult("p4.lr_range_test", {}, "4", {}, {"profile": "laptop"})
         >>> reduced_changes(run)[:2]
-        ['train_size 8192 (full: all)', 'validation_size 1000 (full: all)']
+        ['train_size 4096 (full: all)', 'validation_size 1000 (full: all)']
     """
     from hw2 import experiments
 
