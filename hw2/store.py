@@ -6,9 +6,9 @@ version, the provenance and a SHA-256 *content digest* of all of it and of every
 name is derived from the key, and the key is re-checked on load, so a result computed under another
 config or experiment version is never served. The digest is re-checked on load too: a file whose
 numbers were edited (or that is unreadable) raises :class:`ResultIntegrityError` naming the file;
-it is neither served nor silently recomputed over. Files written before digests existed
-(no ``sha256`` in their meta) still load, with ``StoredResult.sha256`` ``None``;
-``python -m hw2 verify-results`` lists them as "no content digest".
+it is neither served nor silently recomputed over. A file without a digest (written before digests
+existed, or with the digest removed by hand) raises the same error: its content cannot be checked,
+so it is never served.
 
 Writes are atomic (temporary file + rename): two writers of the same entry each rename a complete
 file, so readers see one of them, never a mix.
@@ -161,7 +161,7 @@ class StoredResult:
     provenance: dict
     path: Path | None = None
     from_store: bool = False
-    sha256: str | None = None  # content digest; None for a file written before digests existed
+    sha256: str | None = None  # content digest (None only before the result is saved)
 
     @property
     def profile(self) -> str:
@@ -203,8 +203,8 @@ class ResultStore:
         """Read one entry file: ``(meta, data)``.
 
         Raises:
-            ResultIntegrityError: the file is unreadable, or its content does not match its digest
-                (edited or damaged after it was written).
+            ResultIntegrityError: the file is unreadable, has no digest, or its content does not
+                match its digest (edited or damaged after it was written).
         """
         try:
             with np.load(path, allow_pickle=False) as npz:
@@ -214,7 +214,11 @@ class ResultStore:
             raise ResultIntegrityError(f"unreadable result file {path}: {exc}. Fix: delete it, or recompute it "
                                        "with `python -m hw2 run ... --force`.") from exc
         stored = meta.get(_DIGEST)
-        if stored is not None and content_digest(meta, members) != stored:
+        if stored is None:  # nothing to check the content against: an edit would go unnoticed
+            raise ResultIntegrityError(
+                f"result file {path} has no content digest, so its content cannot be checked and it is not "
+                "used. Fix: recompute it with `python -m hw2 run ... --force`.")
+        if content_digest(meta, members) != stored:
             raise ResultIntegrityError(
                 f"result file {path} was changed after it was written: its content does not match its "
                 "SHA-256 digest, so it is not used. Fix: restore it (git checkout), or recompute it with "
@@ -226,8 +230,8 @@ class ResultStore:
         """The stored result for exactly this (experiment, config, version), or ``None``.
 
         A missing entry, or a file whose own key differs (stale version, other config or experiment,
-        copied or renamed by hand), gives ``None``. An unreadable or edited file raises
-        :class:`ResultIntegrityError`.
+        copied or renamed by hand), gives ``None``. An unreadable or edited file, or one without a
+        digest, raises :class:`ResultIntegrityError`.
         """
         path = self.path_for(experiment, config, version)
         if not path.exists():
@@ -237,7 +241,7 @@ class ResultStore:
                 or canonical_json(meta.get("config")) != canonical_json(config)):
             return None
         return StoredResult(experiment, meta["config"], meta["version"], data, meta["provenance"], path, True,
-                            meta.get(_DIGEST))
+                            meta[_DIGEST])
 
     def scan(self):
         """Yield ``(path, meta, error)`` for every entry file: ``meta`` is ``None`` and ``error`` the

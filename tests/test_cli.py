@@ -136,3 +136,19 @@ def test_expected_failures_are_one_line_with_exit_2(only_demo, monkeypatch, caps
     err = _error_line(capsys)
     assert err.startswith("error: Could not obtain a verified copy of mnist")
     assert "keras: ConnectionError: no route to host" in err and "HW2_DATA_DIR" in err
+
+
+def test_run_refuses_a_result_whose_digest_was_removed_then_edited(only_demo, capsys):
+    import numpy as np
+
+    assert _main("run", "t.demo", "--profile", "smoke") == 0
+    (path,) = only_demo.glob("smoke/t.demo/*.npz")
+    with np.load(path) as npz:
+        meta = json.loads(bytes(npz["__meta__"]).decode())
+        members = {m: npz[m] for m in npz.files if m != "__meta__"}
+    del meta["sha256"]
+    meta["data"]["value"] = 99.0
+    np.savez_compressed(path, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **members)
+    capsys.readouterr()
+    assert _main("run", "t.demo", "--profile", "smoke") == 2
+    assert "has no content digest" in _error_line(capsys)

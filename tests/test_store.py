@@ -87,13 +87,17 @@ def test_edited_entry_is_never_served(tmp_path, edit):
     assert [error is not None for _, _, error in store.scan()] == [True]
 
 
-def test_entry_without_digest_loads_and_says_so(tmp_path):
+@pytest.mark.parametrize("edit_after", [False, True])
+def test_entry_without_digest_is_never_served(tmp_path, edit_after):
     store = ResultStore(tmp_path)
     store.save("exp", {"n": 1}, "1", {"v": 2.0}, {})
     path = store.path_for("exp", {"n": 1}, "1")
-    _rewrite(path, lambda meta, members: meta.pop("sha256"))  # as written before digests existed
-    loaded = store.load("exp", {"n": 1}, "1")
-    assert loaded.data == {"v": 2.0} and loaded.sha256 is None
+    _rewrite(path, lambda meta, members: meta.pop("sha256"))  # digest removed (or never written) ...
+    if edit_after:  # ... and then the numbers edited: nothing could tell
+        _rewrite(path, lambda meta, members: meta["data"].update(v=3.0))
+    with pytest.raises(ResultIntegrityError, match=f"result file {path} has no content digest"):
+        store.load("exp", {"n": 1}, "1")
+    assert [error is not None for _, _, error in store.scan()] == [True]
 
 
 @pytest.mark.parametrize("failing", ["fsync", "replace"])
