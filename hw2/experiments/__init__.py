@@ -363,32 +363,42 @@ def verify_store(profile: str = "full", store: ResultStore | None = None,
 RECOMPUTE_RTOL = 1e-6
 RECOMPUTE_ATOL = 1e-9
 
+#: Result fields that hold how long something took (wall clock), not what the computation
+#: determined: a recomputation never reproduces them, so :func:`compare_data` does not compare them.
+#: A new timing field must be named here (until it is, ``--recompute`` reports it as differing).
+WALL_CLOCK_FIELDS = frozenset({"seconds", "images_per_second", "train_time_s", "epoch_time_s",
+                               "seconds_per_epoch", "wall_time_s"})
+
 
 def compare_data(stored: Any, fresh: Any, *, rtol: float = RECOMPUTE_RTOL, atol: float = RECOMPUTE_ATOL,
-                 path: str = "data") -> list[str]:
+                 path: str = "data", skip: Iterable[str] = WALL_CLOCK_FIELDS) -> list[str]:
     """Fields where ``fresh`` differs from ``stored``: structure, strings, integers and booleans
-    exactly; floats within ``atol + rtol * |stored|`` (NaN equals NaN).
+    exactly; floats within ``atol + rtol * |stored|`` (NaN equals NaN). Members named in ``skip``
+    (at any depth; default: :data:`WALL_CLOCK_FIELDS`) must exist on both sides but are not compared.
 
     Example:
         >>> compare_data({"a": 1.0, "b": [1, 2]}, {"a": 1.0 + 1e-9, "b": [1, 3]})
         ['data/b/1: 2 != 3']
+        >>> compare_data({"loss": 0.5, "seconds": 12.0}, {"loss": 0.5, "seconds": 14.1})
+        []
     """
     import numpy as np
 
+    skip = frozenset(skip)
     if isinstance(stored, dict) or isinstance(fresh, dict):
         if not (isinstance(stored, dict) and isinstance(fresh, dict)):
             return [f"{path}: {type(stored).__name__} != {type(fresh).__name__}"]
         out = [f"{path}/{k}: only in the {'stored' if k in stored else 'recomputed'} result"
                for k in sorted(set(stored) ^ set(fresh), key=str)]
         for k in stored:
-            if k in fresh:
-                out += compare_data(stored[k], fresh[k], rtol=rtol, atol=atol, path=f"{path}/{k}")
+            if k in fresh and k not in skip:
+                out += compare_data(stored[k], fresh[k], rtol=rtol, atol=atol, path=f"{path}/{k}", skip=skip)
         return out
     if isinstance(stored, (list, tuple)) and isinstance(fresh, (list, tuple)):
         if len(stored) != len(fresh):
             return [f"{path}: length {len(stored)} != {len(fresh)}"]
         return [d for i, (a, b) in enumerate(zip(stored, fresh))
-                for d in compare_data(a, b, rtol=rtol, atol=atol, path=f"{path}/{i}")]
+                for d in compare_data(a, b, rtol=rtol, atol=atol, path=f"{path}/{i}", skip=skip)]
     a, b = np.asarray(stored), np.asarray(fresh)
     if a.shape != b.shape or (a.dtype.kind in "fc") != (b.dtype.kind in "fc"):
         return [f"{path}: shape/dtype {a.shape} {a.dtype} != {b.shape} {b.dtype}"]
@@ -411,7 +421,8 @@ def compare_data(stored: Any, fresh: Any, *, rtol: float = RECOMPUTE_RTOL, atol:
 def recompute_and_compare(name: str, profile: str = "full", store: ResultStore | None = None,
                           *, rtol: float = RECOMPUTE_RTOL, atol: float = RECOMPUTE_ATOL) -> list[str]:
     """Recompute every stored ``name`` entry of ``profile`` (its seed and config) into a temporary
-    store and compare every stored number (:func:`compare_data`). The store itself is never written.
+    store and compare every stored number but the wall-clock ones (:func:`compare_data`). The store
+    itself is never written.
 
     Returns:
         Problems, one line per differing field; empty when the stored result is reproduced.
