@@ -141,6 +141,7 @@ def _cmd_verify(args) -> int:
             print(f"  - {problem}")
     else:
         print(f"results/{profile}: {checked}: current result stored.")
+    _print_code_changes(experiments.code_changes(profile, only=args.recompute), args.recompute)
     failed = bool(problems)
     for name in args.recompute or ():
         start = time.perf_counter()
@@ -159,6 +160,28 @@ def _cmd_verify(args) -> int:
                   f"rtol={experiments.RECOMPUTE_RTOL:g}, atol={experiments.RECOMPUTE_ATOL:g}; wall-clock "
                   "times not compared).")
     return 1 if failed else 0
+
+
+def _print_code_changes(changes: dict, recomputed) -> None:
+    """Say which stored results were computed by code that has changed since (not a failure: the
+    change may not move a number; ``--recompute`` tells)."""
+    changed = {entry: files for entry, files in changes.items() if files != []}
+    if not changed:
+        if changes:
+            print("code: the library code of every checked result is unchanged since it was computed.")
+        return
+    print(f"code: {len(changed)} stored result(s) were computed by library code that has changed since "
+          "(docstrings, comments and layout aside):")
+    for entry, files in sorted(changed.items()):
+        if files is None:
+            print(f"  - {entry}: cannot tell (no source digests recorded and its commit is not in this "
+                  "repository's history)")
+        else:
+            shown = ", ".join(files[:6]) + (f" and {len(files) - 6} more" if len(files) > 6 else "")
+            print(f"  - {entry}: {len(files)} file(s) changed: {shown}")
+    if not recomputed:
+        print("  A changed file need not change a number: `python -m hw2 verify-results --recompute NAME` "
+              "recomputes one and compares every stored number.")
 
 
 def main(argv: list[str] | None = None) -> int:

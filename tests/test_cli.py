@@ -152,3 +152,18 @@ def test_run_refuses_a_result_whose_digest_was_removed_then_edited(only_demo, ca
     capsys.readouterr()
     assert _main("run", "t.demo", "--profile", "smoke") == 2
     assert "has no content digest" in _error_line(capsys)
+
+
+def test_verify_results_names_the_code_that_changed_since_a_result_was_computed(only_demo, capsys, monkeypatch):
+    from hw2 import provenance
+
+    monkeypatch.setattr(provenance, "source_digests", lambda module, exclude=(): {"hw2/a.py": "1", "hw2/b.py": "2"})
+    assert _main("run", "t.demo", "--profile", "smoke") == 0
+    capsys.readouterr()
+    assert _main("verify-results", "--profile", "smoke") == 0
+    assert "library code of every checked result is unchanged" in capsys.readouterr().out
+    monkeypatch.setattr(provenance, "source_digests", lambda module, exclude=(): {"hw2/a.py": "1", "hw2/b.py": "3"})
+    assert _main("verify-results", "--profile", "smoke") == 0  # a changed file need not change a number
+    out = capsys.readouterr().out
+    assert "1 stored result(s) were computed by library code that has changed since" in out
+    assert "1 file(s) changed: hw2/b.py" in out and "--recompute NAME" in out

@@ -198,6 +198,7 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     import keras
 
     code = provenance.code_version()  # the tree the computation starts from, not the one it ends at
+    sources = provenance.source_digests(experiment.compute.__module__, RENDER_ONLY_MODULES)
     keras.utils.set_random_seed(int(seed))
     token = _CONTEXT.set(_RunContext(name, version, force, _parts_store(store)))
     start = time.perf_counter()
@@ -207,7 +208,8 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
         _CONTEXT.reset(token)
     wall = time.perf_counter() - start
     extra = {"precision": config.precision} if hasattr(config, "precision") else {}
-    record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall, code_version=code, **extra)
+    record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall, code_version=code,
+                                source_digests=sources, **extra)
     return store.save(name, config, version, data, record)
 
 
@@ -311,7 +313,8 @@ def _no_compute():
 def verify_store(profile: str = "full", store: ResultStore | None = None,
                  only: Iterable[str] | None = None) -> list[str]:
     """Problems with a store: unreadable, edited, digest-less or misplaced files, entries whose
-    version or config no longer match the code, and registered experiments with no current entry. Empty list: everything is current.
+    version or config no longer match the code, and registered experiments with no current entry.
+    Empty list: everything is current.
 
     Entries are checked against the store version :func:`run` would use at ``profile`` (for smoke
     and laptop it includes the library source). Never computes anything: upstream results that
@@ -357,6 +360,30 @@ def verify_store(profile: str = "full", store: ResultStore | None = None,
         if name not in current:
             problems.append(f"{name}: no current {profile} result stored")
     return problems
+
+
+def code_changes(profile: str = "full", store: ResultStore | None = None,
+                 only: Iterable[str] | None = None) -> dict[str, list[str] | None]:
+    """For each current entry of ``profile`` (``"<experiment>/<file>"``), the library files of its
+    computation whose code changed since it was computed (:func:`hw2.provenance.changed_sources`;
+    docstrings, comments and layout do not count): ``[]`` none, ``None`` cannot be told.
+
+    A change is not a wrong number: ``verify-results --recompute NAME`` tells whether the numbers
+    moved. Files outside ``hw2/`` (Keras, NumPy: their versions are in the provenance) and data are
+    not covered.
+    """
+    profile = profiles.resolve_profile(profile)
+    store = store or store_for(profile)
+    wanted = set(names() if only is None else [get(name).name for name in only])
+    out = {}
+    for path, meta in store.entries():
+        name = meta.get("experiment")
+        if name not in wanted or meta.get("version") != _store_version(get(name), profile):
+            continue
+        module = get(name).compute.__module__
+        out[path.relative_to(store.root).as_posix()] = provenance.changed_sources(
+            meta.get("provenance", {}), module, RENDER_ONLY_MODULES)
+    return out
 
 
 # Float fields whose value depends on the order of float sums (threads): compared within these.
