@@ -120,7 +120,7 @@ def _cmd_fetch(args) -> int:
     from hw2 import datasets
 
     for name in ("mnist", "fashion_mnist"):
-        (x_train, _), (x_test, _) = datasets.load(name, verbose=True)
+        (x_train, _), (x_test, _) = datasets.load(name, verbose=True, cache_required=True)
         print(f"{name}: {len(x_train)} train + {len(x_test)} test images, verified, cached at "
               f"{datasets.cache_path(name)}")
     return 0

@@ -272,9 +272,10 @@ def mnist_from_pickle(raw_gz: bytes) -> tuple[Split, Split]:
     return (x_train, y_train), (to_uint8(test[0]), np.asarray(test[1]).astype(np.uint8))
 
 
-def _run(cmd: list[str], cwd: str, timeout: float | None = None) -> None:
+def _run(cmd: list[str], cwd: str, timeout: float | None = None) -> str:
     """Run a registry tool in its own process group; it is ended (with its children) on a timeout,
-    on an error or when this process is told to stop (see :func:`_stop_on_sigterm`)."""
+    on an error or when this process is told to stop (see :func:`_stop_on_sigterm`). Returns its
+    standard output."""
     timeout = SOURCE_TIMEOUT_S if timeout is None else timeout
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -287,6 +288,7 @@ def _run(cmd: list[str], cwd: str, timeout: float | None = None) -> None:
     if proc.returncode != 0:
         tail = (stderr or stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"`{' '.join(cmd)}` failed: {' | '.join(tail)}")
+    return stdout
 
 
 def _end_process_group(proc: subprocess.Popen) -> None:
@@ -357,19 +359,40 @@ def _fashion_from_idx_dir(folder: Path) -> tuple[Split, Split]:
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+
+
+def _debian_download(folder: str) -> tuple[str, int, str]:
+    """``(file name, size, sha256)`` that ``apt-get download`` will write for the package, from
+    apt's own index (``--print-uris`` downloads nothing)."""
+    for line in _run(["apt-get", "download", "--print-uris", DEBIAN_PACKAGE], cwd=folder).splitlines():
+        fields = line.split()
+        if len(fields) == 4 and fields[1].startswith(f"{DEBIAN_PACKAGE}_") and fields[1].endswith(".deb") \
+                and "/" not in fields[1] and fields[3].lower().startswith("sha256:"):
+            return fields[1], int(fields[2]), fields[3].split(":", 1)[1].lower()
+    raise FileNotFoundError(f"apt knows no {DEBIAN_PACKAGE} package with a SHA-256 (try `apt-get update` first)")
+
+
 def _from_debian_fashion(spec: DatasetSpec) -> tuple[Split, Split]:
     if (DEBIAN_FASHION_DIR / "train-images-idx3-ubyte.gz").exists():
         return _fashion_from_idx_dir(DEBIAN_FASHION_DIR)
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise FileNotFoundError("apt-get/dpkg-deb not available to fetch dataset-fashion-mnist")
-    with tempfile.TemporaryDirectory() as tmp:
-        os.chmod(tmp, 0o777)  # apt's sandbox user must be able to write here
-        _run(["apt-get", "download", "-q", "dataset-fashion-mnist"], cwd=tmp)
-        debs = glob.glob(os.path.join(tmp, "dataset-fashion-mnist_*.deb"))
-        if not debs:
-            raise FileNotFoundError("apt-get downloaded no dataset-fashion-mnist .deb "
-                                    "(try `apt-get update` first)")
-        _run(["dpkg-deb", "-x", debs[0], os.path.join(tmp, "root")], cwd=tmp)
+    # A private folder (mode 0700: no other user can plant a package in it), the exact file name apt
+    # announces, and its SHA-256 checked before dpkg-deb unpacks it. As root, apt would hand the
+    # download to its `_apt` sandbox user, which cannot write here: root downloads itself.
+    sandbox = ["-o", "APT::Sandbox::User=root"] if os.geteuid() == 0 else []
+    with tempfile.TemporaryDirectory(prefix="hw2-deb-") as tmp:
+        name, size, sha256 = _debian_download(tmp)
+        _run(["apt-get", "download", "-q", *sandbox, DEBIAN_PACKAGE], cwd=tmp)
+        deb = Path(tmp, name)
+        if not deb.is_file():
+            raise FileNotFoundError(f"apt-get download wrote no {name}")
+        data = deb.read_bytes()
+        if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+            raise DatasetIntegrityError(f"{name}: {len(data)} bytes with SHA-256 {hashlib.sha256(data).hexdigest()}, "
+                                        f"apt's index says {size} bytes with {sha256}")
+        _run(["dpkg-deb", "-x", str(deb), os.path.join(tmp, "root")], cwd=tmp)
         return _fashion_from_idx_dir(Path(tmp, "root", str(DEBIAN_FASHION_DIR).lstrip("/")))
 
 
@@ -382,8 +405,12 @@ SOURCES = {
 }
 
 
-def load(name: str, *, verbose: bool = False) -> tuple[Split, Split]:
-    """Load dataset ``name`` ('mnist' or 'fashion_mnist') from the first source that verifies."""
+def load(name: str, *, verbose: bool = False, cache_required: bool = False) -> tuple[Split, Split]:
+    """Load dataset ``name`` ('mnist' or 'fashion_mnist') from the first source that verifies.
+
+    A verified copy that cannot be written to the cache is used with a warning, or, with
+    ``cache_required`` (``python -m hw2 fetch-data``, whose job is the cache), raises
+    :class:`DatasetError`."""
     check_choice("name", name, sorted(SPECS))
     spec = SPECS[name]
     tried = []
@@ -410,6 +437,10 @@ def load(name: str, *, verbose: bool = False) -> tuple[Split, Split]:
         try:
             path = _write_cache(spec, train, test)
         except OSError as exc:  # the data is verified: use it, and say why it is not cached
+            if cache_required:
+                raise DatasetError(f"{name}: a verified copy came from {label}, but the cache at {cache_path(name)} "
+                                   f"could not be written ({exc}). Fix: set HW2_DATA_DIR to a writable "
+                                   "folder.") from exc
             print(f"[hw2] {name}: warning: could not write the cache at {cache_path(name)} ({exc}); using the "
                   "verified copy without caching it (set HW2_DATA_DIR to a writable folder)", file=sys.stderr)
             return train, test

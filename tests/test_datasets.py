@@ -226,3 +226,70 @@ def test_sigterm_ends_the_child_tool_and_removes_its_temporary_folder(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)  # the child is gone (reaped by the parent)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["child.pid"]  # temporary folder removed
+
+
+@pytest.mark.parametrize("blocker", ["file", "read_only_folder"])
+def test_fetch_data_fails_when_nothing_could_be_cached(tiny, tmp_path, monkeypatch, capsys, blocker):
+    from hw2.__main__ import main
+
+    spec, train, test, calls = tiny
+    target = tmp_path / "cache"
+    if blocker == "file":
+        target.write_text("a file where the cache folder should be")
+    else:
+        target.mkdir()
+        target.chmod(0o500)
+        if os.access(target, os.W_OK):  # root writes anyway
+            monkeypatch.setattr(datasets, "atomic_write_bytes", lambda *a: (_ for _ in ()).throw(
+                PermissionError(13, "Permission denied", str(target / "tiny.npz"))))
+    monkeypatch.setenv("HW2_DATA_DIR", str(target))
+    for name in ("mnist", "fashion_mnist"):
+        monkeypatch.setitem(datasets.SPECS, name, spec)
+        monkeypatch.setitem(datasets.SOURCES, name, datasets.SOURCES["tiny"])
+    with pytest.raises(datasets.DatasetError, match="could not be written"):
+        datasets.load("tiny", cache_required=True)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(["fetch-data"])
+    out, err = capsys.readouterr()
+    assert stop.value.code == 2 and "cached at" not in out
+    assert "error: mnist: a verified copy came from good source, but the cache at" in err
+    assert "HW2_DATA_DIR" in err
+
+
+def test_debian_source_unpacks_only_the_exact_verified_package_from_a_private_folder(monkeypatch, tmp_path):
+    import hashlib
+    import stat
+
+    real = b"the real package"
+    name = "dataset-fashion-mnist_0.0~git1-1_all.deb"
+    unpacked = []
+
+    def fake_run(cmd, cwd, timeout=None):
+        folder = os.stat(cwd)
+        assert stat.S_IMODE(folder.st_mode) == 0o700, oct(folder.st_mode)  # nobody else can write here
+        if "--print-uris" in cmd:
+            return (f"'http://deb.example/pool/{name}' {name} {len(real)} "
+                    f"SHA256:{hashlib.sha256(real).hexdigest()}\n")
+        if cmd[:2] == ["apt-get", "download"]:
+            (tmp_path / "planted").write_text(cwd)
+            # another file matching the package's pattern (as a local attacker would plant it)
+            open(os.path.join(cwd, "dataset-fashion-mnist_0.0~evil-1_all.deb"), "wb").write(b"evil")
+            open(os.path.join(cwd, name), "wb").write(payload[0])
+            return ""
+        assert cmd[:2] == ["dpkg-deb", "-x"]
+        unpacked.append(open(cmd[2], "rb").read())
+        raise FileNotFoundError("stop here: the unpacked folder is not the test's concern")
+
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_DIR", tmp_path / "not-installed")
+    monkeypatch.setattr(datasets.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(datasets, "_run", fake_run)
+    payload = [real]
+    with pytest.raises(FileNotFoundError, match="stop here"):
+        datasets._from_debian_fashion(datasets.FASHION_MNIST)
+    assert unpacked == [real]  # the announced file, never the planted one
+    payload[0] = b"the real package, altered"
+    with pytest.raises(datasets.DatasetIntegrityError, match="apt's index says"):
+        datasets._from_debian_fashion(datasets.FASHION_MNIST)
+    assert unpacked == [real]  # nothing unverified was unpacked
+    assert not os.path.exists((tmp_path / "planted").read_text())  # the private folder is gone
