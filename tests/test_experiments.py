@@ -98,6 +98,43 @@ def test_no_compute_mode_only_reads_the_store(demo, tmp_path, monkeypatch):
     assert experiments.run("t.demo", "smoke", store=store).from_store
 
 
+@pytest.mark.parametrize("value, off", [("1", True), ("TRUE", True), ("on", True), ("0", False),
+                                        ("false", False), ("", False), ("No", False)])
+def test_no_compute_reads_its_value_not_its_presence(demo, tmp_path, monkeypatch, value, off):
+    monkeypatch.setenv("HW2_NO_COMPUTE", value)
+    assert experiments.computing_switched_off() is off
+    if off:
+        with pytest.raises(LookupError, match="no stored result"):
+            experiments.run("t.demo", "smoke", store=ResultStore(tmp_path))
+    else:
+        assert not experiments.run("t.demo", "smoke", store=ResultStore(tmp_path)).from_store
+
+
+def test_no_compute_rejects_a_value_it_does_not_know(monkeypatch):
+    monkeypatch.setenv("HW2_NO_COMPUTE", "maybe")
+    with pytest.raises(ValueError, match="`HW2_NO_COMPUTE` must be one of .*Received: HW2_NO_COMPUTE='maybe'"):
+        experiments.computing_switched_off()
+
+
+def test_no_compute_with_force_does_not_claim_the_result_is_missing(demo, tmp_path, monkeypatch):
+    store = ResultStore(tmp_path)
+    experiments.run("t.demo", "smoke", store=store)
+    monkeypatch.setenv("HW2_NO_COMPUTE", "1")
+    with pytest.raises(LookupError, match=r"is to be recomputed \(force\), but computing is switched off") as info:
+        experiments.run("t.demo", "smoke", store=store, force=True)
+    assert "no stored result" not in str(info.value)
+
+
+def test_verify_store_counts_what_run_serves_from_the_committed_full_result(demo, tmp_path, monkeypatch):
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path))
+    monkeypatch.setitem(profiles.SIZES, "t.demo", {"smoke": {"n": 1}, "laptop": {}, "full": {}})
+    assert "t.demo: no current laptop result stored" in experiments.verify_store("laptop", only=["t.demo"])
+    experiments.run("t.demo", "full")
+    assert experiments.run("t.demo", "laptop").path.parent.parent.name == "full"  # what run serves ...
+    assert experiments.verify_store("laptop", only=["t.demo"]) == []  # ... verify counts as current
+    assert experiments.verify_store("smoke", only=["t.demo"]) == ["t.demo: no current smoke result stored"]
+
+
 def test_local_caches_follow_code_changes_but_committed_results_do_not(demo, tmp_path, monkeypatch):
     assert experiments._store_version(demo, "full") == "1"
     smoke = experiments._store_version(demo, "smoke")

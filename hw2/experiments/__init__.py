@@ -187,7 +187,10 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
             committed = store_for("full").load(name, config, experiment.version)
             if committed is not None:
                 return committed
-    if os.environ.get("HW2_NO_COMPUTE"):
+    if computing_switched_off():
+        if force:
+            raise LookupError(f"{name} (profile {profile}, seed {seed}) is to be recomputed (force), but computing "
+                              "is switched off (HW2_NO_COMPUTE). Fix: unset HW2_NO_COMPUTE, or drop --force.")
         raise LookupError(f"{name} (profile {profile}, seed {seed}) has no stored result and computing is "
                           "switched off (HW2_NO_COMPUTE). Fix: unset HW2_NO_COMPUTE, or compute it with "
                           f"`python -m hw2 run {name} --profile {profile} --seed {seed}`.")
@@ -211,6 +214,24 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall, code_version=code,
                                 source_digests=sources, **extra)
     return store.save(name, config, version, data, record)
+
+
+NO_COMPUTE_ON = ("1", "true", "yes", "on")
+NO_COMPUTE_OFF = ("", "0", "false", "no", "off")
+
+
+def computing_switched_off() -> bool:
+    """Whether ``$HW2_NO_COMPUTE`` switches computing off (:func:`run` then only reads the store).
+
+    ``1``/``true``/``yes``/``on`` switch it off; unset, empty, ``0``/``false``/``no``/``off`` leave it on
+    (any case); any other value is an error, so a typo never silently decides either way.
+    """
+    raw = os.environ.get("HW2_NO_COMPUTE", "")
+    value = raw.strip().lower()
+    if value not in NO_COMPUTE_ON + NO_COMPUTE_OFF:
+        raise ValueError(f"Environment variable `HW2_NO_COMPUTE` must be one of {NO_COMPUTE_ON} (computing off) or "
+                         f"{NO_COMPUTE_OFF} (on). Received: HW2_NO_COMPUTE={raw!r}")
+    return value in NO_COMPUTE_ON
 
 
 @dataclasses.dataclass(frozen=True)
@@ -317,9 +338,12 @@ def verify_store(profile: str = "full", store: ResultStore | None = None,
     Empty list: everything is current.
 
     Entries are checked against the store version :func:`run` would use at ``profile`` (for smoke
-    and laptop it includes the library source). Never computes anything: upstream results that
-    ``prepare`` needs are only looked up. ``only``: check just these experiments' folders."""
+    and laptop it includes the library source). With the default store, an experiment that
+    :func:`run` answers at a reduced profile from the committed full-spec result counts as current.
+    Never computes anything: upstream results that ``prepare`` needs are only looked up. ``only``:
+    check just these experiments' folders."""
     profile = profiles.resolve_profile(profile)
+    default_store = store is None
     store = store or store_for(profile)
     wanted = names() if only is None else [get(name).name for name in only]
     problems, current = [], set()
@@ -357,9 +381,24 @@ def verify_store(profile: str = "full", store: ResultStore | None = None,
             else:
                 current.add(name)
     for name in wanted:
-        if name not in current:
+        if name not in current and not (default_store and _served_from_full(name, profile)):
             problems.append(f"{name}: no current {profile} result stored")
     return problems
+
+
+def _served_from_full(name: str, profile: str) -> bool:
+    """Whether :func:`run` at a reduced ``profile`` (seed 0, default store) serves the committed
+    full-spec result, its config being the full specification (P1 and P2 at laptop)."""
+    if profile == "full":
+        return False
+    experiment = get(name)
+    try:
+        config = experiment.config(profile)
+        if experiment.prepare is not None:
+            config = experiment.prepare(config, profile, False)
+    except LookupError:
+        return False
+    return store_for("full").load(name, config, experiment.version) is not None
 
 
 def code_changes(profile: str = "full", store: ResultStore | None = None,
