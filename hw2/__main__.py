@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -72,10 +71,22 @@ def _json_default(value):
 def _cmd_chain(args) -> int:
     from hw2 import chain
 
-    cache = chain.use_compilation_cache(args.xla_cache)  # first: JAX reads it when Keras imports it
+    if args.time_limit is not None:
+        chain.check_time_limit(args.time_limit)
+    backend = chain.configured_backend()
+    if backend == "jax":
+        cache = chain.use_compilation_cache(args.xla_cache)  # first: JAX reads it when Keras imports it
+    else:
+        cache = "no persistent compilation cache (JAX backend only)" + ("; --xla-cache ignored" if args.xla_cache
+                                                                         else "")
     plan = chain.plan(args.chain, args.profile, seeds=args.seeds, only=args.only)
+    target = None
+    if args.copy_to:
+        target = chain.check_copy_folder(args.copy_to, chain.archive_name(plan) if args.tar else None)
     if args.dry_run:
         _print_plan(plan)
+        copies = f"copies would go to {args.copy_to} ({target})" if args.copy_to else "no --copy-to given"
+        print(f"  backend {backend}: {cache}; {copies}")
         return 0
     if not args.copy_to:
         raise ValueError("Argument `--copy-to` must name a folder unless --dry-run is given. Received: nothing")
@@ -83,9 +94,7 @@ def _cmd_chain(args) -> int:
 
     from hw2 import datasets
 
-    backend = keras.config.backend()
-    print(f"[chain] backend {backend}; " + (cache if backend == "jax" else "no persistent compilation cache "
-                                            "(JAX backend only)"), flush=True)
+    print(f"[chain] backend {keras.config.backend()}; {cache}", flush=True)
     datasets.load("fashion_mnist")  # before any piece: a missing dataset is one line, not one failure per piece
     outcomes = chain.run_chain(plan, args.copy_to, tar=args.tar, time_limit_s=args.time_limit,
                                echo=lambda line: print(line, flush=True))
@@ -96,9 +105,7 @@ def _print_plan(plan) -> None:
     from hw2 import experiments
 
     print(f"chain {plan.chain} at profile {plan.profile}: {len(plan)} pieces, in this order:")
-    previous = os.environ.get("HW2_NO_COMPUTE")
-    os.environ["HW2_NO_COMPUTE"] = "1"  # look up only: a dry run computes nothing
-    try:
+    with experiments.no_compute():  # look up only: a dry run computes nothing
         for index, piece in enumerate(plan, 1):
             try:
                 experiments.run(piece.experiment, plan.profile, seed=piece.seed)
@@ -107,11 +114,6 @@ def _print_plan(plan) -> None:
                 state = "to compute"
             needs = ", ".join(f"{name} seed {seed}" for name, seed in piece.needs) or "nothing"
             print(f"  {index:>2}. {piece.label:<26} {state:<10} needs {needs}")
-    finally:
-        if previous is None:
-            os.environ.pop("HW2_NO_COMPUTE", None)
-        else:
-            os.environ["HW2_NO_COMPUTE"] = previous
     for note in plan.notes:
         print(f"  {note}")
 

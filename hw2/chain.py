@@ -11,8 +11,12 @@ resumes where a killed run stopped. After each piece its result file (and any up
 that its ``prepare`` hook computed on the way) is copied to ``--copy-to``, atomically, as
 ``<experiment>/<file>.npz`` -- or, with ``--tar``, into one archive ``<chain>-<profile>.tar`` of
 the same layout, rewritten atomically after each piece (the GPU machine of this project returns
-at most 8 files). One line per piece gives its wall time and training throughput; the lines and
-the traceback of any failure also go to ``chain.log`` there.
+at most 8 files). Only a file that passes its content digest is copied, from the very bytes that
+were checked; an archive already there keeps its members (a same-named one is replaced), so a
+second chain into the same folder adds to the first. One line per piece gives its wall time and
+training throughput; the lines and the traceback of any failure also go to ``chain.log`` there.
+SIGTERM or Ctrl-C stops the chain with a last line there (which signal, which piece, what was
+copied) and exit status 128 + the signal's number (143, 130).
 
 A piece that fails prints one line, and the chain goes on with every piece that does not need it
 (:data:`P4_NEEDS`): if ``p4.lr_sweep`` fails, only ``p4.lr_range_test`` can still run, since every
@@ -43,11 +47,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
+import signal
 import sys
 import tarfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -73,6 +80,28 @@ LOG_NAME = "chain.log"
 #: JAX's persistent compilation cache; read by JAX when it is imported (Keras imports it).
 CACHE_ENV = ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS",
              "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES")
+
+
+def configured_backend(environ=None) -> str:
+    """The backend importing Keras will select, read without importing it (which would import JAX
+    before its cache is set): ``$KERAS_BACKEND``, else ``backend`` in ``$KERAS_HOME/keras.json``
+    (``~/.keras``), else ``tensorflow``, Keras' own order.
+
+    Example:
+        >>> configured_backend({"KERAS_BACKEND": "jax"})
+        'jax'
+    """
+    import json
+
+    environ = os.environ if environ is None else environ
+    if environ.get("KERAS_BACKEND"):
+        return environ["KERAS_BACKEND"]
+    home = environ.get("KERAS_HOME") or Path(os.path.expanduser("~") if os.access(os.path.expanduser("~"), os.W_OK)
+                                             else "/tmp") / ".keras"
+    try:
+        return json.loads((Path(home).expanduser() / "keras.json").read_text()).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):  # no readable config: Keras' default
+        return "tensorflow"
 
 
 def default_cache_dir() -> Path:
@@ -201,6 +230,11 @@ def plan(chain: str, profile: str, *, seeds: Sequence[int] | None = None,
     return p4_plan(finder_seed, compare_seeds if seeds is None else seeds, compare_seeds, profile, only)
 
 
+def archive_name(plan: Plan) -> str:
+    """The archive ``--tar`` copies into: ``<chain>-<profile>.tar``."""
+    return f"{plan.chain}-{plan.profile}.tar"
+
+
 def _check_seeds(seeds, name: str = "seeds") -> list[int]:
     from hw2._checks import check_int
 
@@ -212,6 +246,20 @@ def _check_seeds(seeds, name: str = "seeds") -> list[int]:
 
 def _seed_list(seeds) -> str:
     return " ".join(str(s) for s in seeds)
+
+
+def check_time_limit(seconds, name: str = "--time-limit") -> float:
+    """A time limit in seconds: finite and > 0.
+
+    Example:
+        >>> check_time_limit(float("inf"))
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `--time-limit` must be > 0 and finite. Received: --time-limit=inf
+    """
+    from hw2._checks import check_positive
+
+    return check_positive(name, seconds)
 
 
 # ------------------------------------------------------------------------------ throughput
@@ -260,17 +308,72 @@ def images_and_seconds(experiment: str, data: dict) -> tuple[int, float] | None:
 
 
 # ---------------------------------------------------------------------------------- copying
+def check_copy_folder(folder: str | os.PathLike, tar_name: str | None = None) -> str:
+    """Check, creating nothing, that ``folder`` can receive the copies (``--copy-to``); with
+    ``tar_name``, that an archive already there can be read (its members are kept). Returns one
+    line saying what is there.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> check_copy_folder(folder / "new", "p4-full.tar")
+        'a new folder'
+        >>> _ = (folder / "a-file").write_text("")
+        >>> check_copy_folder(folder / "a-file")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `--copy-to` must be a folder that can be written. Received: --copy-to=... (a file)
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        what = "a file" if existing == folder else f"{existing} is a file"
+        raise _bad_copy_folder(folder, what)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise _bad_copy_folder(folder, f"{existing} is not writable")
+    if existing != folder:
+        return "a new folder"
+    archive = folder / tar_name if tar_name else None
+    if archive is None or not archive.exists():
+        return "an existing folder"
+    return f"an archive of {len(_read_archive(archive))} result file(s) already there, kept"
+
+
+def _bad_copy_folder(folder: Path, why: str) -> ValueError:
+    return ValueError(f"Argument `--copy-to` must be a folder that can be written. Received: --copy-to={folder} "
+                      f"({why})")
+
+
+def _read_archive(path: Path) -> dict[str, tuple[bytes, int]]:
+    """The regular-file members of an archive the chain wrote: ``name -> (bytes, mtime)``."""
+    try:
+        with tarfile.open(path) as archive:
+            return {info.name: (archive.extractfile(info).read(), int(info.mtime))
+                    for info in archive.getmembers() if info.isfile()}
+    except (tarfile.TarError, OSError) as exc:
+        raise ValueError(f"Argument `--copy-to` holds {path}, which is not a readable tar archive ({exc}), so the "
+                         "chain would overwrite it. Fix: move it away, or copy to another folder.") from exc
+
+
 class Copier:
     """Copies result files out as ``<experiment>/<file>.npz``: into ``folder``, or (``tar``) into one
     archive ``folder/<name>`` rewritten atomically after each addition. Either way a reader (or a
-    killed process) leaves only complete files behind."""
+    killed process) leaves only complete files behind.
+
+    Each file is read once, checked against its content digest (:meth:`hw2.store.ResultStore.decode`)
+    and those bytes are written: an edited or damaged file is logged and left behind. An archive
+    already in ``folder`` keeps its members; a new file of the same name replaces its member.
+    """
 
     def __init__(self, folder: str | os.PathLike, *, tar_name: str | None = None):
+        check_copy_folder(folder, tar_name)
         self.folder = Path(folder)
         self.tar_name = tar_name
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._files: dict[str, Path] = {}  # member name -> source file
+        self._members = _read_archive(self.target) if tar_name and self.target.exists() else {}
         self._stamps: dict[str, tuple[int, int]] = {}
+        self.copied: list[str] = []  # member names copied by this copier, in order
+        self.refused: list[str] = []  # "member: why" for files that failed their digest
 
     @staticmethod
     def member(path: Path) -> str:
@@ -281,28 +384,41 @@ class Copier:
         return self.folder / self.tar_name if self.tar_name else self.folder
 
     def add(self, paths: Iterable[str | os.PathLike]) -> list[str]:
-        """Copy these result files (those new or changed since the last copy); return their member names."""
+        """Copy these result files (those new or changed since the last copy, and intact); return
+        their member names."""
+        from hw2.store import ResultIntegrityError, ResultStore
+
         changed = []
         for path in map(Path, paths):
             name, stat = self.member(path), path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
             if self._stamps.get(name) == stamp:
                 continue
-            self._files[name], self._stamps[name] = path, stamp
+            self._stamps[name] = stamp
+            content = path.read_bytes()
+            try:
+                ResultStore.decode(content, path)
+            except ResultIntegrityError as exc:
+                self.refused.append(f"{name}: {exc}")
+                self.log(f"[chain] not copied: {' '.join(str(exc).split())}")
+                continue
             if self.tar_name is None:
-                atomic_write_bytes(self.folder / name, path.read_bytes())
+                atomic_write_bytes(self.folder / name, content)
+            else:
+                self._members[name] = content, int(stat.st_mtime)
             changed.append(name)
         if changed and self.tar_name is not None:
             atomic_write_bytes(self.target, self._archive())
+        self.copied += changed
         return changed
 
     def _archive(self) -> bytes:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as archive:
-            for name in sorted(self._files):
-                data = self._files[name].read_bytes()
+            for name in sorted(self._members):
+                data, mtime = self._members[name]
                 info = tarfile.TarInfo(name)
-                info.size, info.mtime, info.mode = len(data), int(self._files[name].stat().st_mtime), 0o644
+                info.size, info.mtime, info.mode = len(data), mtime, 0o644
                 archive.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
 
@@ -357,14 +473,16 @@ def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time
 
     Once ``time_limit_s`` seconds have passed, no further piece is started; a piece whose upstream
     piece failed or was skipped is skipped. Exceptions of a piece are caught (the traceback goes
-    to ``chain.log``); ``KeyboardInterrupt`` is not.
+    to ``chain.log``). While it runs (in the main thread), SIGTERM and SIGINT stop it: the last
+    line says which signal, during which piece, after how long and what was copied, and it raises
+    ``SystemExit(128 + signal)``; the handlers it replaced are restored when it returns.
 
     Example:
         >>> import tempfile, pathlib, types
+        >>> from hw2.store import ResultStore
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> def fake_run(name, profile, seed):
-        ...     path = folder / "store" / name / f"{name}-{seed}.npz"
-        ...     path.parent.mkdir(parents=True, exist_ok=True); _ = path.write_bytes(b"npz")
+        >>> def fake_run(name, profile, seed):  # stores a result, as hw2.experiments.run does
+        ...     path = ResultStore(folder / "store").save(name, {"seed": seed}, "1", {}, {}).path
         ...     return types.SimpleNamespace(path=path, from_store=False, data={})
         >>> outcomes = run_chain(p4_plan(0, (0,), (0,), "smoke"), folder / "out", runner=fake_run, echo=lambda s: None)
         >>> [o.status for o in outcomes].count("computed"), sorted(p.name for p in (folder / "out").iterdir())[:2]
@@ -374,9 +492,9 @@ def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time
         from hw2 import experiments
 
         runner = experiments.run
-    if time_limit_s is not None and not time_limit_s > 0:
-        raise ValueError(f"Argument `time_limit_s` must be > 0 seconds. Received: time_limit_s={time_limit_s}")
-    copier = Copier(copy_to, tar_name=f"{plan.chain}-{plan.profile}.tar" if tar else None)
+    if time_limit_s is not None:
+        check_time_limit(time_limit_s, "time_limit_s")
+    copier = Copier(copy_to, tar_name=archive_name(plan) if tar else None)
     names = sorted({*plan.experiments, *(piece.experiment for piece in plan)})
     say = lambda line: (echo(line), copier.log(line))
     chain_start = time.time()
@@ -386,6 +504,25 @@ def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time
         say(f"[chain] {note}")
     status: dict[tuple[str, int], str] = {}
     outcomes: list[Outcome] = []
+    running = {}  # the piece in progress and when it started, for the line a signal leaves
+    try:
+        with _stopped_by_signals():
+            _run_pieces(plan, runner, copier, names, chain_start, say, clock, time_limit_s, status, outcomes,
+                        running)
+    except ChainStopped as stop:
+        _say_stopped(stop, running, copier, say, clock, len(plan) - len(outcomes) - bool(running))
+        raise SystemExit(128 + stop.signum) from None
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("computed", "stored", "failed", "skipped",
+                                                                "not started")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    say(f"[chain] {plan.chain} at profile {plan.profile}: {summary}; total {time.perf_counter() - clock:.1f} s; "
+        f"copies in {copier.target}")
+    if counts["computed"] + counts["stored"] < len(outcomes):
+        say("[chain] rerun the same command to go on: stored pieces are read, not recomputed")
+    return outcomes
+
+
+def _run_pieces(plan, runner, copier, names, chain_start, say, clock, time_limit_s, status, outcomes, running):
     for index, piece in enumerate(plan, 1):
         head = f"[chain] {index}/{len(plan)} {piece.label}:"
         blocked = [need for need in piece.needs if status.get(need) in ("failed", "skipped", "not started")]
@@ -398,17 +535,48 @@ def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time
             outcome = Outcome(piece, "skipped", error=f"needs {need[0]} seed {need[1]}, which {status[need]}")
             say(f"{head} skipped: {outcome.error}; total {elapsed:.1f} s")
         else:
+            running.update(piece=piece, start=time.perf_counter())
             outcome = _run_piece(piece, plan.profile, runner, copier, names, chain_start, say, head, clock)
+            running.clear()
         status[piece.key] = outcome.status
         outcomes.append(outcome)
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("computed", "stored", "failed", "skipped",
-                                                                "not started")}
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    say(f"[chain] {plan.chain} at profile {plan.profile}: {summary}; total {time.perf_counter() - clock:.1f} s; "
-        f"copies in {copier.target}")
-    if counts["computed"] + counts["stored"] < len(outcomes):
-        say("[chain] rerun the same command to go on: stored pieces are read, not recomputed")
-    return outcomes
+
+
+class ChainStopped(BaseException):
+    """SIGTERM or SIGINT arrived during a chain. A ``BaseException``, like ``KeyboardInterrupt``:
+    the ``except Exception`` that keeps a failed piece from stopping the chain must not catch it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _stopped_by_signals():
+    """Turn SIGTERM and SIGINT into :class:`ChainStopped` for the duration (main thread only: Python
+    delivers signals there), then restore the handlers that were there."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise ChainStopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _say_stopped(stop: ChainStopped, running: dict, copier: Copier, say, clock, left: int) -> None:
+    now = time.perf_counter()
+    during = (f"during {running['piece'].label} (running {now - running['start']:.1f} s)"
+              if running else "between pieces")
+    copied = f"{len(copier.copied)} file(s) copied: {', '.join(copier.copied)}" if copier.copied else "nothing copied"
+    say(f"[chain] stopped by {stop} after {now - clock:.1f} s, {during}; {left} piece(s) not started; {copied}")
+    say("[chain] rerun the same command to go on: stored pieces are read, not recomputed")
 
 
 def _run_piece(piece, profile, runner, copier, names, chain_start, say, head, clock) -> Outcome:
@@ -417,7 +585,7 @@ def _run_piece(piece, profile, runner, copier, names, chain_start, say, head, cl
         result = runner(piece.experiment, profile, seed=piece.seed)
         outcome = Outcome(piece, "stored" if result.from_store else "computed", time.perf_counter() - start,
                           path=result.path)
-        copied = []
+        copied, refused = [], len(copier.refused)
         if result.path is not None:  # a piece counts as done once its copy is out
             root = Path(result.path).parent.parent
             copied = copier.add([result.path, *_new_results(root, names, chain_start)])
@@ -437,6 +605,8 @@ def _run_piece(piece, profile, runner, copier, names, chain_start, say, head, cl
     how = "read from the store" if outcome.status == "stored" else "computed"
     where = Copier.member(Path(result.path)) if result.path is not None else "nothing stored"
     extra = f" (+{len(copied) - 1} upstream)" if len(copied) > 1 else ""
+    if len(copier.refused) > refused:
+        extra += f"; {len(copier.refused) - refused} file(s) failed their digest and were not copied (see {LOG_NAME})"
     say(f"{head} {how} in {outcome.wall_s:.1f} s; {speed}; -> {where}{extra}; "
         f"total {time.perf_counter() - clock:.1f} s")
     return outcome

@@ -36,7 +36,7 @@ def full_spec_config(experiment: str, seed: int = 0) -> str | None:
         exp = experiments.get(experiment)
         config = exp.config("full", seed=seed)
         if exp.prepare is not None:
-            with experiments._no_compute():
+            with experiments.no_compute():
                 config = exp.prepare(config, "full", False)
     except (KeyError, LookupError, ValueError):  # unknown experiment, missing upstream, bad config
         return None

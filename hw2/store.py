@@ -207,7 +207,25 @@ class ResultStore:
                 match its digest (edited or damaged after it was written).
         """
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            content = Path(path).read_bytes()
+        except OSError as exc:
+            raise ResultIntegrityError(f"unreadable result file {path}: {exc}. Fix: delete it, or recompute it "
+                                       "with `python -m hw2 run ... --force`.") from exc
+        return ResultStore.decode(content, path)
+
+    @staticmethod
+    def decode(content: bytes, path: str | os.PathLike) -> tuple[dict, dict]:
+        """:meth:`read` on bytes already read from ``path`` (named in errors): what a copy writes
+        is then exactly what was checked, whatever happens to the file meanwhile.
+
+        Example:
+            >>> ResultStore.decode(b"not a result", "x.npz")  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            hw2.store.ResultIntegrityError: unreadable result file x.npz: ...
+        """
+        try:
+            with np.load(io.BytesIO(content), allow_pickle=False) as npz:
                 meta = json.loads(bytes(npz["__meta__"]).decode())
                 members = {member: npz[member] for member in meta["array_members"].values()}
         except Exception as exc:

@@ -2,6 +2,7 @@
 smoke run under JAX (the GPU command, on the CPU)."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -96,7 +97,7 @@ class FakeStore:
         self.also_writes = also_writes or {}
 
     def path(self, name, seed):
-        return self.root / name / f"{name}-{seed:016d}.npz"
+        return ResultStore(self.root).path_for(name, {"seed": seed}, "1")
 
     def __call__(self, name, profile, seed):
         self.calls.append((name, seed))
@@ -108,11 +109,8 @@ class FakeStore:
         path = self._write(name, seed)
         return types.SimpleNamespace(path=path, from_store=False, data={"images_per_second": 10.0, "seconds": 2.0})
 
-    def _write(self, name, seed):
-        path = self.path(name, seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f"{name} {seed}".encode())
-        return path
+    def _write(self, name, seed):  # a real, sealed store entry: the copy checks its digest
+        return ResultStore(self.root).save(name, {"seed": seed}, "1", {"name": name, "seed": seed}, {}).path
 
 
 def test_each_piece_is_copied_before_the_next_one_starts(tmp_path):
@@ -160,7 +158,7 @@ def test_tar_mode_keeps_one_archive_of_everything_finished(tmp_path):
     with tarfile.open(out / "p4-smoke.tar") as tar:
         assert sorted(tar.getnames()) == sorted(f"{p.experiment}/{store.path(p.experiment, p.seed).name}" for p in plan)
         member = tar.extractfile("p4.clr/" + store.path("p4.clr", 0).name).read()
-    assert member == b"p4.clr 0"
+    assert member == store.path("p4.clr", 0).read_bytes()
 
 
 def test_upstream_results_computed_inside_a_piece_are_copied_too(tmp_path):
@@ -207,8 +205,140 @@ def test_no_piece_starts_after_the_time_limit(tmp_path):
     outcomes = chain.run_chain(plan, tmp_path / "out", runner=store, time_limit_s=1.5, echo=lines.append)
     assert [o.status for o in outcomes] == ["computed", "computed"] + ["not started"] * 6
     assert lines[3].startswith("[chain] 3/8 p4.batch_sweep seed 0: not started: time limit 1.5 s reached")
-    with pytest.raises(ValueError, match=r"Argument `time_limit_s` must be > 0 seconds. Received: time_limit_s=0"):
-        chain.run_chain(plan, tmp_path / "out", runner=store, time_limit_s=0)
+    for bad in (0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=rf"Argument `time_limit_s` must be > 0.*Received: time_limit_s={bad}"):
+            chain.run_chain(plan, tmp_path / "out", runner=store, time_limit_s=bad)
+
+
+def test_a_second_tar_chain_into_the_same_folder_keeps_what_the_first_copied(tmp_path):
+    out = tmp_path / "out"
+    first = FakeStore(tmp_path / "store")
+    chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke"), out, tar=True, runner=first, echo=lambda line: None)
+    with tarfile.open(out / "p4-smoke.tar") as tar:
+        before = {name: tar.extractfile(name).read() for name in tar.getnames()}
+    assert len(before) == 8
+    second = FakeStore(tmp_path / "other-store")  # same names, new content: its member replaces the old one
+    ResultStore(second.root).save("p4.clr", {"seed": 0}, "1", {"name": "p4.clr", "seed": 0, "again": True}, {})
+    outcomes = chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke", only=["p4.clr"]), out, tar=True,
+                               runner=lambda name, profile, seed: types.SimpleNamespace(
+                                   path=second.path(name, seed), from_store=True, data={}),
+                               echo=lambda line: None)
+    assert [o.status for o in outcomes] == ["stored"]
+    with tarfile.open(out / "p4-smoke.tar") as tar:
+        after = {name: tar.extractfile(name).read() for name in tar.getnames()}
+    clr = "p4.clr/" + first.path("p4.clr", 0).name
+    assert sorted(after) == sorted(before)  # 8 members stay 8
+    assert after[clr] == second.path("p4.clr", 0).read_bytes() != before[clr]
+    assert all(after[name] == data for name, data in before.items() if name != clr)
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_a_tar_chain_refuses_a_file_in_its_way_that_is_no_archive(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p4-smoke.tar").write_bytes(b"precious, and not a tar archive")
+    with pytest.raises(ValueError, match=r"holds .*p4-smoke.tar, which is not a readable tar archive"):
+        chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke"), out, tar=True, runner=FakeStore(tmp_path / "s"),
+                        echo=lambda line: None)
+    assert (out / "p4-smoke.tar").read_bytes() == b"precious, and not a tar archive"
+
+
+@pytest.mark.parametrize("tar", [False, True])
+def test_only_files_that_pass_their_digest_are_copied_and_exactly_the_bytes_checked(tmp_path, tar):
+    store = FakeStore(tmp_path / "store", also_writes={"p4.clr": ["p4.lr_sweep"]})
+    edited = store.path("p4.lr_sweep", 0)
+
+    def runner(name, profile, seed):
+        result = store(name, profile, seed)
+        with np.load(edited) as npz:  # an upstream file edited after it was written (a later mtime)
+            meta = json.loads(bytes(npz["__meta__"]).decode())
+        meta["data"]["seed"] = 1
+        np.savez_compressed(edited, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+        return result
+
+    lines = []
+    chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke", only=["p4.clr"]), tmp_path / "out", tar=tar,
+                    runner=runner, echo=lines.append)
+    if tar:
+        with tarfile.open(tmp_path / "out" / "p4-smoke.tar") as archive:
+            copied = {name: archive.extractfile(name).read() for name in archive.getnames()}
+    else:
+        copied = {p.relative_to(tmp_path / "out").as_posix(): p.read_bytes()
+                  for p in (tmp_path / "out").glob("*/*.npz")}
+    clr = store.path("p4.clr", 0)
+    assert copied == {f"p4.clr/{clr.name}": clr.read_bytes()}  # the edited upstream file stayed behind
+    log = (tmp_path / "out" / chain.LOG_NAME).read_text()
+    assert f"[chain] not copied: result file {edited} was changed after it was written" in log
+    assert "(+1 upstream)" not in lines[1]
+    assert "; 1 file(s) failed their digest and were not copied (see chain.log); total " in lines[1]
+
+
+def test_copy_reads_each_file_once_so_a_file_swapped_after_the_check_is_not_copied(tmp_path, monkeypatch):
+    from hw2.store import ResultStore as Store
+
+    store = FakeStore(tmp_path / "store")
+    path = store._write("p4.clr", 0)
+    intact = path.read_bytes()
+    decode = Store.decode
+
+    def decode_then_swap(content, where):  # the file changes right after it was checked
+        out = decode(content, where)
+        Path(where).write_bytes(b"swapped in after the check")
+        return out
+
+    monkeypatch.setattr(Store, "decode", staticmethod(decode_then_swap))
+    copier = chain.Copier(tmp_path / "out")
+    assert copier.add([path]) == [f"p4.clr/{path.name}"]
+    assert (tmp_path / "out" / "p4.clr" / path.name).read_bytes() == intact
+
+
+def test_sigterm_logs_the_signal_the_piece_and_the_copies_then_exits_143(tmp_path):
+    import signal
+
+    store = FakeStore(tmp_path / "store")
+    before = signal.getsignal(signal.SIGTERM)
+
+    def runner(name, profile, seed):
+        if name == "p4.batch_sweep":
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises on the next bytecode
+        return store(name, profile, seed)
+
+    with pytest.raises(SystemExit) as stopped:
+        chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke"), tmp_path / "out", runner=runner, echo=lambda s: None)
+    assert stopped.value.code == 143
+    assert signal.getsignal(signal.SIGTERM) is before  # installed only while the chain runs
+    last = (tmp_path / "out" / chain.LOG_NAME).read_text().splitlines()[-2]
+    assert last.startswith("[chain] stopped by SIGTERM after ")
+    assert ", during p4.batch_sweep seed 0 (running " in last and "; 5 piece(s) not started; " in last
+    sweep, test = (f"{n}/{store.path(n, 0).name}" for n in ("p4.lr_sweep", "p4.lr_range_test"))
+    assert last.endswith(f"2 file(s) copied: {sweep}, {test}")
+
+
+def test_a_signal_from_outside_stops_the_chain_process_with_a_last_line(tmp_path):
+    import signal
+    import textwrap
+
+    script = textwrap.dedent("""
+        import pathlib, sys, time, types
+        from hw2 import chain
+        from hw2.store import ResultStore
+        root = pathlib.Path(sys.argv[1])
+        def runner(name, profile, seed):
+            time.sleep(1.0)
+            path = ResultStore(root / "store").save(name, {"seed": seed}, "1", {}, {}).path
+            return types.SimpleNamespace(path=path, from_store=False, data={})
+        chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke"), root / "out", runner=runner,
+                        echo=lambda line: print(line, flush=True))
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                               env=_subprocess_env())
+    while not process.stdout.readline().startswith("[chain] 1/8 "):
+        assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    rest = process.communicate(timeout=60)[0]
+    assert process.returncode == 130, rest
+    assert "[chain] stopped by SIGINT after " in rest and "1 file(s) copied: p4.lr_sweep/" in rest
 
 
 def test_throughput_is_read_from_what_each_result_stores():
@@ -241,7 +371,8 @@ def test_the_cli_dry_run_lists_the_pieces_and_runs_nothing(cache_env, tmp_path, 
     assert main(["chain", "p4", "--profile", "smoke", "--dry-run", "--seeds", "0", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "chain p4 at profile smoke: 12 pieces, in this order:"
-    assert len(out) == 13  # smoke compares the policies at seed 0 only: nothing left out, no note
+    assert len(out) == 14  # smoke compares the policies at seed 0 only: nothing left out, no note
+    assert out.pop().endswith("; no --copy-to given")
     assert [line.split()[1] for line in out[1:]] == FINDERS + POLICIES + POLICIES
     assert [line.split()[3] for line in out[1:]] == ["0"] * 8 + ["1"] * 4
     assert all("to compute" in line for line in out[1:])
@@ -254,7 +385,7 @@ def test_the_cli_dry_run_at_full_lists_16_pieces_at_seeds_0_to_2(cache_env, tmp_
 
     monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path / "results"))
     assert main(["chain", "p4", "--profile", "full", "--dry-run"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.splitlines()[:-1]  # the last line: backend, cache, copies
     assert out[0] == "chain p4 at profile full: 16 pieces, in this order:"
     assert len(out) == 17  # the default seeds are 4.7's: no note
     assert [line.split()[0] for line in out[1:]] == [f"{i}." for i in range(1, 17)]
@@ -264,7 +395,7 @@ def test_the_cli_dry_run_at_full_lists_16_pieces_at_seeds_0_to_2(cache_env, tmp_
     assert out[14].endswith("needs p4.lr_sweep seed 0, p4.batch_sweep seed 0") and "p4.cbs seed 2" in out[14]
     assert all("to compute" in line for line in out[1:])
     assert main(["chain", "p4", "--profile", "full", "--dry-run", "--seeds", "0"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.splitlines()[:-1]
     assert out[0] == "chain p4 at profile full: 8 pieces, in this order:" and len(out) == 10
     assert out[-1].strip() == ("4.7 compares the policies at seeds 0 1 2; this chain runs seeds 0, so 4.7 will find "
                                "seeds 1 2 missing")
@@ -279,6 +410,61 @@ def test_the_cli_needs_a_copy_folder(cache_env, capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == ("error: Argument `--copy-to` must name a folder unless --dry-run is "
                                                "given. Received: nothing")
+
+
+@pytest.mark.parametrize("argument, message", [
+    (["--time-limit", "0"], "Argument `--time-limit` must be > 0. Received: --time-limit=0.0"),
+    (["--time-limit", "-5"], "Argument `--time-limit` must be > 0. Received: --time-limit=-5.0"),
+    (["--time-limit", "inf"], "Argument `--time-limit` must be > 0 and finite. Received: --time-limit=inf"),
+    (["--time-limit", "nan"], "Argument `--time-limit` must be > 0 and finite. Received: --time-limit=nan"),
+    (["--copy-to", "{file}"], "Argument `--copy-to` must be a folder that can be written. Received: "
+                              "--copy-to={file} (a file)"),
+    (["--copy-to", "{file}/sub"], "Argument `--copy-to` must be a folder that can be written. Received: "
+                                  "--copy-to={file}/sub ({file} is a file)"),
+])
+def test_the_cli_dry_run_checks_the_time_limit_and_the_copy_folder(cache_env, tmp_path, monkeypatch, capsys,
+                                                                    argument, message):
+    from hw2.__main__ import main
+
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path / "results"))
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    argument = [part.format(file=a_file) for part in argument]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["chain", "p4", "--profile", "smoke", "--dry-run", *argument])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: " + message.format(file=a_file)
+    assert a_file.read_text() == "" and not (tmp_path / "results").exists()
+
+
+def test_the_cli_dry_run_names_where_copies_go_and_creates_nothing(cache_env, tmp_path, monkeypatch, capsys):
+    from hw2.__main__ import main
+
+    monkeypatch.setenv("HW2_RESULTS_DIR", str(tmp_path / "results"))
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    assert main(["chain", "p4", "--profile", "smoke", "--dry-run", "--copy-to", str(tmp_path / "new"), "--tar",
+                 "--xla-cache", str(blocked / "xla")]) == 0  # TensorFlow: the cache folder is never used
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == (f"  backend tensorflow: no persistent compilation cache (JAX backend only); --xla-cache ignored; "
+                    f"copies would go to {tmp_path / 'new'} (a new folder)")
+    assert not (tmp_path / "new").exists() and not cache_env.exists()
+    out = tmp_path / "out"
+    chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke", only=["p4.clr"]), out, tar=True,
+                    runner=FakeStore(tmp_path / "store"), echo=lambda line: None)
+    assert main(["chain", "p4", "--profile", "smoke", "--dry-run", "--copy-to", str(out), "--tar"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(
+        f"copies would go to {out} (an archive of 1 result file(s) already there, kept)")
+
+
+def test_the_backend_is_read_as_keras_reads_it_without_importing_it(tmp_path):
+    assert chain.configured_backend({"KERAS_BACKEND": "jax", "KERAS_HOME": str(tmp_path)}) == "jax"
+    assert chain.configured_backend({"KERAS_HOME": str(tmp_path)}) == "tensorflow"  # no keras.json
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    assert chain.configured_backend({"KERAS_HOME": str(tmp_path)}) == "jax"
+    (tmp_path / "keras.json").write_text("{not json")
+    assert chain.configured_backend({"KERAS_HOME": str(tmp_path)}) == "tensorflow"
 
 
 def _subprocess_env(**extra):
@@ -331,7 +517,7 @@ def test_the_whole_p4_chain_runs_at_smoke_under_jax_and_copies_every_piece(tmp_p
     again = subprocess.run([*command, "--copy-to", str(tmp_path / "again"), "--tar"], capture_output=True,
                            text=True, env=env, timeout=900)
     assert again.returncode == 0, again.stdout + again.stderr[-3000:]
-    assert sum("read from the store" in line for line in again.stdout.splitlines()) == 8
+    assert sum("read from the store" in line for line in again.stdout.splitlines()) == 8, again.stdout
     with tarfile.open(tmp_path / "again" / "p4-smoke.tar") as tar:
         assert sorted(tar.getnames()) == sorted(p.relative_to(tmp_path / "copy").as_posix()
                                                 for p in (tmp_path / "copy").glob("*/*.npz"))

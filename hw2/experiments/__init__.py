@@ -319,7 +319,9 @@ def _has_accelerator() -> bool:
 
 
 @contextlib.contextmanager
-def _no_compute():
+def no_compute():
+    """Within this block :func:`run` only reads the store (``HW2_NO_COMPUTE=1``); the variable's
+    earlier value, or its absence, comes back after it."""
     previous = os.environ.get("HW2_NO_COMPUTE")
     os.environ["HW2_NO_COMPUTE"] = "1"
     try:
@@ -347,7 +349,7 @@ def verify_store(profile: str = "full", store: ResultStore | None = None,
     store = store or store_for(profile)
     wanted = names() if only is None else [get(name).name for name in only]
     problems, current = [], set()
-    with _no_compute():
+    with no_compute():
         for path, meta, error in store.scan():
             if only is not None and path.parent.name not in wanted:
                 continue

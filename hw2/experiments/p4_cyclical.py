@@ -148,7 +148,7 @@ def training_profile(profile: str | None = None) -> tuple[str, bool]:
     if profile != "full" or experiments._has_accelerator():
         return profile, False
     try:
-        with experiments._no_compute():
+        with experiments.no_compute():
             experiments.run("p4.lr_sweep", "full")
     except LookupError:
         return "laptop", True
@@ -838,7 +838,7 @@ class PolicyRuns:
 def _load_policy_runs(profile: str, seeds, policies, *, compute: bool) -> dict:
     from hw2 import experiments
 
-    with contextlib.nullcontext() if compute else experiments._no_compute():
+    with contextlib.nullcontext() if compute else experiments.no_compute():
         return {policy: {seed: experiments.run(POLICIES[policy], profile, seed=seed) for seed in seeds}
                 for policy in policies}
 
