@@ -19,6 +19,7 @@ The learning rate rises with ``u``; the batch size falls with ``u`` (see :class:
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import keras
 import numpy as np
@@ -35,6 +36,24 @@ BATCH_SCALES = ("inverse", "log2")
 def _check_step_size(step_size):
     step_size = check_positive("step_size", step_size)
     return float(step_size) if not float(step_size).is_integer() else int(step_size)
+
+
+#: A cyclical learning rate's ``step_size`` as ``p / q``: the position within a cycle is then an
+#: integer remainder, exact at any step, and ``2 * p * q`` stays below 2**31 (int32 under JAX).
+MAX_STEP_SIZE = 2**30 - 1
+MAX_STEP_DENOMINATOR = 1000
+
+
+def _step_fraction(step_size) -> tuple[int, int]:
+    """``step_size`` as ``(p, q)``, ``p / q`` the nearest fraction with ``q <= 1000`` and ``2 * p * q < 2**31``.
+
+    Example:
+        >>> _step_fraction(7.5), _step_fraction(40)
+        ((15, 2), (40, 1))
+    """
+    denominator = max(1, min(MAX_STEP_DENOMINATOR, math.isqrt(2**30 // math.ceil(step_size))))
+    fraction = Fraction(step_size).limit_denominator(denominator)
+    return fraction.numerator, fraction.denominator
 
 
 def _check_gamma(gamma):
@@ -91,6 +110,11 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     worth of steps. Under gradient accumulation Keras passes the micro-step count, so count
     ``step_size`` in micro-batches there.
 
+    The position within the cycle is computed with integers, so it is exact at any step (a float32
+    step would be off by whole steps beyond 2**24): ``step_size`` is held as a fraction ``p / q``
+    (``7.5 = 15 / 2``; a step size with more decimals is rounded to the nearest fraction with
+    ``q <= 1000``), and ``x = abs((step * q mod 2p) / p - 1)``.
+
     Example:
         >>> import keras
         >>> clr = CyclicalLearningRate(lr_min=1e-3, lr_max=1e-2, step_size=4)
@@ -109,7 +133,8 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         lr_min: the lower bound (>= 0), reached at the start and end of every cycle.
         lr_max: the upper bound (> ``lr_min``), reached in the middle of the first cycle (in
             ``exp_range`` mode the amplitude has already decayed there, to ``gamma ** step_size``).
-        step_size: half a cycle, in optimizer steps (> 0).
+        step_size: half a cycle, in optimizer steps, in [1, 2**30 - 1] (a shorter half-cycle is
+            never sampled at whole steps).
         mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
         gamma: decay per step of the ``exp_range`` amplitude, in (0, 1].
         scale_fn: optional ``scale_fn(z) -> scale``; takes precedence over ``mode``.
@@ -131,7 +156,8 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
                              f"lr_max={lr_max!r}")
         self.lr_min = float(lr_min)
         self.lr_max = float(lr_max)
-        self.step_size = _check_step_size(step_size)
+        self.step_size = _check_step_size(check_range("step_size", step_size, low=1, high=MAX_STEP_SIZE))
+        self._p, self._q = _step_fraction(self.step_size)
         self.mode = _check_mode(mode, LR_MODES)
         self.gamma = _check_gamma(gamma)
         if scale_fn is not None and not callable(scale_fn):
@@ -145,11 +171,17 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         dtype = "float32"
-        step = ops.cast(step, dtype)
-        step_size = ops.cast(self.step_size, dtype)
-        cycle = ops.floor(1.0 + step / (2.0 * step_size))
-        x = ops.abs(step / step_size - 2.0 * cycle + 1.0)
+        step = ops.convert_to_tensor(step)
+        if "int" not in keras.backend.standardize_dtype(step.dtype):
+            step = ops.cast(ops.floor(step), "int32")
+        # step * q = (cycle - 1) * 2p + remainder, without forming step * q (it could overflow)
+        period = 2 * self._p
+        whole, part = ops.floor_divide(step, period), ops.mod(step, period)
+        remainder = ops.mod(part * self._q, period)
+        cycle = ops.cast(whole * self._q + ops.floor_divide(part * self._q, period) + 1, dtype)
+        x = ops.abs(ops.cast(remainder, dtype) / float(self._p) - 1.0)
         wave = ops.maximum(0.0, 1.0 - x)
+        step = ops.cast(step, dtype)
         if self.scale_fn is not None:
             scale = ops.cast(self.scale_fn(cycle if self.scale_mode == "cycle" else step), dtype)
         elif self.mode == "triangular2":
@@ -337,9 +369,23 @@ class NoiseMatchedBatchSize:
         self.steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, low=1)
 
     def rates(self, epochs: int) -> np.ndarray:
-        """The schedule's rate at each of its ``epochs * steps_per_epoch`` steps (float64)."""
+        """The schedule's rate at each of its ``epochs * steps_per_epoch`` steps (float64).
+
+        The schedule is called once on every step at once; one that does not answer with one rate
+        per step (``lambda step: 0.01`` gives a single number; Python control flow fails on an
+        array) is called step by step instead.
+        """
         steps = np.arange(check_int("epochs", epochs, low=1) * self.steps_per_epoch)
-        return np.asarray(ops.convert_to_numpy(self.schedule(steps)), dtype=np.float64).reshape(-1)
+        try:
+            rates = np.asarray(ops.convert_to_numpy(self.schedule(steps)), dtype=np.float64)
+        except (TypeError, ValueError):  # not vectorized: the step-by-step call below says what is wrong
+            rates = np.empty(0)
+        if rates.shape != steps.shape:
+            rates = np.asarray([ops.convert_to_numpy(self.schedule(step)) for step in steps], dtype=np.float64)
+            if rates.shape != steps.shape:
+                raise ValueError(f"Argument `schedule` must return one rate per step. Received: a schedule "
+                                 f"returning shape {rates.shape[1:]} at one step")
+        return rates
 
     def groups(self, epochs: int) -> tuple[np.ndarray, np.ndarray]:
         """``(k, rate_sum)`` per update: schedule steps mirrored and the sum of their rates."""

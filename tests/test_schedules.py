@@ -73,6 +73,34 @@ def test_clr_rejects_bad_arguments(kwargs, match):
         CyclicalLearningRate(**args)
 
 
+@pytest.mark.parametrize("step_size", [1e-300, 0.5, 1e300, 2.0**30, float("nan")])
+def test_clr_rejects_a_step_size_it_cannot_evaluate_at_construction(step_size):
+    with pytest.raises(ValueError, match=r"Argument `step_size` must be in \[1, 1073741823\]"):
+        CyclicalLearningRate(1e-3, 1e-2, step_size=step_size)
+
+
+@pytest.mark.parametrize("step_size", [4, 7.5, 1000, 2**29 + 3])
+def test_clr_is_exact_at_steps_beyond_float32_integers(step_size):
+    clr = CyclicalLearningRate(0.001, 0.01, step_size=step_size)
+    steps = [2**24 + k for k in range(-2, 12)] + [2**25 + 1, 2**30 + 7, 2**31 - 1]
+    got = np.array([float(clr(np.int64(i))) for i in steps])
+    want = np.array([reference_clr(i, 0.001, 0.01, step_size) for i in steps])
+    np.testing.assert_allclose(got, want, rtol=2e-6)
+    if step_size == 4:
+        assert float(clr(2**25 + 1)) == pytest.approx(0.00325, rel=1e-6)  # a float32 step gave 0.001
+
+
+def test_clr_is_exact_at_a_large_step_inside_a_compiled_train_step():
+    clr = CyclicalLearningRate(0.001, 0.01, step_size=4)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=clr), loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"), batch_size=4, epochs=1, verbose=0)
+    model.optimizer.iterations.assign(2**25)
+    model.fit(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"), batch_size=4, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 2**25 + 1
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.00325, rel=1e-6)
+
+
 def test_clr_config_round_trip_and_keras_serialization():
     clr = CyclicalLearningRate(1e-3, 1e-2, step_size=8, mode="exp_range", gamma=0.99)
     assert CyclicalLearningRate.from_config(clr.get_config()).get_config() == clr.get_config()
@@ -238,3 +266,17 @@ def test_noise_matched_batch_size_mirrors_a_learning_rate_schedule_update_by_upd
                                  b_max=1024, steps_per_epoch=10)
     with pytest.raises(ValueError, match="Argument `schedule` must give finite rates > 0"):
         zero.update_plan(1)
+
+
+def test_noise_matched_batch_size_plans_every_sample_for_a_schedule_that_returns_one_number():
+    constant = NoiseMatchedBatchSize(lambda step: 0.01, lr=0.02, reference_batch=64, b_max=256, steps_per_epoch=10)
+    plan = constant.update_plan(epochs=2)  # 20 steps of 64 = 1280 samples, two steps per update
+    assert int(plan.sum()) == 20 * 64 and plan.tolist() == [128] * 10
+    halving = NoiseMatchedBatchSize(lambda step: 0.02 if int(step) < 10 else 0.01, lr=0.02, reference_batch=64,
+                                    b_max=256, steps_per_epoch=10)  # Python control flow: one step at a time
+    assert halving.update_plan(epochs=2).tolist() == [64] * 10 + [128] * 5
+    vector = NoiseMatchedBatchSize(lambda step: np.full(2, 0.01), lr=0.02, reference_batch=64, b_max=256,
+                                   steps_per_epoch=10)
+    with pytest.raises(ValueError, match=r"Argument `schedule` must return one rate per step. Received: a schedule "
+                                         r"returning shape \(2,\) at one step"):
+        vector.update_plan(epochs=1)
