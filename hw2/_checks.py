@@ -169,6 +169,32 @@ def check_int(name, value, low=None, high=None):
     return int(value)
 
 
+def check_increasing(name, values, low=None, high=None, inclusive="both", integer=False):
+    """A non-empty, strictly increasing sequence of finite numbers within the bounds (as in
+    :func:`check_range`), or with ``integer=True`` of integers in ``[low, high]`` (as in
+    :func:`check_int`): a grid of learning rates or batch sizes. Returned as a tuple.
+
+    Example:
+        >>> check_increasing("batch_sizes", [8, 16.0], low=1, high=64, integer=True)
+        (8, 16)
+        >>> check_increasing("learning_rates", [0.1, 0.01], low=0, inclusive="neither")
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `learning_rates` must be a non-empty, strictly increasing list of finite numbers > 0. \
+Received: learning_rates=[0.1, 0.01]
+    """
+    kind = "a non-empty, strictly increasing list of " + ("integers" if integer else "finite numbers")
+    requirement = " ".join(filter(None, (kind, _bounds(low, high, "both" if integer else inclusive))))
+    try:
+        accepted = tuple(check_int(name, v, low, high) if integer else check_range(name, v, low, high, inclusive)
+                         for v in values)
+    except (TypeError, ValueError):  # not iterable, or an element out of bounds
+        raise _fail(name, requirement, values) from None
+    if not accepted or any(b <= a for a, b in zip(accepted, accepted[1:])):
+        raise _fail(name, requirement, values)
+    return accepted
+
+
 def check_power_of_two(name, value):
     """An integer power of two (1, 2, 4, ...), returned as a Python ``int``; ``True`` is not one.
 

@@ -91,8 +91,8 @@ def lr_range_test(model, x, y, *, start_lr: float = 1e-9, end_lr: float = 10.0, 
 
     Args:
         model: a compiled Keras model with finite weights (its ``loss`` is used).
-        x, y: training arrays of the same length, finite; each epoch is a seeded shuffle cut into
-            full batches.
+        x, y: training arrays of the same length, finite (class labels in ``[0, model.output_shape[-1])``
+            for a sparse categorical cross-entropy loss); each epoch is a seeded shuffle cut into full batches.
         start_lr, end_lr: the sweep's ends (0 < start_lr < end_lr).
         epochs, steps: the length, in epochs of ``N // batch_size`` batches or in batches (give at
             most one; default one epoch).
@@ -109,7 +109,7 @@ def lr_range_test(model, x, y, *, start_lr: float = 1e-9, end_lr: float = 10.0, 
                          f"Received: start_lr={start_lr!r}, end_lr={end_lr!r}")
     check_range("beta", beta, 0, 1, inclusive="left")
     check_range("stop_factor", stop_factor, low=1, inclusive="neither")
-    x, y = training.check_training_arrays(x, y)
+    x, y = training.check_training_arrays(x, y, model=model)
     n = len(x)
     batch_size = training.check_batch_size(batch_size, n)
     if epochs is not None and steps is not None:
@@ -175,10 +175,13 @@ def _clone_for_training(model, learning_rate: float):
     """A clone of ``model`` with its weights, compiled with a fresh copy of its optimizer and loss."""
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
-    config = dict(model.optimizer.get_config(), learning_rate=float(learning_rate))
+    optimizer = model.optimizer
+    if isinstance(optimizer, training.GradientAccumulation):  # one update per batch: the test's batch is the batch
+        optimizer = optimizer.inner_optimizer
+    config = dict(optimizer.get_config(), learning_rate=float(learning_rate))
     if "gradient_accumulation_steps" in config:
         config["gradient_accumulation_steps"] = None
-    optimizer = model.optimizer.__class__.from_config(config)
+    optimizer = optimizer.__class__.from_config(config)
     clone.compile(optimizer=optimizer, loss=model.loss)
     return clone
 

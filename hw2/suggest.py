@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from hw2._checks import check_choice
+from hw2._checks import check_choice, check_int
 from hw2.store import jsonable
 
 #: Relative tolerance of the plateau check (of the loss at the suggested point).
@@ -308,7 +308,8 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
             5 % of the curve (at least its first point).
         fractions: ``(low, high)`` fractions of the total drop for ``"default"``.
         skip_start, skip_end: points dropped from the ends first (fastai's ``lr_find`` drops the
-            first 10 % and the last 5 points before ``valley``/``steep``).
+            first 10 % and the last 5 points before ``valley``/``steep``): integers >= 0 that leave
+            the two points every rule needs, ``skip_start + skip_end <= len(lrs) - 2``.
 
     Returns:
         :class:`Suggestion`; indices refer to the full curve as passed in.
@@ -316,10 +317,12 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
     check_choice("rule", rule, LR_RULES)
     lrs, losses = _curve(lrs, losses, "lrs")
     fractions = _check_fractions(fractions)
-    stop = len(lrs) - int(skip_end)
+    # every rule reads a slope, so at least two points must remain; a negative skip would count from the end
+    skip_start = check_int("skip_start", skip_start, low=0, high=len(lrs) - 2)
+    stop = len(lrs) - check_int("skip_end", skip_end, low=0, high=len(lrs) - 2 - skip_start)
     finite = np.isfinite(losses[:stop])
     cut = int(np.argmin(finite)) if not finite.all() else stop
-    start = min(int(skip_start), max(cut - 1, 0))
+    start = min(skip_start, max(cut - 1, 0))
     xs, ls = lrs[start:cut], losses[start:cut]
     where = {"curve_start": start, "curve_end": cut}
     if len(xs) < 2:

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from hw2 import training
+from hw2._checks import check_increasing, check_int, check_positive
 from hw2.progress import progress_bar
 from hw2.store import StoredFields
 from hw2.suggest import Suggestion, suggest_batch_size, suggest_lr
@@ -134,29 +135,28 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
 
     Args:
         build_model: returns an uncompiled Keras model (called once, under ``seed``).
-        x, y: training arrays of the same length, finite.
-        learning_rates: increasing learning rates (default 10 log-spaced in [1e-9, 10]).
+        x, y: training arrays of the same length, finite; class labels in ``[0, output width)`` for a
+            sparse categorical cross-entropy ``loss`` (checked once the model is built).
+        learning_rates: strictly increasing, finite learning rates > 0 (default 10 log-spaced in [1e-9, 10]).
         epochs: epochs per run.
         batch_size: batch size of every run, an integer in [1, N].
         optimizer: a Keras optimizer name or a callable ``learning_rate -> optimizer``; it is built
             once and its learning rate assigned per run, so its learning rate must be a float.
         loss, metrics: passed to ``compile``.
         seed: initial weights and data order.
-        validation_data: optional ``(x_val, y_val)``.
+        validation_data: optional ``(x_val, y_val)``, checked as ``x, y`` are.
         callbacks: extra Keras callbacks for every run (e.g. :class:`hw2.training.EpochLogger`).
         progress: a tqdm bar over the runs on standard error.
     """
-    lrs = np.asarray(learning_rates, dtype=np.float64)
-    if lrs.ndim != 1 or len(lrs) < 1 or not np.all(lrs > 0):
-        raise ValueError(f"Argument `learning_rates` must be a non-empty list of positive numbers. "
-                         f"Received: learning_rates={learning_rates!r}")
+    # an inf or out-of-order rate would only fail later, in .suggest()
+    lrs = np.asarray(check_increasing("learning_rates", learning_rates, low=0, inclusive="neither"), dtype=np.float64)
     _check_epochs(epochs)
     x, y = training.check_training_arrays(x, y)
     batch_size = training.check_batch_size(batch_size, len(x))
-    if validation_data is not None:
-        validation_data = training.check_training_arrays(*validation_data, names=("validation_data[0]",
-                                                                                  "validation_data[1]"))
     runs = _Runs(build_model, optimizer, float(lrs[0]), loss, metrics, seed)
+    # labels need the built model (its loss and output width); checked before the initial-loss evaluation
+    training.check_class_labels(runs.model, y)
+    validation_data = training.check_validation_data(validation_data, runs.model)
     initial_loss = _initial_loss(runs.model, x, y, batch_size)
     shape = (len(lrs), int(epochs))
     losses, accuracy = np.full(shape, np.nan), np.full(shape, np.nan)
@@ -286,47 +286,39 @@ def batch_size_sweep(build_model: Callable[[], keras.Model], x, y, *, lr: float,
 
     Args:
         build_model: returns an uncompiled Keras model (called under ``seed``).
-        x, y: training arrays of the same length, finite.
-        lr: the fixed learning rate.
-        batch_sizes: increasing batch sizes (default 64 ... 8192), each <= N.
+        x, y: training arrays of the same length, finite; class labels as in :func:`lr_sweep`.
+        lr: the fixed learning rate, finite and > 0.
+        batch_sizes: strictly increasing integer batch sizes (default 64 ... 8192), each in [1, N].
         budget: ``"epochs"`` or ``"steps"``.
         epochs: epochs per run (``"epochs"``) or the default step count's base (``"steps"``).
-        steps: optimizer updates per run for ``budget="steps"``.
+        steps: optimizer updates per run for ``budget="steps"``, an integer >= 1.
         micro_batch: largest batch fed at once; larger batch sizes must be multiples of it.
         optimizer, loss, metrics: as in :func:`lr_sweep`.
         seed: initial weights and data order.
         callbacks: extra Keras callbacks for every run.
         progress: a tqdm bar over the runs on standard error.
     """
-    sizes = np.asarray(batch_sizes, dtype=np.int64)
     x, y = training.check_training_arrays(x, y)
     n = len(x)
-    given = np.asarray(batch_sizes, dtype=object).ravel()  # dtype=object keeps True and 32.5 as given
-    if any(isinstance(b, (bool, np.bool_)) or not float(b).is_integer() for b in given):
-        raise ValueError(f"Argument `batch_sizes` must be integers. Received: batch_sizes={tuple(batch_sizes)!r}")
-    if sizes.ndim != 1 or len(sizes) < 1 or not np.all(np.diff(sizes) > 0) or sizes[0] < 1 or sizes[-1] > n:
-        raise ValueError(f"Argument `batch_sizes` must be increasing integers in [1, {n}]. "
-                         f"Received: batch_sizes={tuple(batch_sizes)!r}")
+    sizes = np.asarray(check_increasing("batch_sizes", batch_sizes, low=1, high=n, integer=True), dtype=np.int64)
     if budget not in BUDGETS:
         raise ValueError(f"Argument `budget` must be one of {', '.join(map(repr, BUDGETS))}. "
                          f"Received: budget={budget!r}")
     _check_epochs(epochs)
-    if isinstance(lr, bool) or not lr > 0:
-        raise ValueError(f"Argument `lr` must be > 0. Received: lr={lr!r}")
+    check_positive("lr", lr)
     micro_batch = int(sizes[0]) if micro_batch is None else micro_batch
     bad = [int(b) for b in sizes if b % micro_batch]
     if isinstance(micro_batch, bool) or not isinstance(micro_batch, (int, np.integer)) or micro_batch < 1 or bad:
         raise ValueError(f"Argument `micro_batch` must be an integer >= 1 dividing every batch size. "
                          f"Received: micro_batch={micro_batch!r}, batch_sizes not divisible: {bad}")
-    if budget == "steps":
-        steps = int(steps) if steps is not None else int(epochs) * (n // int(sizes[-1]))
-        if steps < 1:
-            raise ValueError(f"Argument `steps` must be >= 1. Received: steps={steps!r}")
+    if budget == "steps":  # the default is >= 1: the largest batch fits in N
+        steps = check_int("steps", steps, low=1) if steps is not None else int(epochs) * (n // int(sizes[-1]))
     elif steps is not None:
         raise ValueError("Argument `steps` is only used with budget='steps'. "
                          f"Received: budget={budget!r}, steps={steps!r}")
 
     runs = _Runs(build_model, optimizer, lr, loss, metrics, seed, accumulate=True)
+    training.check_class_labels(runs.model, y)  # as in lr_sweep
     initial_loss = _initial_loss(runs.model, x, y, micro_batch)
     epochs_for = [int(epochs) if budget == "epochs" else math.ceil(steps / (n // int(b))) for b in sizes]
     shape = (len(sizes), max(epochs_for))

@@ -36,6 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from hw2._checks import check_int
 from hw2.progress import on_terminal
 
 # ------------------------------------------------------------------------------------ data shapes
@@ -64,12 +65,13 @@ def pad_to_32(x) -> np.ndarray:
 # ------------------------------------------------------------------------------------ inputs
 
 
-def check_training_arrays(x, y, names=("x", "y")):
+def check_training_arrays(x, y, names=("x", "y"), model=None):
     """``(x, y)`` as numpy arrays, or a one-line ``ValueError`` naming the bad argument.
 
     Both must hold one row per sample (same length) and only finite numbers: one NaN in ``x``
     turns a ReLU/batch-norm model's weights into NaN while its loss can stay finite, so a finder
-    would report a curve from a broken model.
+    would report a curve from a broken model. Given the compiled ``model``, ``y`` must also suit
+    its loss (:func:`check_class_labels`).
 
     Example:
         >>> x, y = check_training_arrays(np.zeros((4, 2)), [0, 1, 0, 1])
@@ -95,7 +97,76 @@ def check_training_arrays(x, y, names=("x", "y")):
     if len(arrays[0]) != len(arrays[1]):
         raise ValueError(f"Arguments `{names[0]}` and `{names[1]}` must have the same length (one label per "
                          f"sample). Received: len({names[0]})={len(arrays[0])}, len({names[1]})={len(arrays[1])}")
+    if model is not None:
+        check_class_labels(model, arrays[1], names[1])
     return tuple(arrays)
+
+
+def check_validation_data(validation_data, model=None):
+    """``None``, or ``validation_data = (x_val, y_val)`` checked as :func:`check_training_arrays` checks
+    ``(x, y)``: a NaN there makes every ``val_loss`` NaN, silently.
+
+    Example:
+        >>> check_validation_data((np.zeros((2, 2)), [0, np.inf]))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `validation_data[1]` must contain only finite numbers. Received: ...
+    """
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        shown = f"a {type(validation_data).__name__}" + (
+            f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "")
+        raise ValueError(f"Argument `validation_data` must be a pair (x_val, y_val) or None. Received: {shown}")
+    return check_training_arrays(*validation_data, names=("validation_data[0]", "validation_data[1]"), model=model)
+
+
+def check_class_labels(model, y, name: str = "y"):
+    """``y`` as a numpy array, or a one-line ``ValueError`` if ``model``'s loss takes class labels
+    and ``y`` holds anything else.
+
+    For a model compiled with sparse categorical cross-entropy (the name, the function or a
+    ``keras.losses.SparseCategoricalCrossentropy``) ``y`` must hold integral values in
+    ``[0, num_classes)``, ``num_classes`` being the model's output width ``model.output_shape[-1]``
+    (no upper bound while that is unknown): an integer dtype, or floats that are whole numbers (labels
+    loaded as float32), never booleans; the loss's ``ignore_class`` is allowed too. Otherwise
+    TensorFlow stops inside the train step with a 40-line traceback, JAX trains on a label of 7
+    or -1 without a word, and both truncate 0.5 to class 0. Other losses leave ``y`` as it is.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        >>> model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> check_class_labels(model, np.array([0.0, 2.0])).tolist()
+        [0.0, 2.0]
+        >>> check_class_labels(model, [0, 1, 7])
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `y` must hold integer class labels in [0, 3). Received: y with 7 at index 2
+    """
+    y = np.asarray(y)
+    loss = getattr(model, "loss", None)
+    fn = getattr(loss, "fn", loss)  # a SparseCategoricalCrossentropy instance wraps the function
+    if not (isinstance(fn, str) and fn == "sparse_categorical_crossentropy"
+            or fn is keras.losses.sparse_categorical_crossentropy):
+        return y
+    try:
+        classes = model.output_shape[-1]
+    except (AttributeError, ValueError):  # a subclassed model that was never called
+        classes = None
+    ignored = getattr(loss, "ignore_class", None)
+    requirement = f"integer class labels {f'in [0, {classes})' if classes else '>= 0'}" + (
+        f" or {ignored} (ignore_class)" if ignored is not None else "")
+    if y.dtype.kind not in "iuf":
+        raise ValueError(f"Argument `{name}` must hold {requirement}. Received: {name} of dtype {y.dtype}")
+    # NaN and inf fail every comparison or the whole-number test
+    bad = ~((y >= 0) & (y < (classes or np.inf)) & (y % 1 == 0))
+    if ignored is not None:
+        bad &= y != ignored
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"Argument `{name}` must hold {requirement}. Received: {name} with {y[first].item()!r} "
+                         f"at index {first[0] if y.ndim == 1 else first}")
+    return y
 
 
 def check_batch_size(batch_size, n: int, name: str = "batch_size") -> int:
@@ -134,6 +205,7 @@ def weights_are_finite(model) -> bool:
 # ------------------------------------------------------------------------------ effective batch
 
 
+@keras.saving.register_keras_serializable(package="hw2")
 class GradientAccumulation(keras.optimizers.Optimizer):
     """Average the gradients of ``steps`` micro-batches, then let ``optimizer`` apply them once.
 
@@ -160,6 +232,9 @@ class GradientAccumulation(keras.optimizers.Optimizer):
     With batch normalization each micro-batch is normalized with its own statistics (a "ghost
     batch" of the micro-batch size), so the effective batch changes the gradient noise but not the
     normalization.
+
+    A model compiled with it survives ``model.save`` / ``keras.saving.load_model`` with the state
+    of both optimizers (registered as ``hw2>GradientAccumulation``).
 
     Example:
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -317,7 +392,7 @@ class BatchSizeSchedule(keras.callbacks.Callback):
         self._plan_source = getattr(policy, "update_plan", None)
         self.policy = None if self._plan_source is not None else _policy_fn(policy)
         self.micro_batch = int(micro_batch)
-        self.max_updates = max_updates
+        self.max_updates = None if max_updates is None else check_int("max_updates", max_updates, low=1)
         self.updates, self._open, self._steps = 0, 0, 1
         self.batch_sizes: list[float] = []
         self.update_batch_sizes: list[int] = []
@@ -337,7 +412,7 @@ class BatchSizeSchedule(keras.callbacks.Callback):
                 raise ValueError("An update plan must start on a fresh update; the optimizer holds an open group "
                                  f"of {self._open} micro-batch(es) from an earlier fit.")
             epochs = int(self.params["epochs"])
-            self._plan = [accumulation_steps(int(b), self.micro_batch) for b in self._plan_source(epochs)]
+            self._plan = [accumulation_steps(b, self.micro_batch) for b in _planned_sizes(self._plan_source, epochs)]
 
     def _set_steps(self, steps: int, batch_size: int):
         optimizer = self.model.optimizer
@@ -354,7 +429,7 @@ class BatchSizeSchedule(keras.callbacks.Callback):
         self._epoch_start_updates = self.updates
         self._epoch_micro, self._epoch_inverse = 0, 0.0
         if self._plan is None:
-            batch_size = int(self.policy(epoch))
+            batch_size = self.policy(epoch)
             self._set_steps(accumulation_steps(batch_size, self.micro_batch), batch_size)
 
     def on_train_batch_begin(self, batch, logs=None):
@@ -417,12 +492,19 @@ class StopOnDivergence(keras.callbacks.Callback):
 
 
 def _policy_fn(policy) -> Callable[[int], int]:
+    """``policy`` as a function ``epoch -> batch size`` whose every value is checked: a policy that
+    returns 16.9 or ``True`` is a bug to report, not a batch size to floor."""
     if isinstance(policy, (int, np.integer)) and not isinstance(policy, bool):
         return lambda epoch: int(policy)
     if callable(policy):
-        return policy
+        return lambda epoch: check_int(f"policy({epoch})", policy(epoch), low=1)
     raise ValueError("Argument `policy` must be an int or a callable epoch -> batch size "
                      f"(e.g. hw2.schedules.CyclicalBatchSize). Received: policy={policy!r}")
+
+
+def _planned_sizes(update_plan, epochs: int) -> list[int]:
+    """``update_plan(epochs)`` as a list of int batch sizes, each checked (not floored)."""
+    return [check_int(f"update_plan({epochs})[{i}]", b, low=1) for i, b in enumerate(update_plan(epochs))]
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -507,17 +589,20 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
 
     Args:
         model: a compiled Keras model.
-        x, y: training arrays (numpy).
+        x, y: training arrays (numpy) of the same length, finite; class labels in
+            ``[0, model.output_shape[-1])`` for a sparse categorical cross-entropy loss
+            (:func:`check_class_labels`).
         policy: an int (a constant batch size), a callable ``epoch -> batch size``
             (e.g. :class:`hw2.schedules.CyclicalBatchSize`), or an object whose ``update_plan(epochs)``
             gives the batch size of every update (:class:`hw2.schedules.NoiseMatchedBatchSize`; it
-            must cover exactly the samples fed); every value a multiple of ``micro_batch``.
+            must cover exactly the samples fed); every value an integer (``16.9`` and ``True`` are
+            errors, not floored) and a multiple of ``micro_batch``.
         epochs: number of epochs (>= 1).
         micro_batch: the batch actually fed; default the smallest batch size the policy returns.
-        validation_data: optional ``(x_val, y_val)``, evaluated after every epoch.
+        validation_data: optional ``(x_val, y_val)``, evaluated after every epoch; checked as ``x, y`` are.
         seed: fixes the per-epoch sample order.
         callbacks: further Keras callbacks (e.g. :class:`EpochLogger`).
-        max_steps: stop after this many optimizer updates.
+        max_steps: stop after this many optimizer updates (an integer >= 1).
         stop_on_nan: stop after the first epoch whose loss or weights are not finite
             (:class:`StopOnDivergence`).
         validation_batch_size: one fixed batch size for validation (one shape, compiled once).
@@ -538,16 +623,23 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     """
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
+    if max_steps is not None:
+        max_steps = check_int("max_steps", max_steps, low=1)
     if getattr(model, "optimizer", None) is None:
         raise ValueError("Argument `model` must be compiled (model.compile(...)) before training.")
-    x, y = check_training_arrays(x, y)
+    x, y = check_training_arrays(x, y, model=model)
+    validation_data = check_validation_data(validation_data, model)
     update_plan = getattr(policy, "update_plan", None)
     if update_plan is not None:  # one batch size per update
-        sizes = [int(b) for b in update_plan(int(epochs))]
+        sizes = _planned_sizes(update_plan, int(epochs))
+        if not sizes:
+            raise ValueError(f"Argument `policy` must plan at least one update (one batch size per update, covering "
+                             f"the samples of `epochs`={epochs} epochs). Received: policy.update_plan({epochs}) "
+                             "returned no batch sizes")
     else:
         batch_size_at = _policy_fn(policy)
-        sizes = [int(batch_size_at(e)) for e in range(int(epochs))]
-    if min(sizes) < 1 or max(sizes) > len(x):
+        sizes = [batch_size_at(e) for e in range(int(epochs))]
+    if max(sizes) > len(x):
         raise ValueError(f"The batch-size policy must return values in [1, {len(x)}] (the number of samples). "
                          f"Received: batch sizes {sorted(set(sizes))}")
     micro = min(sizes) if micro_batch is None else micro_batch
@@ -564,7 +656,7 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
     if max(sizes) > micro and not isinstance(model.optimizer, GradientAccumulation):
         raise ValueError(f"Batch sizes up to {max(sizes)} fed as micro-batches of {micro} need a model compiled "
                          "with a hw2.training.GradientAccumulation optimizer.")
-    schedule = BatchSizeSchedule(policy if update_plan is not None else batch_size_at, micro, max_updates=max_steps)
+    schedule = BatchSizeSchedule(policy, micro, max_updates=max_steps)
     divergence = StopOnDivergence()
     clock = _EpochClock(model)
     every = [*([divergence] if stop_on_nan else []), schedule, clock, *(callbacks or ())]

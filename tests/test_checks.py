@@ -124,6 +124,30 @@ def test_int_bounds_wording():
     assert checks.check_int("k", -7) == -7
 
 
+# ------------------------------------------------------------------------------ check_increasing
+def test_increasing_accepts_a_grid_and_returns_a_tuple():
+    assert checks.check_increasing("lrs", np.array([1e-3, 1e-2]), low=0, inclusive="neither") == (1e-3, 1e-2)
+    sizes = checks.check_increasing("b", [8, 16.0, np.int64(32)], low=1, high=32, integer=True)
+    assert sizes == (8, 16, 32) and all(type(b) is int for b in sizes)
+
+
+@pytest.mark.parametrize("values, shown", [([], "[]"), ([0.1, 0.01], "[0.1, 0.01]"), ([0.1, 0.1], "[0.1, 0.1]"),
+                                           ([0.1, math.inf], "[0.1, inf]"), ([0.0, 0.1], "[0.0, 0.1]"),
+                                           (0.1, "0.1"), ([0.1, "1"], "[0.1, '1']")])
+def test_increasing_rejects(values, shown):
+    requirement = "a non-empty, strictly increasing list of finite numbers > 0"
+    with pytest.raises(ValueError, match="^" + _message("lrs", requirement, shown) + "$"):
+        checks.check_increasing("lrs", values, low=0, inclusive="neither")
+
+
+@pytest.mark.parametrize("values, shown", [((8, 128), "(8, 128)"), ((True, 16), "(True, 16)"),
+                                           ((8.5, 16), "(8.5, 16)"), ((16, 8), "(16, 8)")])
+def test_increasing_integers_rejects(values, shown):
+    requirement = "a non-empty, strictly increasing list of integers in [1, 64]"
+    with pytest.raises(ValueError, match="^" + _message("b", requirement, shown) + "$"):
+        checks.check_increasing("b", values, low=1, high=64, integer=True)
+
+
 # ------------------------------------------------------------------------------ check_power_of_two
 @pytest.mark.parametrize("value", [1, 2, 64, 1024, np.int64(8), 4.0])
 def test_power_of_two_accepts(value):

@@ -22,6 +22,22 @@ def pretrained(seed=0, bn=True):
     return model
 
 
+def test_range_test_of_a_model_with_gradient_accumulation_trains_its_inner_optimizer_per_batch():
+    from hw2.training import GradientAccumulation
+
+    x, y = data()
+    wrapped, plain = classifier(bn=False), classifier(bn=False)
+    plain.set_weights(wrapped.get_weights())
+    wrapped.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(momentum=0.9), steps=4),
+                    loss="sparse_categorical_crossentropy")
+    plain.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="sparse_categorical_crossentropy")
+    kwargs = dict(start_lr=1e-4, end_lr=1.0, steps=12, batch_size=16)
+    result, expected = lr_range_test(wrapped, x, y, **kwargs), lr_range_test(plain, x, y, **kwargs)
+    np.testing.assert_array_equal(result.lrs, expected.lrs)
+    np.testing.assert_allclose(result.losses, expected.losses, rtol=1e-6)  # one update per batch, as documented
+    assert isinstance(wrapped.optimizer, GradientAccumulation) and wrapped.optimizer.initial_steps == 4
+
+
 def test_range_test_leaves_weights_and_optimizer_state_bit_for_bit(tmp_path, monkeypatch):
     model, twin = pretrained(), pretrained()
     before_vars, before_opt = state(model)
@@ -135,3 +151,16 @@ def test_range_test_rejects_bad_inputs():
     broken.set_weights(weights)
     with pytest.raises(ValueError, match="Argument `model` must have finite weights"):
         lr_range_test(broken, x, y)
+
+
+@pytest.mark.parametrize("label, shown", [(7, "7"), (-1, "-1"), (0.5, "0.5")])
+def test_range_test_rejects_labels_outside_the_models_classes(label, shown):
+    # TensorFlow failed inside the train step with a 41-line traceback; 0.5 was truncated to class 0
+    model = pretrained()
+    x, y = data()
+    bad = y.astype(type(label))
+    bad[12] = label
+    with pytest.raises(ValueError, match=rf"^Argument `y` must hold integer class labels in \[0, 3\)\. "
+                                         rf"Received: y with {shown} at index 12$"):
+        lr_range_test(model, x, bad)
+    assert len(lr_range_test(model, x, y.astype("float32"), steps=2).lrs) == 2  # whole-number floats are labels

@@ -140,6 +140,21 @@ def test_suggest_lr_rejects_bad_arguments(args, kwargs, match):
         suggest_lr(*args, **kwargs)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"skip_end": 12}, r"Argument `skip_end` must be an integer in \[0, 8\]. Received: skip_end=12"),
+    ({"skip_start": -1}, r"Argument `skip_start` must be an integer in \[0, 8\]. Received: skip_start=-1"),
+    ({"skip_start": 1.5}, r"Argument `skip_start` must be an integer in \[0, 8\]. Received: skip_start=1.5"),
+    ({"skip_end": True}, r"Argument `skip_end` must be an integer in \[0, 8\]. Received: skip_end=True"),
+    ({"skip_start": 5, "skip_end": 4}, r"Argument `skip_end` must be an integer in \[0, 3\]. Received: skip_end=4"),
+])
+def test_suggest_lr_skips_must_leave_the_two_points_a_rule_needs(kwargs, message):
+    # a negative skip used to count from the end: skip_end=12 on 10 points read 8 of them as "reliable"
+    lrs, losses = np.logspace(-5, 0, 10), np.linspace(2.3, 0.5, 10)
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        suggest_lr(lrs, losses, **kwargs)
+    assert suggest_lr(lrs, losses, "steep", skip_start=4, skip_end=4).index in (4, 5)
+
+
 # --------------------------------------------------------------------------- batch-size rule
 
 

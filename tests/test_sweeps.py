@@ -1,5 +1,7 @@
 """LR sweep, batch-size sweep and finder: same start every run, divergence, budgets, inputs."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -25,32 +27,34 @@ def momentum(learning_rate):
 def test_lr_sweep_same_start_divergence_recorded_and_sweep_continues():
     x, _ = data(n=64)
     target = (x @ np.arange(1, 7)).astype("float32")
-    sweep = lr_sweep(regressor, x, target, learning_rates=[1e-9, 1e-2, 1e-2, 1e8], epochs=3,
-                     batch_size=16, loss="mse", metrics=())
+    kwargs = {"epochs": 3, "batch_size": 16, "loss": "mse", "metrics": ()}
+    sweep = lr_sweep(regressor, x, target, learning_rates=[1e-9, 1e-3, 1e-2, 1e8], **kwargs)
     assert isinstance(sweep, LRSweepResult) and sweep.losses.shape == (4, 3)
     # a negligible learning rate keeps the initial loss: every run starts from the same weights
     np.testing.assert_allclose(sweep.losses[0], sweep.initial_loss, rtol=1e-4)
-    # identical settings give identical runs: weights, optimizer state and data order were reset
-    np.testing.assert_array_equal(sweep.losses[1], sweep.losses[2])
+    # the run after one that trained equals that rate swept alone: weights, optimizer state and data order were reset
+    alone = lr_sweep(regressor, x, target, learning_rates=[1e-2], **kwargs)
+    np.testing.assert_allclose(sweep.losses[2], alone.losses[0], rtol=1e-6)
     assert sweep.losses[1, -1] < sweep.initial_loss
     assert sweep.diverged.tolist() == [False, False, False, True]
     assert sweep.diverged_epoch.tolist()[:3] == [-1, -1, -1] and sweep.diverged_epoch[3] >= 0
     assert np.isnan(sweep.losses[3, sweep.diverged_epoch[3]:]).all()
     assert np.isinf(sweep.final_losses[3])
     assert set(sweep.to_dict()) >= {"learning_rates", "losses", "diverged", "initial_loss"}
-    keep = [0, 1, 3]
+    keep = [0, 2, 3]
     suggestion = suggest_lr(sweep.learning_rates[keep], sweep.final_losses[keep], reference=sweep.initial_loss)
     assert suggestion.high == 1e-2 and suggestion.evidence["curve_end"] == 2
 
 
 def test_lr_sweep_resets_the_momentum_between_runs():
-    # SGD with momentum 0.9 at a rate that trains: a run that inherited the previous run's
-    # velocity (or iterations) would differ from the first
+    # SGD with momentum 0.9 at rates that train: a run that inherited the previous run's
+    # velocity (or iterations) would differ from that rate swept alone
     x, y = data(n=64)
-    sweep = lr_sweep(classifier, x, y, learning_rates=[0.05, 0.05], epochs=2, batch_size=16,
-                     optimizer=momentum, metrics=())
+    kwargs = {"epochs": 2, "batch_size": 16, "optimizer": momentum, "metrics": ()}
+    sweep = lr_sweep(classifier, x, y, learning_rates=[0.03, 0.05], **kwargs)
     assert sweep.losses[0, -1] < 0.9 * sweep.initial_loss  # it trained
-    np.testing.assert_array_equal(sweep.losses[1], sweep.losses[0])
+    alone = lr_sweep(classifier, x, y, learning_rates=[0.05], **kwargs)
+    np.testing.assert_allclose(sweep.losses[1], alone.losses[0], rtol=1e-6)
 
 
 def test_lr_sweep_marks_non_finite_weights_as_diverged():
@@ -147,8 +151,8 @@ def test_batch_size_finder_and_its_diagram():
 def test_batch_size_sweep_rejects_bad_arguments():
     x, y = data(n=64)
     for kwargs, match in [({"budget": "samples"}, "budget"), ({"batch_sizes": (8, 128)}, "batch_sizes"),
-                          ({"batch_sizes": (8.5, 16)}, "batch_sizes` must be integers"),
-                          ({"batch_sizes": (True, 16)}, "batch_sizes` must be integers"),
+                          ({"batch_sizes": (8.5, 16)}, "batch_sizes` must be .* list of integers"),
+                          ({"batch_sizes": (True, 16)}, "batch_sizes` must be .* list of integers"),
                           ({"micro_batch": 12, "batch_sizes": (8, 16, 32)}, "micro_batch"),
                           ({"lr": 0.0}, "lr"), ({"lr": True}, "lr"), ({"steps": 4}, "steps"),
                           ({"epochs": 2.0}, "epochs")]:
@@ -160,6 +164,45 @@ def test_batch_size_sweep_rejects_bad_arguments():
         batch_size_sweep(regressor, x, nan_y, lr=0.1, batch_sizes=(8, 16), loss="mse", metrics=())
     with pytest.raises(ValueError, match="same length"):
         batch_size_sweep(classifier, x[:-1], y, lr=0.1, batch_sizes=(8, 16))
+
+
+def _message(name, requirement, received, verb="be"):
+    return "^" + re.escape(f"Argument `{name}` must {verb} {requirement}. Received: {received}") + "$"
+
+
+def test_sweeps_reject_bad_grids_and_counts_at_the_call():
+    # an inf rate or an out-of-order grid used to fail only in .suggest(); steps=2.7 was floored, True was 1
+    x, y = data(n=64)
+    rates = "a non-empty, strictly increasing list of finite numbers > 0"
+    for learning_rates in ([0.1, np.inf], [0.1, 0.01], [0.1, 0.1], []):
+        with pytest.raises(ValueError, match=_message("learning_rates", rates, f"learning_rates={learning_rates}")):
+            lr_sweep(classifier, x, y, learning_rates=learning_rates, epochs=1)
+    sizes = "a non-empty, strictly increasing list of integers in [1, 64]"
+    with pytest.raises(ValueError, match=_message("batch_sizes", sizes, "batch_sizes=(16, 8)")):
+        batch_size_sweep(classifier, x, y, lr=0.1, batch_sizes=(16, 8))
+    with pytest.raises(ValueError, match=_message("lr", "> 0 and finite", "lr=inf")):
+        batch_size_sweep(classifier, x, y, lr=np.inf, batch_sizes=(8, 16))
+    for steps in (2.7, True, 0):
+        with pytest.raises(ValueError, match=_message("steps", "an integer >= 1", f"steps={steps}")):
+            batch_size_sweep(classifier, x, y, lr=0.1, batch_sizes=(8, 16), budget="steps", steps=steps)
+
+
+@pytest.mark.parametrize("label", [7, -1, 0.5])
+def test_sweeps_reject_labels_outside_the_models_classes(label):
+    # checked once the model is built (its loss and output width), before the initial-loss evaluation
+    x, y = data(n=64)
+    bad = y.astype(type(label))
+    bad[12] = label
+    labels = "integer class labels in [0, 3)"
+    for name, call in [("y", lambda: lr_sweep(classifier, x, bad, learning_rates=[0.1], epochs=1)),
+                       ("validation_data[1]", lambda: lr_sweep(classifier, x, y, learning_rates=[0.1], epochs=1,
+                                                               validation_data=(x, bad))),
+                       ("y", lambda: batch_size_sweep(classifier, x, bad, lr=0.1, batch_sizes=(8, 16))),
+                       ("y", lambda: batch_size_finder(classifier, x, bad, lr=0.1, batch_sizes=(8, 16)))]:
+        with pytest.raises(ValueError, match=_message(name, labels, f"{name} with {label} at index 12", "hold")):
+            call()
+    # a regression target is no class label: other losses are not checked
+    lr_sweep(regressor, x, bad, learning_rates=[1e-3], epochs=1, loss="mse", metrics=())
 
 
 def test_plot_sweep_epochs_marks_diverged_runs():

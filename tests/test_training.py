@@ -2,13 +2,14 @@
 one compiled train step per run."""
 
 import io
+import re
 
 import keras
 import numpy as np
 import pytest
 
 from hw2 import training
-from hw2.schedules import CyclicalBatchSize
+from hw2.schedules import CyclicalBatchSize, CyclicalLearningRate
 from hw2.training import (
     EpochLogger,
     GradientAccumulation,
@@ -188,6 +189,28 @@ def test_gradient_accumulation_validates_and_serializes():
         fit_with_batch_policy(model, x, y, policy=lambda e: [16, 24][e], epochs=2)
 
 
+def test_a_model_compiled_with_gradient_accumulation_saves_and_loads_with_its_state(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    schedule = CyclicalLearningRate(1e-3, 1e-1, step_size=2)
+    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(schedule, momentum=0.9), steps=4), loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 3), dtype="float32"), rng.random((40, 2), dtype="float32")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)  # 10 micro-batches: 2 updates and a group left open
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert isinstance(loaded.optimizer, GradientAccumulation) and loaded.optimizer.initial_steps == 4
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()  # the schedule too
+    assert loaded.optimizer.get_config()["optimizer"]["config"]["learning_rate"]["class_name"] == "CyclicalLearningRate"
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables)
+    for a, b in zip(model.optimizer.variables, loaded.optimizer.variables):  # open group, momentum, counters
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=a.path)
+    assert int(loaded.optimizer.iterations) == 2 and int(loaded.optimizer.micro_step) == 2
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    loaded.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)  # carries on exactly
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
 def test_trace_counter_sees_a_partial_last_batch():
     """The negative control: plain fit with 100 samples at batch 32 traces a second shape (4)."""
     x, y = data(n=100)
@@ -243,6 +266,90 @@ def test_policy_errors():
         fit_with_batch_policy(model, x, y, policy="big", epochs=1)
     with pytest.raises(ValueError, match="Argument `epochs`"):
         fit_with_batch_policy(model, x, y, policy=16, epochs=0)
+
+
+def _message(name, requirement, received, verb="be"):
+    return "^" + re.escape(f"Argument `{name}` must {verb} {requirement}. Received: {received}") + "$"
+
+
+def test_policy_values_and_max_steps_are_checked_not_floored():
+    # a policy returning 16.9 trained at 16, True at 1; max_steps=0 made one update
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    for value in (16.9, True, 0):
+        with pytest.raises(ValueError, match=_message("policy(1)", "an integer >= 1", f"policy(1)={value}")):
+            fit_with_batch_policy(model, x, y, policy=lambda e, v=value: 16 if e == 0 else v, epochs=2)
+    with pytest.raises(ValueError, match=_message("update_plan(1)[1]", "an integer >= 1", "update_plan(1)[1]=16.5")):
+        fit_with_batch_policy(model, x, y, policy=_Plan([16, 16.5, 16, 15.5]), epochs=1)
+    schedule = training.BatchSizeSchedule(lambda epoch: 16.9, micro_batch=16)  # used alone, in model.fit
+    with pytest.raises(ValueError, match=_message("policy(0)", "an integer >= 1", "policy(0)=16.9")):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[schedule])
+    for max_steps in (0, 2.5, True):
+        with pytest.raises(ValueError, match=_message("max_steps", "an integer >= 1", f"max_steps={max_steps}")):
+            fit_with_batch_policy(model, x, y, policy=16, epochs=1, max_steps=max_steps)
+
+
+def test_an_empty_update_plan_is_named():
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"^Argument `policy` must plan at least one update .*"
+                                         r"Received: policy\.update_plan\(2\) returned no batch sizes$"):
+        fit_with_batch_policy(model, x, y, policy=_Plan([]), epochs=2)
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", keras.losses.sparse_categorical_crossentropy,
+                                  keras.losses.SparseCategoricalCrossentropy()], ids=["name", "function", "instance"])
+def test_class_labels_are_checked_against_the_loss_and_the_output_width(loss):
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer="sgd", loss=loss)
+    labels = "integer class labels in [0, 3)"
+    for label in (7, -1, 0.5):
+        bad = y.astype(type(label))
+        bad[12] = label
+        with pytest.raises(ValueError, match=_message("y", labels, f"y with {label} at index 12", "hold")):
+            fit_with_batch_policy(model, x, bad, policy=16, epochs=1)
+        with pytest.raises(ValueError, match=_message("validation_data[1]", labels,
+                                                      f"validation_data[1] with {label} at index 12", "hold")):
+            fit_with_batch_policy(model, x, y, policy=16, epochs=1, validation_data=(x, bad))
+    with pytest.raises(ValueError, match=_message("y", labels, "y with 3 at index (5, 0)", "hold")):
+        training.check_class_labels(model, np.where(np.arange(8) == 5, 3, 0)[:, None])
+    with pytest.raises(ValueError, match=_message("y", labels, "y of dtype bool", "hold")):
+        training.check_class_labels(model, y > 0)
+    # whole-number floats are labels (an array loaded as float32)
+    history = fit_with_batch_policy(model, x, y.astype("float32"), policy=16, epochs=1,
+                                    validation_data=(x, y.astype("float32")))
+    assert np.isfinite(history["val_loss"]).all()
+
+
+def test_class_label_check_follows_the_loss():
+    model = small_model()
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=-1))
+    assert training.check_class_labels(model, [0, -1, 2]).tolist() == [0, -1, 2]
+    with pytest.raises(ValueError, match=_message("y", "integer class labels in [0, 3) or -1 (ignore_class)",
+                                                  "y with -2 at index 1", "hold")):
+        training.check_class_labels(model, [0, -2])
+    model.compile(optimizer="sgd", loss="mse")  # a regression target or one-hot rows: no class labels
+    assert training.check_class_labels(model, [0.5, 7.0]).tolist() == [0.5, 7.0]
+
+
+def test_validation_data_is_checked_as_the_training_data_is():
+    # a NaN in validation_data gave `val_loss nan` silently
+    x, y = data(n=64)
+    model = small_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    nan_x = x.copy()
+    nan_x[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^Argument `validation_data\[0\]` must contain only finite numbers\. "
+                                         r"Received: .*the first at index \(3, 1\)$"):
+        fit_with_batch_policy(model, x, y, policy=16, epochs=1, validation_data=(nan_x, y))
+    with pytest.raises(ValueError, match=r"`validation_data\[0\]` and `validation_data\[1\]` must have the same"):
+        fit_with_batch_policy(model, x, y, policy=16, epochs=1, validation_data=(x, y[:-1]))
+    with pytest.raises(ValueError, match=_message("validation_data", "a pair (x_val, y_val) or None",
+                                                  "a tuple of length 3")):
+        fit_with_batch_policy(model, x, y, policy=16, epochs=1, validation_data=(x, y, y))
 
 
 def test_epoch_logger_prints_one_line_per_epoch():
