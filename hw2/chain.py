@@ -96,8 +96,10 @@ def configured_backend(environ=None) -> str:
     environ = os.environ if environ is None else environ
     if environ.get("KERAS_BACKEND"):
         return environ["KERAS_BACKEND"]
-    home = environ.get("KERAS_HOME") or Path(os.path.expanduser("~") if os.access(os.path.expanduser("~"), os.W_OK)
-                                             else "/tmp") / ".keras"
+    home = environ.get("KERAS_HOME")
+    if not home:  # Keras falls back to /tmp when the home folder is not writable
+        base = os.path.expanduser("~")
+        home = Path(base if os.access(base, os.W_OK) else "/tmp") / ".keras"
     try:
         return json.loads((Path(home).expanduser() / "keras.json").read_text()).get("backend", "tensorflow")
     except (OSError, ValueError, AttributeError):  # no readable config: Keras' default
@@ -507,8 +509,23 @@ def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time
     running = {}  # the piece in progress and when it started, for the line a signal leaves
     try:
         with _stopped_by_signals():
-            _run_pieces(plan, runner, copier, names, chain_start, say, clock, time_limit_s, status, outcomes,
-                        running)
+            for index, piece in enumerate(plan, 1):
+                head = f"[chain] {index}/{len(plan)} {piece.label}:"
+                blocked = [need for need in piece.needs if status.get(need) in ("failed", "skipped", "not started")]
+                elapsed = time.perf_counter() - clock
+                if time_limit_s is not None and elapsed >= time_limit_s:
+                    outcome = Outcome(piece, "not started", error=f"time limit {time_limit_s:g} s reached")
+                    say(f"{head} not started: {outcome.error}; total {elapsed:.1f} s")
+                elif blocked:
+                    need = blocked[0]
+                    outcome = Outcome(piece, "skipped", error=f"needs {need[0]} seed {need[1]}, which {status[need]}")
+                    say(f"{head} skipped: {outcome.error}; total {elapsed:.1f} s")
+                else:
+                    running.update(piece=piece, start=time.perf_counter())
+                    outcome = _run_piece(piece, plan.profile, runner, copier, names, chain_start, say, head, clock)
+                    running.clear()
+                status[piece.key] = outcome.status
+                outcomes.append(outcome)
     except ChainStopped as stop:
         _say_stopped(stop, running, copier, say, clock, len(plan) - len(outcomes) - bool(running))
         raise SystemExit(128 + stop.signum) from None
@@ -520,26 +537,6 @@ def run_chain(plan: Plan, copy_to: str | os.PathLike, *, tar: bool = False, time
     if counts["computed"] + counts["stored"] < len(outcomes):
         say("[chain] rerun the same command to go on: stored pieces are read, not recomputed")
     return outcomes
-
-
-def _run_pieces(plan, runner, copier, names, chain_start, say, clock, time_limit_s, status, outcomes, running):
-    for index, piece in enumerate(plan, 1):
-        head = f"[chain] {index}/{len(plan)} {piece.label}:"
-        blocked = [need for need in piece.needs if status.get(need) in ("failed", "skipped", "not started")]
-        elapsed = time.perf_counter() - clock
-        if time_limit_s is not None and elapsed >= time_limit_s:
-            outcome = Outcome(piece, "not started", error=f"time limit {time_limit_s:g} s reached")
-            say(f"{head} not started: {outcome.error}; total {elapsed:.1f} s")
-        elif blocked:
-            need = blocked[0]
-            outcome = Outcome(piece, "skipped", error=f"needs {need[0]} seed {need[1]}, which {status[need]}")
-            say(f"{head} skipped: {outcome.error}; total {elapsed:.1f} s")
-        else:
-            running.update(piece=piece, start=time.perf_counter())
-            outcome = _run_piece(piece, plan.profile, runner, copier, names, chain_start, say, head, clock)
-            running.clear()
-        status[piece.key] = outcome.status
-        outcomes.append(outcome)
 
 
 class ChainStopped(BaseException):
