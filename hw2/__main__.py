@@ -221,10 +221,10 @@ def _add_chain_parser(sub) -> None:
     from hw2 import chain
 
     doc = chain.__doc__
-    device = doc[doc.index("On the GPU machine"):doc.index("Example:")].strip()
     parser = sub.add_parser(
         "chain", help="run a whole chain of experiments (p4) piece by piece, copying each finished piece out",
-        description=doc[:doc.index("Under the JAX backend")].strip(), epilog=device,
+        description=doc[:doc.index("How to run it")].strip(),
+        epilog=doc[doc.index("How to run it"):doc.index("Example:")].strip(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("chain", choices=chain.CHAINS)
     parser.add_argument("--profile", default=None, help=f"one of {', '.join(profiles.PROFILES)} (default: "

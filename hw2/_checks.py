@@ -40,7 +40,35 @@ def _shown(value) -> str:
 
 
 def _fail(name, requirement, value):
-    return ValueError(f"Argument `{name}` must be {requirement}. Received: {name}={_shown(value)}")
+    return argument_error(name, requirement, value)
+
+
+_UNSET = object()
+
+
+def argument_error(name, requirement: str, value=_UNSET, *, received: str | None = None) -> ValueError:
+    """The ``ValueError`` for a rule none of the checks below covers, in their wording: the one way
+    :mod:`hw2` words a bad argument (``raise argument_error(...)``).
+
+    ``name`` is one argument's name, or a tuple of the names a rule relates ("Arguments `a` and
+    `b` must ..."). What follows "Received:" is ``name=value`` for one argument, else ``received``.
+
+    Example:
+        >>> argument_error("b_max", "a multiple of `b_min`", 96)
+        ValueError('Argument `b_max` must be a multiple of `b_min`. Received: b_max=96')
+        >>> argument_error(("x", "y"), "of the same length", received="len(x)=3, len(y)=2")
+        ValueError('Arguments `x` and `y` must be of the same length. Received: len(x)=3, len(y)=2')
+    """
+    if isinstance(name, tuple):
+        names = [f"`{n}`" for n in name]
+        subject = "Arguments " + (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0])
+    else:
+        subject = f"Argument `{name}`"
+    if received is None:
+        if value is _UNSET or isinstance(name, tuple):
+            raise TypeError("argument_error needs `received` for several names or without a value")
+        received = f"{name}={_shown(value)}"
+    return ValueError(f"{subject} must be {requirement}. Received: {received}")
 
 
 def _is_real(value) -> bool:
@@ -230,6 +258,24 @@ def check_choice(name, value, allowed):
         ok = False
     if not ok:
         raise _fail(name, f"one of {allowed}", value)
+    return value
+
+
+def check_callable(name, value, signature: str = "", optional=False):
+    """A callable (a schedule, a policy, a scale function), described by ``signature`` (``"step ->
+    rate"``); with ``optional=True`` it may also be ``None``.
+
+    Example:
+        >>> check_callable("scale_fn", None, optional=True) is None
+        True
+        >>> check_callable("schedule", 0.01, "step -> rate")
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `schedule` must be a callable step -> rate. Received: schedule=0.01
+    """
+    if not (callable(value) or optional and value is None):
+        requirement = " ".join(filter(None, ("a callable", signature)))
+        raise _fail(name, f"{requirement} or None" if optional else requirement, value)
     return value
 
 

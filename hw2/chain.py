@@ -1,45 +1,26 @@
 """Run an experiment chain piece by piece, copying each finished piece out at once.
 
-``python -m hw2 chain p4`` runs the whole Problem 4 chain in priority order: the four finders
-(``p4.lr_sweep``, ``p4.lr_range_test``, ``p4.batch_sweep``, ``p4.noise_scale``, at the policies'
-``finder_seed``), then the four policies (``p4.clr``, ``p4.cbs``, ``p4.cbs_matched``,
-``p4.baseline``) at the first seed, then at the next seeds (0, 1, 2 at full: the seeds 4.7 compares
-the policies at; 4.7 stores nothing of its own, it compares the stored runs when its page
-renders). Every piece goes
-through :func:`hw2.experiments.run`, so it is cache-first: a rerun skips what is stored and
-resumes where a killed run stopped. After each piece its result file (and any upstream result
-that its ``prepare`` hook computed on the way) is copied to ``--copy-to``, atomically, as
-``<experiment>/<file>.npz`` -- or, with ``--tar``, into one archive ``<chain>-<profile>.tar`` of
-the same layout, rewritten atomically after each piece (the GPU machine of this project returns
-at most 8 files). Only a file that passes its content digest is copied, from the very bytes that
-were checked; an archive already there keeps its members (a same-named one is replaced), so a
-second chain into the same folder adds to the first. One line per piece gives its wall time and
-training throughput; the lines and the traceback of any failure also go to ``chain.log`` there.
-SIGTERM or Ctrl-C stops the chain with a last line there (which signal, which piece, what was
-copied) and exit status 128 + the signal's number (143, 130).
+A chain is every experiment registered with ``chain=NAME`` (:func:`hw2.experiments.register`),
+in the order :func:`hw2.experiments.chain_members` gives: the experiments run once (the finders,
+at the policies' ``finder_seed``), then the per-seed ones (the policies) at the first seed, then at
+the next seeds, each after the experiments it ``needs``. ``python -m hw2 chain p4`` runs Problem 4
+so: ``p4.lr_sweep``, ``p4.lr_range_test``, ``p4.batch_sweep``, ``p4.noise_scale``, then ``p4.clr``,
+``p4.cbs``, ``p4.cbs_matched``, ``p4.baseline`` at seeds 0, 1, 2 (the seeds 4.7 compares the
+policies at; 4.7 stores nothing of its own).
 
-A piece that fails prints one line, and the chain goes on with every piece that does not need it
-(:data:`P4_NEEDS`): if ``p4.lr_sweep`` fails, only ``p4.lr_range_test`` can still run, since every
-other piece takes lr_min or lr_max from it; if ``p4.batch_sweep`` fails, only ``p4.cbs`` is skipped.
+Every piece goes through :func:`hw2.experiments.run`, so it is cache-first: a rerun skips what is
+stored and resumes where a killed run stopped. After each piece its result files are copied to a
+folder (or one tar archive), only from bytes that passed their content digest; one line per piece
+gives its wall time and training throughput (:func:`images_and_seconds`). A piece that fails
+prints one line, and the chain goes on with every piece that does not need it. SIGTERM and Ctrl-C
+stop it with a last line saying what was copied. Under JAX the chain turns on JAX's persistent
+compilation cache (:func:`use_compilation_cache`) before Keras is imported.
 
-Under the JAX backend the chain turns on JAX's persistent compilation cache
-(:func:`use_compilation_cache`, before Keras is imported), so a second call on the same machine,
-or a second piece with the same shapes, skips XLA compilation.
-
-On the GPU machine (JAX, no TensorFlow, no package index), with Keras' wheels in ``./.whl``
-(``/work/shared/device/wheels.sh``) and the verified Fashion-MNIST cache in ``./.data`` (both
-carried), one command runs the full chain::
-
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \\
-        --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD KERAS_BACKEND=jax \\
-        XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1 HW2_DATA_DIR=$PWD/.data || exit; \\
-    python3 -m hw2 chain p4 --profile full --copy-to "$OUT" --tar --time-limit 480
-
-Then here: ``tar -xf <fetched>/p4-full.tar -C results/full``.
+How to run it on a GPU machine, what each switch does and what the lines mean:
+``docs/reproducibility.rst`` ("Regenerating Problem 4 on a GPU").
 
 Example:
-    >>> # skipped: plan() imports the experiments, so Keras (seconds); p4_plan below is the same, pure
-    >>> [piece.label for piece in plan("p4", "full")][:5]   # doctest: +SKIP
+    >>> [piece.label for piece in p4_plan(0, seeds=(0,), compare_seeds=(0,))][:5]
     ['p4.lr_sweep seed 0', 'p4.lr_range_test seed 0', 'p4.batch_sweep seed 0', 'p4.noise_scale seed 0', 'p4.clr seed 0']
     >>> images_and_seconds("p4.clr", {"images_per_second": 100.0, "seconds": 2.0})
     (200, 2.0)
@@ -60,20 +41,11 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from hw2._checks import argument_error, check_choice, check_int, check_positive
 from hw2.atomic import atomic_write_bytes
 
-#: Finders in priority order; each policy run and the comparison take bounds from them.
-P4_FINDERS = ("p4.lr_sweep", "p4.lr_range_test", "p4.batch_sweep", "p4.noise_scale")
-#: Policies in priority order (the order of :data:`hw2.experiments.p4_cyclical.POLICIES`).
-P4_POLICIES = ("p4.clr", "p4.cbs", "p4.cbs_matched", "p4.baseline")
-#: The upstream finders whose results each piece's ``prepare`` hook reads (at ``finder_seed``).
-#: ``tests/test_chain.py`` checks this against the hooks themselves.
-P4_NEEDS = {
-    "p4.lr_sweep": (), "p4.lr_range_test": (),
-    "p4.batch_sweep": ("p4.lr_sweep",), "p4.noise_scale": ("p4.lr_sweep",),
-    "p4.clr": ("p4.lr_sweep",), "p4.cbs": ("p4.lr_sweep", "p4.batch_sweep"),
-    "p4.cbs_matched": ("p4.lr_sweep",), "p4.baseline": ("p4.lr_sweep",),
-}
+#: The chains ``python -m hw2 chain`` offers (read without importing the experiments, hence Keras;
+#: ``tests/test_chain.py`` checks it against the chains the registry names).
 CHAINS = ("p4",)
 LOG_NAME = "chain.log"
 
@@ -179,31 +151,38 @@ class Plan:
         return len(self.pieces)
 
 
-def p4_plan(finder_seed: int, seeds: Sequence[int], compare_seeds: Sequence[int], profile: str = "full",
-            only: Iterable[str] | None = None) -> Plan:
-    """The P4 chain for these seeds, in priority order (pure: no Keras, no store).
+def build_plan(chain: str, members: Sequence, finder_seed: int, seeds: Sequence[int],
+               compare_seeds: Sequence[int], profile: str = "full", only: Iterable[str] | None = None) -> Plan:
+    """The pieces of ``chain`` for these seeds (pure: no Keras, no store).
 
-    ``compare_seeds`` are the seeds 4.7 compares the policies at; a chain that leaves some out says so.
+    ``members`` are the chain's experiments in order (anything with ``name``, ``needs`` and
+    ``per_seed``, as :class:`hw2.experiments.Experiment`): the ones run once come first, at
+    ``finder_seed``, then the per-seed ones at each of ``seeds``. ``compare_seeds`` are the seeds 4.7
+    compares the policies at; a chain that leaves some out says so. ``only`` keeps the pieces of
+    these experiments.
 
     Example:
-        >>> plan = p4_plan(0, seeds=(0, 1, 2), compare_seeds=(0, 1, 2))
-        >>> [piece.label for piece in plan][4:13:4], len(plan)
-        (['p4.clr seed 0', 'p4.clr seed 1', 'p4.clr seed 2'], 16)
-        >>> p4_plan(0, seeds=(0,), compare_seeds=(0, 1, 2)).notes[0]
-        '4.7 compares the policies at seeds 0 1 2; this chain runs seeds 0, so 4.7 will find seeds 1 2 missing'
+        >>> from types import SimpleNamespace as E
+        >>> members = [E(name="sweep", needs=(), per_seed=False), E(name="fit", needs=("sweep",), per_seed=True)]
+        >>> [(p.label, p.needs) for p in build_plan("demo", members, 0, seeds=(0, 1), compare_seeds=(0, 1))]
+        [('sweep seed 0', ()), ('fit seed 0', (('sweep', 0),)), ('fit seed 1', (('sweep', 0),))]
     """
     seeds = _check_seeds(seeds)
     finder_seed = _check_seeds([finder_seed], "finder_seed")[0]
-    known = (*P4_FINDERS, *P4_POLICIES)
+    known = tuple(member.name for member in members)
+    per_seed = {member.name for member in members if member.per_seed}
     only = None if only is None else list(only)
     if only is not None:
         unknown = [name for name in only if name not in known]
         if unknown or not only:
-            raise ValueError(f"Argument `only` must name pieces of chain p4 ({', '.join(known)}). "
-                             f"Received: only={only}")
-    needs = lambda name: tuple((upstream, finder_seed) for upstream in P4_NEEDS[name])
-    pieces = [Piece(name, finder_seed, needs(name)) for name in P4_FINDERS]
-    pieces += [Piece(name, seed, needs(name)) for seed in seeds for name in P4_POLICIES]
+            raise argument_error("only", f"names of pieces of chain {chain} ({', '.join(known)})", only)
+
+    def piece(member, seed):
+        needs = tuple((need, seed if need in per_seed else finder_seed) for need in member.needs if need in known)
+        return Piece(member.name, seed, needs)
+
+    pieces = [piece(member, finder_seed) for member in members if not member.per_seed]
+    pieces += [piece(member, seed) for seed in seeds for member in members if member.per_seed]
     notes = []
     missing = [int(s) for s in compare_seeds if int(s) not in seeds]
     if missing:
@@ -212,9 +191,26 @@ def p4_plan(finder_seed: int, seeds: Sequence[int], compare_seeds: Sequence[int]
     if only is not None:
         pieces = [piece for piece in pieces if piece.experiment in only]
         if not pieces:
-            raise ValueError(f"Argument `only` leaves no piece to run at seeds {_seed_list(seeds)} "
-                             f"({'; '.join(notes) or 'check the names'}). Received: only={only}")
-    return Plan("p4", profile, tuple(pieces), tuple(notes), known)
+            raise argument_error("only", f"pieces that run at seeds {_seed_list(seeds)} "
+                                 f"({'; '.join(notes) or 'check the names'})", only)
+    return Plan(chain, profile, tuple(pieces), tuple(notes), known)
+
+
+def p4_plan(finder_seed: int, seeds: Sequence[int], compare_seeds: Sequence[int], profile: str = "full",
+            only: Iterable[str] | None = None) -> Plan:
+    """The P4 chain for these seeds, its experiments and their needs read from the registry
+    (:func:`hw2.experiments.chain_members`; imports the experiments, so Keras).
+
+    Example:
+        >>> plan = p4_plan(0, seeds=(0, 1, 2), compare_seeds=(0, 1, 2))
+        >>> [piece.label for piece in plan][4:13:4], len(plan)
+        (['p4.clr seed 0', 'p4.clr seed 1', 'p4.clr seed 2'], 16)
+        >>> p4_plan(0, seeds=(0,), compare_seeds=(0, 1, 2)).notes[0]
+        '4.7 compares the policies at seeds 0 1 2; this chain runs seeds 0, so 4.7 will find seeds 1 2 missing'
+    """
+    from hw2 import experiments
+
+    return build_plan("p4", experiments.chain_members("p4"), finder_seed, seeds, compare_seeds, profile, only)
 
 
 def plan(chain: str, profile: str, *, seeds: Sequence[int] | None = None,
@@ -222,13 +218,13 @@ def plan(chain: str, profile: str, *, seeds: Sequence[int] | None = None,
     """The plan of ``chain`` at ``profile``: seeds default to the seeds 4.7 compares the policies at
     that profile, the finders run at the policies' ``finder_seed`` (imports the experiments, so Keras)."""
     from hw2 import experiments, profiles
-    from hw2.experiments.p4_cyclical import compare_seeds as seeds_compared
+    from hw2.experiments.p4_policies import compare_seeds as seeds_compared
 
-    if chain not in CHAINS:
-        raise ValueError(f"Argument `chain` must be one of {CHAINS}. Received: chain={chain!r}")
+    check_choice("chain", chain, CHAINS)
     profile = profiles.resolve_profile(profile)
     compare_seeds = seeds_compared(profile)
-    finder_seed = experiments.get("p4.clr").config(profile).finder_seed
+    per_seed = next(member for member in experiments.chain_members(chain) if member.per_seed)
+    finder_seed = per_seed.config(profile).finder_seed
     return p4_plan(finder_seed, compare_seeds if seeds is None else seeds, compare_seeds, profile, only)
 
 
@@ -238,11 +234,9 @@ def archive_name(plan: Plan) -> str:
 
 
 def _check_seeds(seeds, name: str = "seeds") -> list[int]:
-    from hw2._checks import check_int
-
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"Argument `{name}` must be distinct integers in [0, 4294967295]. Received: {name}={seeds}")
+        raise argument_error(name, "distinct integers in [0, 4294967295]", seeds)
     return [check_int(name, seed, low=0, high=2**32 - 1) for seed in seeds]
 
 
@@ -259,8 +253,6 @@ def check_time_limit(seconds, name: str = "--time-limit") -> float:
         ...
         ValueError: Argument `--time-limit` must be > 0 and finite. Received: --time-limit=inf
     """
-    from hw2._checks import check_positive
-
     return check_positive(name, seconds)
 
 
@@ -297,16 +289,18 @@ def _noise_scale_images(data: dict) -> tuple[int, float]:
     return int(data["updates"]) * int(data["b_big"]), float(data["seconds"])
 
 
-#: experiment -> ``data -> (training images, training seconds)``, read from what the result stores.
+#: experiment -> ``data -> (training images, training seconds)``, read from what the finders store.
 THROUGHPUT = {"p4.lr_sweep": _lr_sweep_images, "p4.lr_range_test": _range_test_images,
-              "p4.batch_sweep": _batch_sweep_images, "p4.noise_scale": _noise_scale_images,
-              **{name: _policy_images for name in P4_POLICIES}}
+              "p4.batch_sweep": _batch_sweep_images, "p4.noise_scale": _noise_scale_images}
 
 
 def images_and_seconds(experiment: str, data: dict) -> tuple[int, float] | None:
-    """Training images and training seconds a stored result records (``None``: it trains nothing)."""
-    reader = THROUGHPUT.get(experiment)
-    return None if reader is None else reader(data)
+    """Training images and training seconds a stored result records: a finder's from
+    :data:`THROUGHPUT`, a policy run's from the ``images_per_second`` and ``seconds`` that
+    :func:`hw2.experiments.p4_policies.train_policy` stores (``None``: it trains nothing)."""
+    if experiment in THROUGHPUT:
+        return THROUGHPUT[experiment](data)
+    return _policy_images(data) if "images_per_second" in data and "seconds" in data else None
 
 
 # ---------------------------------------------------------------------------------- copying
@@ -342,8 +336,7 @@ def check_copy_folder(folder: str | os.PathLike, tar_name: str | None = None) ->
 
 
 def _bad_copy_folder(folder: Path, why: str) -> ValueError:
-    return ValueError(f"Argument `--copy-to` must be a folder that can be written. Received: --copy-to={folder} "
-                      f"({why})")
+    return argument_error("--copy-to", "a folder that can be written", received=f"--copy-to={folder} ({why})")
 
 
 def _read_archive(path: Path) -> dict[str, tuple[bytes, int]]:
@@ -353,8 +346,9 @@ def _read_archive(path: Path) -> dict[str, tuple[bytes, int]]:
             return {info.name: (archive.extractfile(info).read(), int(info.mtime))
                     for info in archive.getmembers() if info.isfile()}
     except (tarfile.TarError, OSError) as exc:
-        raise ValueError(f"Argument `--copy-to` holds {path}, which is not a readable tar archive ({exc}), so the "
-                         "chain would overwrite it. Fix: move it away, or copy to another folder.") from exc
+        raise argument_error("--copy-to", "a folder whose archive of this chain, if any, can be read (else the "
+                             "chain would overwrite it; fix: move it away, or copy to another folder)",
+                             received=f"{path}, which is not a readable tar archive ({exc})") from exc
 
 
 class Copier:

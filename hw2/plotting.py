@@ -146,7 +146,7 @@ def plot_seed_accuracies(ax, variants: dict, labels: dict):
 
 def plot_variance_shift(ax, rows: list[dict], labels: dict, variants=("bn_hidden", "bn_dropout")):
     """Bars per BN layer of the inference-time / moving variance ratio (mean ± sd over seeds) of each
-    of ``variants``; ``rows`` from :func:`hw2.experiments.p3_lenet.variance_shift_table`. Dashed: 1."""
+    of ``variants``; ``rows`` from :func:`hw2.experiments.p3_analysis.variance_shift_table`. Dashed: 1."""
     layers = list(dict.fromkeys(r["layer"] for r in rows if r["variant"] == variants[0]))
     by_key = {(r["variant"], r["layer"]): r for r in rows}
     x, width = np.arange(len(layers)), 0.8 / len(variants)
@@ -257,7 +257,7 @@ def plot_policy_run(axes, history: dict, trace_x, trace_y, trace_label: str, tra
 def plot_policy_comparison(ax, table: dict, colors: dict | None = None):
     """Test accuracy of each policy: one dot per seed, the mean and its Student-t 95 % interval beside it.
 
-    ``table`` is :func:`hw2.experiments.p4_analysis.compare_policies`' table (``test_accuracy`` per
+    ``table`` is :func:`hw2.experiments.p4_policies_analysis.compare_policies`' table (``test_accuracy`` per
     seed, ``test_mean``, ``test_ci95``); the interval is clipped to 0-100 %, and with one seed the
     mean is drawn without one.
     """

@@ -87,16 +87,15 @@ SIZES: dict[str, dict[str, dict]] = {
                          "laptop": {**_P4_LAPTOP, "epochs": 3, "beta": 0.95}, "full": {}},
     "p4.clr": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
                "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
-    "p4.baseline": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "batch_size": 32},
-                    "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
+    "p4.baseline": {"smoke": {**_P4_SMOKE, "batch_size": 32}, "laptop": {**_P4_LAPTOP}, "full": {}},
     "p4.batch_sweep": {"smoke": {**_P4_SMOKE, "batch_sizes": (32, 64, 128, 256), "epochs": 1},
                        "laptop": {**_P4_LAPTOP, "batch_sizes": tuple(2**k for k in range(6, 13))}, "full": {}},
     "p4.noise_scale": {"smoke": {**_P4_SMOKE, "accumulation": 4, "epochs": 1, "b_low": 32, "b_high": 256},
                        "laptop": {**_P4_LAPTOP, "epochs": 2, "b_high": 4096}, "full": {}},
-    "p4.cbs": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE},
-               "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
-    "p4.cbs_matched": {"smoke": {**_P4_SMOKE, **_P4_SMOKE_CYCLE, "clr_batch": 32, "b_cap": 256},
-                       "laptop": {**_P4_LAPTOP, **_P4_LAPTOP_CYCLE}, "full": {}},
+    # The other policies take their cycle (and the CBSs their shape, the matched one its batch size)
+    # from p4.clr's entry: experiments.p4_policies.with_clr_fields.
+    "p4.cbs": {"smoke": {**_P4_SMOKE}, "laptop": {**_P4_LAPTOP}, "full": {}},
+    "p4.cbs_matched": {"smoke": {**_P4_SMOKE, "b_cap": 256}, "laptop": {**_P4_LAPTOP}, "full": {}},
     # 4.7 stores nothing: these are the seeds its page reads every policy at.
     "p4.compare": {"smoke": {"seeds": (0,)}, "laptop": {"seeds": (0, 1)}, "full": {}},
 }

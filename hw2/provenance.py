@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 _PACKAGES = ("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "numpy", "hw2")
+_MODULES = ("keras", "tensorflow", "jax", "jaxlib", "numpy")  # a distribution whose module has its name
 
 
 def _version(name: str) -> str | None:
@@ -31,9 +32,22 @@ def _version(name: str) -> str | None:
 
 
 def package_versions() -> dict[str, str]:
+    """Python's version and each package's: the ``__version__`` of the module this process imported
+    (what actually ran, wherever it was installed: the GPU machine carries Keras in a ``--target``
+    folder), else the installed distribution's.
+
+    Example:
+        >>> import numpy
+        >>> package_versions()["numpy"] == numpy.__version__
+        True
+    """
+    import sys
+
     versions = {"python": platform.python_version()}
     for name in _PACKAGES:
-        version = _version(name)
+        module = sys.modules.get(name) if name in _MODULES else None
+        version = getattr(module, "__version__", None)
+        version = version if isinstance(version, str) else _version(name)
         if version:
             versions[name] = version
     return versions

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from hw2 import training
-from hw2._checks import check_range
+from hw2._checks import argument_error, check_int, check_range
 from hw2.progress import progress_bar
 from hw2.store import StoredFields
 from hw2.suggest import Suggestion, suggest_lr
@@ -53,13 +53,75 @@ class LRRangeTestResult(StoredFields):
     beta: float
     stop_factor: float
 
+    def step_indices(self) -> np.ndarray:
+        """The batch (step) index of every stored point, read back from its rate.
+
+        Step ``i`` trained at ``start_lr * (end_lr / start_lr) ** (i / (steps - 1))``, so this is
+        ``0, 1, ..., len(lrs) - 1`` for a curve kept whole, and the kept steps for one stored thinned
+        (evenly spaced steps, the first and the last always kept). ``lrs`` must be the rates
+        :func:`lr_range_test` recorded.
+        """
+        lrs = np.asarray(self.lrs, dtype=np.float64)
+        position = np.log(lrs / self.start_lr) / math.log(self.end_lr / self.start_lr)
+        return np.rint(position * (self.steps - 1)).astype(np.int64)
+
+    def fastai_skips(self) -> tuple[int, int]:
+        """``(skip_start, skip_end)``: the stored points outside the window fastai's ``lr_find`` reads.
+
+        fastai (``fastai/callback/schedule.py``, ``Learner.lr_find``) reads its recorded curve
+        ``[num_it // 10 : -5]``: the steps before a tenth (floored) of the *planned* steps ``num_it``
+        (here :attr:`steps`, also when the test stopped early), and the last 5 *recorded* steps. fastai's
+        ``LRFinder`` stops like this test on an exploding loss (``smooth_loss > 4 * best_loss``; here
+        ``stop_factor``) but not on a NaN (``NaN > 4 * best`` is false): it records NaN up to ``num_it``
+        steps, so after a NaN stop (the last smoothed loss NaN) the 5 are counted from :attr:`steps`, not
+        from the steps recorded here. Steps are read by :meth:`step_indices`, so a thinned stored curve
+        is cut at the same steps as the whole one.
+
+        Example:
+            >>> lrs = 1e-4 * 1e4 ** (np.arange(30) / 99)          # 30 of 100 planned steps, then exploded
+            >>> test = LRRangeTestResult(lrs, lrs, lrs, True, "exploded", 0, 100, 32, 1e-4, 1.0, 0.98, 4.0)
+            >>> test.fastai_skips()                               # steps 0-9 and 25-29 are not read
+            (10, 5)
+        """
+        first, end = self._fastai_steps()
+        steps = self.step_indices()
+        return int(np.sum(steps < first)), int(np.sum(steps >= end))
+
+    def _fastai_steps(self) -> tuple[int, int]:
+        """fastai's window in steps, ``[num_it // 10, recorded - 5)`` (:meth:`fastai_skips`)."""
+        smoothed = np.asarray(self.smoothed, dtype=np.float64)
+        recorded = int(self.steps) if np.isnan(smoothed[-1]) else int(self.step_indices()[-1]) + 1
+        return int(self.steps) // 10, recorded - 5
+
     def suggest(self, rule: str = "default", **kwargs) -> Suggestion:
-        """:func:`suggest_lr` on the smoothed curve (fastai's end trimming for valley/steep)."""
-        if rule in ("valley", "steep"):
-            kwargs.setdefault("skip_start", len(self.lrs) // 10 if len(self.lrs) >= 20 else 0)
-            kwargs.setdefault("skip_end", 5 if len(self.lrs) >= 20 else 0)
+        """:func:`suggest_lr` on the smoothed curve; fastai's rules on the window fastai's ``lr_find`` reads.
+
+        For ``"valley"``, ``"steep"`` and ``"minimum"`` the default ``skip_start`` / ``skip_end`` are
+        :meth:`fastai_skips` (fastai trims before every suggestion function, at every length), then
+        :func:`suggest_lr` cuts at the first non-finite loss (fastai: the first NaN; an infinite
+        smoothed loss can only be the last step, which the 5 already drop). Where fastai's window
+        holds fewer than two points fastai's functions fail (an empty slice) or read a single point;
+        this returns an unreliable suggestion (``reliable=False``, ``evidence["reason"]``) instead.
+        ``"default"`` (not fastai's) reads the whole curve unless skips are passed.
+        """
+        if rule in FASTAI_RULES:
+            fastai = dict(zip(("skip_start", "skip_end"), self.fastai_skips()))
+            kwargs = {**fastai, **kwargs}
+            n = len(self.lrs)
+            if kwargs["skip_start"] + kwargs["skip_end"] > n - 2 and all(kwargs[k] == v for k, v in fastai.items()):
+                finite = np.flatnonzero(np.isfinite(np.asarray(self.smoothed, dtype=np.float64)))
+                last = int(finite[-1]) if finite.size else 0
+                start = min(fastai["skip_start"], n)
+                return Suggestion(rule, float(self.lrs[last]), last, reliable=False, evidence={
+                    "curve_start": start, "curve_end": max(start, n - fastai["skip_end"]),
+                    "reason": "fewer than two points in fastai's lr_find window, steps [{}, {})".format(
+                        *self._fastai_steps())})
         return suggest_lr(self.lrs, self.smoothed, rule, **kwargs)
 
+
+#: The rules of :data:`hw2.suggest.LR_RULES` that are fastai's (its ``slide`` is not there):
+#: :meth:`LRRangeTestResult.suggest` reads them on the window fastai's ``lr_find`` reads.
+FASTAI_RULES = ("valley", "steep", "minimum")
 
 
 def lr_range_test(model, x, y, *, start_lr: float = 1e-9, end_lr: float = 10.0, epochs: int | None = None,
@@ -103,27 +165,25 @@ def lr_range_test(model, x, y, *, start_lr: float = 1e-9, end_lr: float = 10.0, 
         progress: show a tqdm bar on standard error.
     """
     if getattr(model, "optimizer", None) is None:
-        raise ValueError("Argument `model` must be compiled (model.compile(...)) before the range test.")
+        raise argument_error("model", "compiled (model.compile(...)) before the range test",
+                             received="a model without an optimizer")
     if not 0 < start_lr < end_lr or not math.isfinite(end_lr):
-        raise ValueError("Arguments `start_lr` and `end_lr` must satisfy 0 < start_lr < end_lr < inf. "
-                         f"Received: start_lr={start_lr!r}, end_lr={end_lr!r}")
+        raise argument_error(("start_lr", "end_lr"), "such that 0 < start_lr < end_lr < inf",
+                             received=f"start_lr={start_lr!r}, end_lr={end_lr!r}")
     check_range("beta", beta, 0, 1, inclusive="left")
     check_range("stop_factor", stop_factor, low=1, inclusive="neither")
     x, y = training.check_training_arrays(x, y, model=model)
     n = len(x)
     batch_size = training.check_batch_size(batch_size, n)
     if epochs is not None and steps is not None:
-        raise ValueError("Pass at most one of `epochs` and `steps`. "
-                         f"Received: epochs={epochs!r}, steps={steps!r}")
+        raise argument_error(("epochs", "steps"), "exclusive (pass at most one)",
+                             received=f"epochs={epochs!r}, steps={steps!r}")
     per_epoch = n // batch_size
     if steps is None:
-        if epochs is not None and not _is_int(epochs, 1):
-            raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
-        steps = per_epoch * (1 if epochs is None else int(epochs))
-    if not _is_int(steps, 2):
-        raise ValueError(f"Argument `steps` must be an integer >= 2. Received: steps={steps!r}")
+        steps = per_epoch * (1 if epochs is None else check_int("epochs", epochs, low=1))
+    steps = check_int("steps", steps, low=2)
     if not training.weights_are_finite(model):
-        raise ValueError("Argument `model` must have finite weights. Received: a model with NaN/inf weights")
+        raise argument_error("model", "a model with finite weights", received="a model with NaN/inf weights")
 
     clone = _clone_for_training(model, learning_rate=start_lr)
     factor = (end_lr / start_lr) ** (1.0 / (steps - 1))
@@ -184,7 +244,3 @@ def _clone_for_training(model, learning_rate: float):
     optimizer = optimizer.__class__.from_config(config)
     clone.compile(optimizer=optimizer, loss=model.loss)
     return clone
-
-
-def _is_int(value, minimum: int) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum

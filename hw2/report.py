@@ -34,10 +34,8 @@ def full_spec_config(experiment: str, seed: int = 0) -> str | None:
 
     try:
         exp = experiments.get(experiment)
-        config = exp.config("full", seed=seed)
-        if exp.prepare is not None:
-            with experiments.no_compute():
-                config = exp.prepare(config, "full", False)
+        with experiments.no_compute():
+            config = exp.prepared(exp.config("full", seed=seed), "full")
     except (KeyError, LookupError, ValueError):  # unknown experiment, missing upstream, bad config
         return None
     return canonical_json(config)

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from hw2._checks import check_choice, check_int, check_positive, check_range
+from hw2._checks import argument_error, check_callable, check_choice, check_int, check_positive, check_range
 
 LR_MODES = ("triangular", "triangular2", "exp_range")
 SCALE_MODES = ("cycle", "iterations")
@@ -58,13 +58,6 @@ def _step_fraction(step_size) -> tuple[int, int]:
 
 def _check_gamma(gamma):
     return float(check_range("gamma", gamma, low=0, high=1, inclusive="right"))
-
-
-def _check_mode(mode, allowed):
-    if mode not in allowed:
-        raise ValueError(f"Argument `mode` must be one of {', '.join(map(repr, allowed))}. "
-                         f"Received: mode={mode!r}")
-    return mode
 
 
 def triangle_position(t, step_size, mode="triangular", gamma=1.0):
@@ -152,21 +145,15 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         # float32 evaluation: a bound beyond ~1e38 would return inf
         check_range("lr_max", lr_max, low=0, high=1e30)
         if not lr_max > lr_min:
-            raise ValueError(f"Argument `lr_max` must be > `lr_min`. Received: lr_min={lr_min!r}, "
-                             f"lr_max={lr_max!r}")
+            raise argument_error("lr_max", "> `lr_min`", received=f"lr_min={lr_min!r}, lr_max={lr_max!r}")
         self.lr_min = float(lr_min)
         self.lr_max = float(lr_max)
         self.step_size = _check_step_size(check_range("step_size", step_size, low=1, high=MAX_STEP_SIZE))
         self._p, self._q = _step_fraction(self.step_size)
-        self.mode = _check_mode(mode, LR_MODES)
+        self.mode = check_choice("mode", mode, LR_MODES)
         self.gamma = _check_gamma(gamma)
-        if scale_fn is not None and not callable(scale_fn):
-            raise ValueError(f"Argument `scale_fn` must be callable or None. Received: scale_fn={scale_fn!r}")
-        self.scale_fn = scale_fn
-        if scale_mode not in SCALE_MODES:
-            raise ValueError(f"Argument `scale_mode` must be one of {', '.join(map(repr, SCALE_MODES))}. "
-                             f"Received: scale_mode={scale_mode!r}")
-        self.scale_mode = scale_mode
+        self.scale_fn = check_callable("scale_fn", scale_fn, optional=True)
+        self.scale_mode = check_choice("scale_mode", scale_mode, SCALE_MODES)
         self.name = name
 
     def __call__(self, step):
@@ -259,15 +246,15 @@ class CyclicalBatchSize:
         self.b_min = check_int("b_min", b_min, low=1)
         self.b_max = check_int("b_max", b_max, low=1, high=2**31)  # int64 arithmetic, memory
         if not self.b_max > self.b_min or self.b_max % self.b_min:
-            raise ValueError(f"Argument `b_max` must be a multiple of `b_min` larger than it. "
-                             f"Received: b_min={b_min!r}, b_max={b_max!r}")
+            raise argument_error("b_max", "a multiple of `b_min` larger than it",
+                                 received=f"b_min={b_min!r}, b_max={b_max!r}")
         self.step_size = _check_step_size(step_size)
-        self.mode = _check_mode(mode, BATCH_MODES)
+        self.mode = check_choice("mode", mode, BATCH_MODES)
         self.gamma = _check_gamma(gamma)
         self.scale = check_choice("scale", scale, BATCH_SCALES)
         if (self.scale == "log2" or self.mode == "exponential") and not _is_power_of_two(self.b_max // self.b_min):
-            raise ValueError(f"Argument `b_max` must be `b_min` times a power of two for scale='log2' or "
-                             f"mode='exponential'. Received: b_min={b_min!r}, b_max={b_max!r}")
+            raise argument_error("b_max", "`b_min` times a power of two for scale='log2' or mode='exponential'",
+                                 received=f"b_min={b_min!r}, b_max={b_max!r}")
 
     @property
     def batch_sizes(self) -> tuple[int, ...]:
@@ -357,15 +344,13 @@ class NoiseMatchedBatchSize:
     """
 
     def __init__(self, schedule, lr, reference_batch, b_max, steps_per_epoch):
-        if not callable(schedule):
-            raise ValueError(f"Argument `schedule` must be a callable step -> rate. Received: schedule={schedule!r}")
-        self.schedule = schedule
+        self.schedule = check_callable("schedule", schedule, "step -> rate")
         self.lr = float(check_positive("lr", lr))
         self.reference_batch = check_int("reference_batch", reference_batch, low=1)
         self.b_max = check_int("b_max", b_max, low=1, high=2**31)
         if self.b_max % self.reference_batch or self.b_max < self.reference_batch:
-            raise ValueError(f"Argument `b_max` must be a multiple of `reference_batch` >= it. "
-                             f"Received: reference_batch={reference_batch!r}, b_max={b_max!r}")
+            raise argument_error("b_max", "a multiple of `reference_batch` >= it",
+                                 received=f"reference_batch={reference_batch!r}, b_max={b_max!r}")
         self.steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, low=1)
 
     def rates(self, epochs: int) -> np.ndarray:
@@ -383,16 +368,17 @@ class NoiseMatchedBatchSize:
         if rates.shape != steps.shape:
             rates = np.asarray([ops.convert_to_numpy(self.schedule(step)) for step in steps], dtype=np.float64)
             if rates.shape != steps.shape:
-                raise ValueError(f"Argument `schedule` must return one rate per step. Received: a schedule "
-                                 f"returning shape {rates.shape[1:]} at one step")
+                raise argument_error("schedule", "a callable returning one rate per step",
+                                     received=f"a schedule returning shape {rates.shape[1:]} at one step")
         return rates
 
     def groups(self, epochs: int) -> tuple[np.ndarray, np.ndarray]:
         """``(k, rate_sum)`` per update: schedule steps mirrored and the sum of their rates."""
         rates = self.rates(epochs)
         if not np.all(np.isfinite(rates)) or np.any(rates <= 0):
-            raise ValueError("Argument `schedule` must give finite rates > 0 at every step (a rate of 0 has no "
-                             "matching batch size).")
+            bad = int(np.flatnonzero(~(np.isfinite(rates) & (rates > 0)))[0])
+            raise argument_error("schedule", "a callable giving finite rates > 0 at every step (a rate of 0 has no "
+                                 "matching batch size)", received=f"rate {float(rates[bad])!r} at step {bad}")
         cumulative = np.concatenate([[0.0], np.cumsum(rates)])
         k_cap, total = self.b_max // self.reference_batch, len(rates)
         ks, sums, start = [], [], 0

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from hw2._checks import check_int, check_positive, check_range
+from hw2._checks import argument_error, check_int, check_positive, check_range
 
 Z95 = 1.959963984540054
 
@@ -161,8 +161,8 @@ def mcnemar(correct_a, correct_b) -> dict:
     """
     a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
     if a.shape != b.shape:
-        raise ValueError(f"Arguments `correct_a` and `correct_b` must have the same shape. "
-                         f"Received: {a.shape} and {b.shape}")
+        raise argument_error(("correct_a", "correct_b"), "of the same shape",
+                             received=f"correct_a.shape={a.shape}, correct_b.shape={b.shape}")
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
     return {"only_a": only_a, "only_b": only_b, "both": int(np.sum(a & b)), "neither": int(np.sum(~a & ~b)),
             "n": int(a.size), "p_value": mcnemar_exact(only_a, only_b)}

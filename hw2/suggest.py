@@ -285,11 +285,12 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
                fractions=(0.1, 0.9), skip_start: int = 0, skip_end: int = 0) -> Suggestion:
     """Suggest learning-rate bounds from a loss-vs-learning-rate curve (range test or sweep).
 
-    The curve is cut at its first non-finite loss (divergence), then the rule ``LR_RULES[rule]``
-    reads it (see the module docstring): ``"default"`` gives ``lr_min`` and ``lr_max`` from the
-    fraction of the total loss drop reached; ``"valley"`` and ``"steep"`` are fastai's (longest
-    valley; steepest negative slope in log-lr); ``"minimum"`` is fastai's tenth of the minimum-loss
-    learning rate. Every suggestion says whether its point lies on a plateau.
+    The curve less its first ``skip_start`` and last ``skip_end`` points is cut at its first
+    non-finite loss (divergence), then the rule ``LR_RULES[rule]`` reads it (see the module
+    docstring): ``"default"`` gives ``lr_min`` and ``lr_max`` from the fraction of the total loss
+    drop reached; ``"valley"`` and ``"steep"`` are fastai's (longest valley, one point later than
+    fastai's index: :func:`valley_index`; steepest negative slope in ln-lr); ``"minimum"`` is fastai's
+    tenth of the minimum-loss learning rate. Every suggestion says whether its point lies on a plateau.
 
     Example:
         >>> lrs = np.logspace(-5, 0, 6)               # 1e-5 ... 1
@@ -307,9 +308,13 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
         reference: the "nothing learned" loss for ``"default"``; default the median of the first
             5 % of the curve (at least its first point).
         fractions: ``(low, high)`` fractions of the total drop for ``"default"``.
-        skip_start, skip_end: points dropped from the ends first (fastai's ``lr_find`` drops the
-            first 10 % and the last 5 points before ``valley``/``steep``): integers >= 0 that leave
-            the two points every rule needs, ``skip_start + skip_end <= len(lrs) - 2``.
+        skip_start, skip_end: points dropped from the start and the end before the cut at the first
+            non-finite loss: integers >= 0 that leave the two points every rule needs,
+            ``skip_start + skip_end <= len(lrs) - 2``. fastai's ``lr_find`` slices its recorded curve
+            ``[num_it // 10 : -5]`` (``num_it``: the planned iterations, not the recorded points),
+            then drops from its first NaN (NaN only: an infinite loss stays), before every suggestion
+            function; :meth:`hw2.range_test.LRRangeTestResult.suggest` passes those skips for fastai's
+            rules. With both skips 0 this is the whole curve cut at its first non-finite loss.
 
     Returns:
         :class:`Suggestion`; indices refer to the full curve as passed in.
@@ -320,9 +325,10 @@ def suggest_lr(lrs, losses, rule: str = "default", *, reference: float | None = 
     # every rule reads a slope, so at least two points must remain; a negative skip would count from the end
     skip_start = check_int("skip_start", skip_start, low=0, high=len(lrs) - 2)
     stop = len(lrs) - check_int("skip_end", skip_end, low=0, high=len(lrs) - 2 - skip_start)
-    finite = np.isfinite(losses[:stop])
-    cut = int(np.argmin(finite)) if not finite.all() else stop
-    start = min(skip_start, max(cut - 1, 0))
+    # fastai's order: slice first, then cut the slice at its first non-finite loss
+    finite = np.isfinite(losses[skip_start:stop])
+    start = skip_start
+    cut = start + (int(np.argmin(finite)) if not finite.all() else len(finite))
     xs, ls = lrs[start:cut], losses[start:cut]
     where = {"curve_start": start, "curve_end": cut}
     if len(xs) < 2:

@@ -36,7 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from hw2._checks import check_int
+from hw2._checks import argument_error, check_callable, check_int
 from hw2.progress import on_terminal
 
 # ------------------------------------------------------------------------------------ data shapes
@@ -56,8 +56,8 @@ def pad_to_32(x) -> np.ndarray:
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or x.shape[1] > 32 or x.shape[2] > 32:
-        raise ValueError("Argument `x` must have shape (N, H, W) or (N, H, W, C) with H, W <= 32. "
-                         f"Received: x.shape={x.shape}")
+        raise argument_error("x", "an array of shape (N, H, W) or (N, H, W, C) with H, W <= 32",
+                             received=f"x.shape={x.shape}")
     dh, dw = 32 - x.shape[1], 32 - x.shape[2]
     return np.pad(x, ((0, 0), (dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2), (0, 0)))
 
@@ -78,25 +78,25 @@ def check_training_arrays(x, y, names=("x", "y"), model=None):
         >>> check_training_arrays([[0.0, np.nan]], [0])  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: Argument `x` must contain only finite numbers. Received: x=array of shape (1, 2) ...
+        ValueError: Argument `x` must be an array of finite numbers. Received: x=array of shape (1, 2) ...
     """
     arrays = []
     for name, value in zip(names, (x, y)):
         value = np.asarray(value)
         if value.ndim < 1 or value.dtype.kind not in "biuf":
-            raise ValueError(f"Argument `{name}` must be a numeric array with one row per sample. "
-                             f"Received: {name} of shape {value.shape}, dtype {value.dtype}")
+            raise argument_error(name, "a numeric array with one row per sample",
+                                 received=f"{name} of shape {value.shape}, dtype {value.dtype}")
         if value.dtype.kind == "f":
             bad = ~np.isfinite(value)
             if bad.any():
                 first = tuple(int(i) for i in np.argwhere(bad)[0])
-                raise ValueError(f"Argument `{name}` must contain only finite numbers. Received: "
-                                 f"{name}=array of shape {value.shape} with {int(bad.sum())} NaN/inf "
-                                 f"value(s), the first at index {first}")
+                raise argument_error(name, "an array of finite numbers",
+                                     received=f"{name}=array of shape {value.shape} with {int(bad.sum())} NaN/inf "
+                                              f"value(s), the first at index {first}")
         arrays.append(value)
     if len(arrays[0]) != len(arrays[1]):
-        raise ValueError(f"Arguments `{names[0]}` and `{names[1]}` must have the same length (one label per "
-                         f"sample). Received: len({names[0]})={len(arrays[0])}, len({names[1]})={len(arrays[1])}")
+        raise argument_error(tuple(names), "of the same length (one label per sample)",
+                             received=f"len({names[0]})={len(arrays[0])}, len({names[1]})={len(arrays[1])}")
     if model is not None:
         check_class_labels(model, arrays[1], names[1])
     return tuple(arrays)
@@ -110,14 +110,14 @@ def check_validation_data(validation_data, model=None):
         >>> check_validation_data((np.zeros((2, 2)), [0, np.inf]))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: Argument `validation_data[1]` must contain only finite numbers. Received: ...
+        ValueError: Argument `validation_data[1]` must be an array of finite numbers. Received: ...
     """
     if validation_data is None:
         return None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         shown = f"a {type(validation_data).__name__}" + (
             f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "")
-        raise ValueError(f"Argument `validation_data` must be a pair (x_val, y_val) or None. Received: {shown}")
+        raise argument_error("validation_data", "a pair (x_val, y_val) or None", received=shown)
     return check_training_arrays(*validation_data, names=("validation_data[0]", "validation_data[1]"), model=model)
 
 
@@ -141,7 +141,7 @@ def check_class_labels(model, y, name: str = "y"):
         >>> check_class_labels(model, [0, 1, 7])
         Traceback (most recent call last):
         ...
-        ValueError: Argument `y` must hold integer class labels in [0, 3). Received: y with 7 at index 2
+        ValueError: Argument `y` must be integer class labels in [0, 3). Received: y with 7 at index 2
     """
     y = np.asarray(y)
     loss = getattr(model, "loss", None)
@@ -157,15 +157,15 @@ def check_class_labels(model, y, name: str = "y"):
     requirement = f"integer class labels {f'in [0, {classes})' if classes else '>= 0'}" + (
         f" or {ignored} (ignore_class)" if ignored is not None else "")
     if y.dtype.kind not in "iuf":
-        raise ValueError(f"Argument `{name}` must hold {requirement}. Received: {name} of dtype {y.dtype}")
+        raise argument_error(name, requirement, received=f"{name} of dtype {y.dtype}")
     # NaN and inf fail every comparison or the whole-number test
     bad = ~((y >= 0) & (y < (classes or np.inf)) & (y % 1 == 0))
     if ignored is not None:
         bad &= y != ignored
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"Argument `{name}` must hold {requirement}. Received: {name} with {y[first].item()!r} "
-                         f"at index {first[0] if y.ndim == 1 else first}")
+        raise argument_error(name, requirement,
+                             received=f"{name} with {y[first].item()!r} at index {first[0] if y.ndim == 1 else first}")
     return y
 
 
@@ -182,8 +182,7 @@ def check_batch_size(batch_size, n: int, name: str = "batch_size") -> int:
     """
     if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) \
             or not 1 <= batch_size <= n:
-        raise ValueError(f"Argument `{name}` must be an integer in [1, {n}] (the number of samples). "
-                         f"Received: {name}={batch_size!r}")
+        raise argument_error(name, f"an integer in [1, {n}] (the number of samples)", batch_size)
     return int(batch_size)
 
 
@@ -254,9 +253,7 @@ class GradientAccumulation(keras.optimizers.Optimizer):
                              f"Received: {', '.join(sorted(kwargs))}")
         super().__init__(learning_rate=0.0, name=name)
         self.inner_optimizer = keras.optimizers.get(optimizer)
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"Argument `steps` must be an integer >= 1. Received: steps={steps!r}")
-        self.initial_steps = int(steps)
+        self.initial_steps = check_int("steps", steps, low=1)
 
     def build(self, var_list):
         def scalar(name, dtype, value=0):
@@ -347,13 +344,10 @@ def accumulation_steps(batch_size: int, micro_batch: int) -> int:
         ...
         ValueError: Argument `batch_size` must be a multiple of `micro_batch`=64. Received: batch_size=100
     """
-    for arg, value in (("batch_size", batch_size), ("micro_batch", micro_batch)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"Argument `{arg}` must be an integer >= 1. Received: {arg}={value!r}")
+    batch_size, micro_batch = check_int("batch_size", batch_size, low=1), check_int("micro_batch", micro_batch, low=1)
     if batch_size % micro_batch:
-        raise ValueError(f"Argument `batch_size` must be a multiple of `micro_batch`={micro_batch}. "
-                         f"Received: batch_size={batch_size}")
-    return int(batch_size // micro_batch)
+        raise argument_error("batch_size", f"a multiple of `micro_batch`={micro_batch}", batch_size)
+    return batch_size // micro_batch
 
 
 class BatchSizeSchedule(keras.callbacks.Callback):
@@ -498,8 +492,8 @@ def _policy_fn(policy) -> Callable[[int], int]:
         return lambda epoch: int(policy)
     if callable(policy):
         return lambda epoch: check_int(f"policy({epoch})", policy(epoch), low=1)
-    raise ValueError("Argument `policy` must be an int or a callable epoch -> batch size "
-                     f"(e.g. hw2.schedules.CyclicalBatchSize). Received: policy={policy!r}")
+    raise argument_error("policy", "an int or a callable epoch -> batch size (e.g. hw2.schedules.CyclicalBatchSize)",
+                         policy)
 
 
 def _planned_sizes(update_plan, epochs: int) -> list[int]:
@@ -541,15 +535,11 @@ class EpochBatches(keras.utils.PyDataset):
 
     def __init__(self, x, y, batch_size: int, seed: int = 0, epochs: int = 1):
         super().__init__()
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or not 1 <= batch_size <= len(x):
-            raise ValueError(f"Argument `batch_size` must be an integer in [1, {len(x)}]. "
-                             f"Received: batch_size={batch_size!r}")
+        batch_size = check_batch_size(batch_size, len(x))
         if len(x) != len(y):
-            raise ValueError(f"Arguments `x` and `y` must have the same length. Received: {len(x)} and {len(y)}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
-        self.x, self.y, self.batch_size, self.seed, self.epochs = x, y, int(batch_size), int(seed), int(epochs)
+            raise argument_error(("x", "y"), "of the same length", received=f"len(x)={len(x)}, len(y)={len(y)}")
+        epochs = check_int("epochs", epochs, low=1)
+        self.x, self.y, self.batch_size, self.seed, self.epochs = x, y, batch_size, int(seed), epochs
         self.steps_per_epoch = len(x) // self.batch_size
         self._orders: dict[int, np.ndarray] = {}
 
@@ -621,21 +611,21 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
         >>> history["batch_size"], history["steps"]
         ([16, 32, 64], [8, 4, 2])
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
+    epochs = check_int("epochs", epochs, low=1)
     if max_steps is not None:
         max_steps = check_int("max_steps", max_steps, low=1)
     if getattr(model, "optimizer", None) is None:
-        raise ValueError("Argument `model` must be compiled (model.compile(...)) before training.")
+        raise argument_error("model", "compiled (model.compile(...)) before training",
+                             received="a model without an optimizer")
     x, y = check_training_arrays(x, y, model=model)
     validation_data = check_validation_data(validation_data, model)
     update_plan = getattr(policy, "update_plan", None)
     if update_plan is not None:  # one batch size per update
         sizes = _planned_sizes(update_plan, int(epochs))
         if not sizes:
-            raise ValueError(f"Argument `policy` must plan at least one update (one batch size per update, covering "
-                             f"the samples of `epochs`={epochs} epochs). Received: policy.update_plan({epochs}) "
-                             "returned no batch sizes")
+            raise argument_error("policy", f"a policy planning at least one update (one batch size per update, "
+                                 f"covering the samples of `epochs`={epochs} epochs)",
+                                 received=f"policy.update_plan({epochs}) returned no batch sizes")
     else:
         batch_size_at = _policy_fn(policy)
         sizes = [batch_size_at(e) for e in range(int(epochs))]
@@ -720,9 +710,8 @@ class EpochLogger(keras.callbacks.Callback):
     def __init__(self, every: int = 1, stream=None, prefix: str = "", epochs: int | None = None,
                  show_time: bool = True):
         super().__init__()
-        if every < 1:
-            raise ValueError(f"Argument `every` must be >= 1. Received: every={every!r}")
-        self.every, self.stream, self.prefix, self.epochs = int(every), stream, prefix, epochs
+        self.every = check_int("every", every, low=1)
+        self.stream, self.prefix, self.epochs = stream, prefix, epochs
         self.show_time = show_time
         self._start = None
 
@@ -781,9 +770,7 @@ class LearningRateTrace(keras.callbacks.Callback):
 
     def __init__(self, schedule=None):
         super().__init__()
-        if schedule is not None and not callable(schedule):
-            raise ValueError(f"Argument `schedule` must be a callable step -> rate or None. Received: {schedule!r}")
-        self.schedule = schedule
+        self.schedule = check_callable("schedule", schedule, "step -> rate", optional=True)
         self._steps: list[np.ndarray] = []
         self._rates: list[np.ndarray] = []
 

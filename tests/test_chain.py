@@ -55,38 +55,91 @@ def test_the_plan_says_which_of_4_7s_seeds_a_chain_leaves_out():
 def test_only_keeps_the_named_experiments_in_order_and_rejects_unknown_names():
     plan = chain.p4_plan(0, seeds=(0, 1), compare_seeds=(0, 1), only=["p4.baseline", "p4.lr_sweep"])
     assert _labels(plan) == ["p4.lr_sweep seed 0", "p4.baseline seed 0", "p4.baseline seed 1"]
-    with pytest.raises(ValueError, match=r"Argument `only` must name pieces of chain p4 .*only=\['p4.nope'\]"):
+    with pytest.raises(ValueError, match=r"Argument `only` must be names of pieces of chain p4 .*only=\['p4.nope'\]"):
         chain.p4_plan(0, seeds=(0,), compare_seeds=(0,), only=["p4.nope"])
-    with pytest.raises(ValueError, match=r"must name pieces of chain p4 .*only=\['p4.compare'\]"):
+    with pytest.raises(ValueError, match=r"must be names of pieces of chain p4 .*only=\['p4.compare'\]"):
         chain.p4_plan(0, seeds=(0,), compare_seeds=(0, 1), only=["p4.compare"])  # 4.7 is no piece: it stores nothing
     with pytest.raises(ValueError, match=r"Argument `seeds` must be distinct .*seeds=\[0, 0\]"):
         chain.p4_plan(0, seeds=(0, 0), compare_seeds=(0,))
 
 
-def test_the_dependencies_are_what_the_prepare_hooks_read(monkeypatch):
-    """P4_NEEDS must match the experiments' own prepare hooks: record what each one asks for."""
+def test_the_declared_needs_are_exactly_what_the_prepare_hooks_read(monkeypatch):
+    """Each chain member's ``needs`` (the chain's graph) must be what its prepare hook reads: fewer
+    fails at once (Upstream refuses an undeclared read), more would order the chain for nothing."""
     from hw2 import experiments
-    from hw2.experiments import p4_cyclical
+    from hw2.experiments import p4_policies
 
     asked = []
     upstream = {"lr_min": 1e-3, "lr_max": 1e-1, "best_lr": 1e-2, "reference_loss": 2.3, "b_min": 64, "b_max": 256}
+    real_result = experiments.Upstream.result
 
-    def fake_upstream(name, profile, fallback, seed):
+    def fake_result(self, name, seed):
+        if name not in self.needs:  # the real check, without running anything
+            real_result(self, name, seed)
         asked.append((name, seed))
-        return types.SimpleNamespace(data=upstream, profile=profile, path=Path(f"{name}/{name}-x.npz"))
+        return upstream
 
-    monkeypatch.setattr(p4_cyclical, "_run_upstream", fake_upstream)
-    for name, needs in chain.P4_NEEDS.items():
-        experiment = experiments.get(name)
+    monkeypatch.setattr(experiments.Upstream, "result", fake_result)
+    members = experiments.chain_members("p4")
+    for experiment in members:
         asked.clear()
-        config = experiment.config("smoke", seed=7)
-        if experiment.prepare is not None:
-            experiment.prepare(config, "smoke", False)
-        assert sorted(set(asked)) == sorted((need, 0) for need in needs), name  # at finder_seed, not seed 7
-    assert list(p4_cyclical.POLICIES.values()) == POLICIES  # 4.7's policies, in the chain's order
+        experiment.prepared(experiment.config("smoke", seed=7), "smoke")
+        assert sorted(set(asked)) == sorted((need, 0) for need in experiment.needs), experiment.name  # finder_seed
+    assert [e.name for e in members if e.per_seed] == list(p4_policies.POLICIES.values())  # 4.7's, in order
     # every P4 experiment that trains is a piece of the chain (p4.fashion_mnist only describes the data)
     trains = [name for name in experiments.names() if name.startswith("p4.") and name != "p4.fashion_mnist"]
-    assert sorted(chain.P4_NEEDS) == sorted(trains) == sorted(FINDERS + POLICIES)
+    assert sorted(e.name for e in members) == sorted(trains) == sorted(FINDERS + POLICIES)
+    assert sorted({e.chain for e in experiments._REGISTRY.values()} - {None}) == list(chain.CHAINS)
+
+
+def test_a_prepare_hook_that_reads_an_undeclared_experiment_fails_at_once():
+    from hw2 import experiments
+
+    upstream = experiments.Upstream("p4.clr", ("p4.lr_sweep",), "smoke")
+    with pytest.raises(RuntimeError, match=r"p4.clr's prepare hook reads p4.batch_sweep, which its registration "
+                                           r"does not declare"):
+        upstream.result("p4.batch_sweep", seed=0)
+
+
+@pytest.fixture
+def fake_chain_member(monkeypatch):
+    """Register ``p4.fake``, a finder needing ``p4.batch_sweep``, first in the registry (it would run
+    first by registration order); the registry is restored afterwards."""
+    from hw2 import experiments
+
+    experiments.names()  # discover the real ones first
+    registry = dict(experiments._REGISTRY)
+    fake = experiments.Experiment("p4.fake", "1", object, lambda config: {}, dict, "fake",
+                                  needs=("p4.batch_sweep",), chain="p4")
+    monkeypatch.setattr(experiments, "_REGISTRY", {"p4.fake": fake, **registry})
+    return fake
+
+
+def test_the_chain_order_comes_from_the_registry_needs_first(fake_chain_member):
+    plan = chain.p4_plan(0, seeds=(0,), compare_seeds=(0,))
+    labels = _labels(plan)
+    assert labels.index("p4.fake seed 0") == labels.index("p4.batch_sweep seed 0") + 1  # right after its need
+    assert labels[:2] == ["p4.lr_sweep seed 0", "p4.lr_range_test seed 0"]  # the others keep their order
+    assert {p.label: p.needs for p in plan}["p4.fake seed 0"] == (("p4.batch_sweep", 0),)
+    assert "p4.fake" in plan.experiments
+
+
+def test_a_cycle_or_an_unknown_need_in_a_chain_is_an_error(monkeypatch):
+    from hw2 import experiments
+
+    experiments.names()
+    registry = dict(experiments._REGISTRY)
+    make = lambda name, needs, per_seed=False: experiments.Experiment(  # noqa: E731
+        name, "1", object, lambda c: {}, dict, name, needs=needs, chain="loop", per_seed=per_seed)
+    monkeypatch.setattr(experiments, "_REGISTRY", {**registry, "a": make("a", ("b",)), "b": make("b", ("a",))})
+    with pytest.raises(ValueError, match="form a cycle"):
+        experiments.chain_members("loop")
+    monkeypatch.setattr(experiments, "_REGISTRY", {**registry, "a": make("a", ("nowhere",))})
+    with pytest.raises(KeyError, match="'nowhere', which is not a registered experiment"):
+        experiments.chain_members("loop")
+    monkeypatch.setattr(experiments, "_REGISTRY", {**registry, "a": make("a", ("b",)), "b": make("b", (), True)})
+    with pytest.raises(ValueError, match="a runs once but needs the per-seed b"):
+        experiments.chain_members("loop")
 
 
 class FakeStore:
@@ -237,7 +290,7 @@ def test_a_tar_chain_refuses_a_file_in_its_way_that_is_no_archive(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "p4-smoke.tar").write_bytes(b"precious, and not a tar archive")
-    with pytest.raises(ValueError, match=r"holds .*p4-smoke.tar, which is not a readable tar archive"):
+    with pytest.raises(ValueError, match=r"Received: .*p4-smoke.tar, which is not a readable tar archive"):
         chain.run_chain(chain.p4_plan(0, (0,), (0,), "smoke"), out, tar=True, runner=FakeStore(tmp_path / "s"),
                         echo=lambda line: None)
     assert (out / "p4-smoke.tar").read_bytes() == b"precious, and not a tar archive"
@@ -352,7 +405,8 @@ def test_throughput_is_read_from_what_each_result_stores():
     assert chain.images_and_seconds("p4.batch_sweep", batch) == (200, 3.0)
     assert chain.images_and_seconds("p4.noise_scale", {"updates": 10, "b_big": 512, "seconds": 5.0}) == (5120, 5.0)
     assert chain.images_and_seconds("p4.fashion_mnist", {}) is None  # trains nothing
-    assert set(chain.THROUGHPUT) == set(FINDERS + POLICIES)
+    assert chain.images_and_seconds("p4.clr", {"images_per_second": 50.0, "seconds": 4.0}) == (200, 4.0)
+    assert set(chain.THROUGHPUT) == set(FINDERS)  # the policies store their throughput (train_policy)
 
 
 @pytest.fixture
@@ -523,14 +577,14 @@ def test_the_whole_p4_chain_runs_at_smoke_under_jax_and_copies_every_piece(tmp_p
                                                 for p in (tmp_path / "copy").glob("*/*.npz"))
 
 
-def test_the_device_command_is_the_same_in_the_docstring_and_the_docs():
+def test_the_device_command_lives_in_the_docs_and_the_docstring_points_there():
     def command(text):
         text = text.replace("\\\n", " ")
         line = next(line for line in text.splitlines() if "python3 -m pip install" in line)
         return " ".join(line.split())
 
     docs = (Path(__file__).resolve().parents[1] / "docs" / "reproducibility.rst").read_text()
-    assert command(chain.__doc__) == command(docs)
+    assert "pip install" not in chain.__doc__ and "docs/reproducibility.rst" in chain.__doc__  # operations: the docs
     assert command(docs).startswith("python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir "
                                     "--upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD "
                                     "KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false PYTHONUNBUFFERED=1")

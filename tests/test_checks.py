@@ -176,6 +176,16 @@ def test_choice_rejects_unhashable_and_arrays_without_crashing(value):
         checks.check_choice("mode", value, ("a", "b"))
 
 
+# ------------------------------------------------------------------------------ check_callable
+def test_callable():
+    assert checks.check_callable("schedule", abs, "step -> rate") is abs
+    assert checks.check_callable("scale_fn", None, optional=True) is None
+    with pytest.raises(ValueError, match="^" + _message("scale_fn", "a callable", "None") + "$"):
+        checks.check_callable("scale_fn", None)
+    with pytest.raises(ValueError, match="^" + _message("schedule", "a callable step -> rate or None", "3") + "$"):
+        checks.check_callable("schedule", 3, "step -> rate", optional=True)
+
+
 # ------------------------------------------------------------------------------ check_fields
 @dataclasses.dataclass
 class _Config:

@@ -23,7 +23,7 @@ def _compute(config):
     return {"value": config.n * 2.0 + config.seed, "upstream": config.upstream_value}
 
 
-def _prepare(config, profile, fallback):
+def _prepare(config, upstream):
     return dataclasses.replace(config, upstream_value=10.0 * config.n)
 
 
@@ -60,6 +60,11 @@ def test_run_is_cache_first_and_keys_the_prepared_config(demo, tmp_path):
     assert first.data == {"value": 4.0, "upstream": 10.0} and first.config["upstream_value"] == 10.0
     assert first.provenance["profile"] == "smoke" and first.provenance["seed"] == 2
     assert {"backend", "device", "versions", "date", "wall_time_s", "code_version"} <= set(first.provenance)
+    import keras
+
+    backend = {"tensorflow": "tensorflow", "jax": "jax"}[keras.backend.backend()]
+    assert first.provenance["versions"]["keras"] == keras.__version__  # what ran, e.g. JAX and Keras on the GPU
+    assert backend in first.provenance["versions"]
     experiments.run("t.demo", "smoke", seed=2, store=store, force=True)
     assert len(_calls) == 2
     with pytest.raises(ValueError, match=r"`seed` must be an integer in \[0, 4294967295\]"):
@@ -316,7 +321,7 @@ def test_a_reduced_profile_with_the_full_config_reads_the_committed_result(tmp_p
 _PACKAGE = Path(experiments.__file__).resolve().parents[1]
 #: Function-level imports of a render-only module that a computing module may make: readings asked
 #: for on the command line and never stored. Exactly these; a new one must be argued for here.
-RENDER_ONLY_IMPORTS_ALLOWED = {("hw2/experiments/p4_cyclical.py", "_policy_summary")}
+RENDER_ONLY_IMPORTS_ALLOWED = {("hw2/experiments/p4_policies.py", "_policy_summary")}
 
 
 def _edited_read_bytes(monkeypatch, target: str):
@@ -334,12 +339,15 @@ def test_editing_a_render_only_module_keeps_the_reduced_profiles_cache_key(monke
     digest = experiments._library_digest.__wrapped__  # uncached: the session's cached digest stays as it is
     before = digest()
     assert before == experiments._library_digest()
-    assert set(experiments.RENDER_ONLY_MODULES) == {"plotting.py", "report.py", "experiments/p4_analysis.py"}
+    assert set(experiments.RENDER_ONLY_MODULES) == {"plotting.py", "report.py", "experiments/p3_analysis.py",
+                                                "experiments/p4_finders_analysis.py",
+                                                "experiments/p4_policies_analysis.py"}
     for module in experiments.RENDER_ONLY_MODULES:
         assert (_PACKAGE / module).is_file(), module  # a renamed module would silently join the key
         _edited_read_bytes(monkeypatch, module)
         assert digest() == before, module
-    for module in ("experiments/p4_cyclical.py", "stats.py", "sweeps.py"):  # code that computes: a new key
+    for module in ("experiments/p3_lenet.py", "experiments/p4_policies.py", "experiments/p4_setup.py",
+                   "stats.py", "sweeps.py"):  # code that computes: a new key
         _edited_read_bytes(monkeypatch, module)
         assert digest() != before, module
 
@@ -390,7 +398,8 @@ def test_no_computing_module_imports_a_render_only_one():
         name = path.relative_to(_PACKAGE).as_posix()
         if name not in experiments.RENDER_ONLY_MODULES:
             sources[f"hw2/{name}"] = path.read_text(encoding="utf-8")
-    assert "hw2/experiments/p4_cyclical.py" in sources and "hw2/chain.py" in sources
+    assert "hw2/experiments/p4_finders.py" in sources and "hw2/chain.py" in sources
+    assert "hw2/experiments/p3_lenet.py" in sources and "hw2/experiments/p3_analysis.py" not in sources
     at_module, in_function = _render_only_imports(sources)
     assert at_module == []
     assert in_function == RENDER_ONLY_IMPORTS_ALLOWED
@@ -399,14 +408,16 @@ def test_no_computing_module_imports_a_render_only_one():
 @pytest.mark.parametrize("relative, source, expected", [
     ("hw2/sweeps.py", "from hw2 import plotting\n", (["hw2/sweeps.py"], set())),
     ("hw2/sweeps.py", "import hw2.report as r\n", (["hw2/sweeps.py"], set())),
-    ("hw2/experiments/p4_cyclical.py", "from .p4_analysis import run_summary\n",
-     (["hw2/experiments/p4_cyclical.py"], set())),
-    ("hw2/experiments/__init__.py", "try:\n    from . import p4_analysis\nexcept ImportError:\n    pass\n",
+    ("hw2/experiments/p4_policies.py", "from .p4_policies_analysis import run_summary\n",
+     (["hw2/experiments/p4_policies.py"], set())),
+    ("hw2/experiments/__init__.py", "try:\n    from . import p4_finders_analysis\nexcept ImportError:\n    pass\n",
      (["hw2/experiments/__init__.py"], set())),
     ("hw2/experiments/p4_data.py", "from .. import plotting\n", (["hw2/experiments/p4_data.py"], set())),
-    ("hw2/chain.py", "def f():\n    from hw2.experiments import p4_analysis\n", ([], {("hw2/chain.py", "f")})),
+    ("hw2/experiments/p3_lenet.py", "from hw2.experiments.p3_analysis import verdict\n",
+     (["hw2/experiments/p3_lenet.py"], set())),
+    ("hw2/chain.py", "def f():\n    from hw2.experiments import p4_policies_analysis\n", ([], {("hw2/chain.py", "f")})),
     ("hw2/chain.py", "class A:\n    def g(self):\n        from hw2.plotting import x\n", ([], {("hw2/chain.py", "g")})),
-    ("hw2/chain.py", "from hw2 import experiments, profiles\nfrom hw2.experiments import p4_cyclical\n", ([], set())),
+    ("hw2/chain.py", "from hw2 import experiments, profiles\nfrom hw2.experiments import p4_policies\n", ([], set())),
     ("hw2/chain.py", "from hw2.reporting import x\nimport hw2.plotting_helpers\n", ([], set())),
 ])
 def test_the_import_scan_finds_every_form_of_import(relative, source, expected):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hw2 import covariate_shift, stats, training
-from hw2.experiments import p3_lenet
+from hw2.experiments import p3_analysis, p3_lenet
 from hw2.models import lenet5
 from hw2.store import ResultStore
 
@@ -174,13 +174,70 @@ def test_paired_comparison_uses_a_student_t_interval():
         stats.t_quantile_975(0)
 
 
-def test_verdict_wording_follows_the_interval():
-    base = {"a": "bn_hidden", "b": "baseline", "frac_a_better": 0.6, "n": 5, "seed_sd": 0.001}
-    sig = p3_lenet.verdict(dict(base, mean_diff=0.004, ci_low=0.001, ci_high=0.007, significant=True),
-                           p3_lenet.labels(p3_lenet.VARIANTS))
-    assert sig.startswith("3.2 BN hidden beats baseline") and "0.40 points" in sig
-    flat = p3_lenet.verdict(dict(base, mean_diff=-0.001, ci_low=-0.004, ci_high=0.002, significant=False))
-    assert flat.startswith("no clear difference between bn_hidden and baseline")
+# ------------------------------------------------------------------------------------------ variants
+HIDDEN_BN = {"conv1_bn", "conv2_bn", "fc1_bn", "fc2_bn"}
+# The homework's variants (the table of hw2.experiments.p3_lenet), written out independently of VARIANTS:
+# (input layer, BN layers, {dropout layer: the LeNetConfig field whose rate it has}).
+DENSE_DROPOUT = {"input_dropout": "input_dropout", "fc1_dropout": "hidden_dropout", "fc2_dropout": "hidden_dropout"}
+EXPECTED_LAYOUT = {
+    "baseline": ("input_norm", set(), {}),
+    "bn_hidden": ("input_norm", HIDDEN_BN, {}),
+    "bn_input_hidden": ("input_bn", {"input_bn"} | HIDDEN_BN, {}),
+    "dropout": ("input_norm", set(), DENSE_DROPOUT),
+    "dropout_conv": ("input_norm", set(),
+                     dict(DENSE_DROPOUT, conv1_dropout="conv_dropout", conv2_dropout="conv_dropout")),
+    "bn_dropout": ("input_norm", HIDDEN_BN, DENSE_DROPOUT),
+}
+
+
+def _layers_of(model, kind):
+    return {layer.name: layer for layer in model.layers if isinstance(layer, kind)}
+
+
+def test_every_variant_has_an_expected_layout():
+    assert set(EXPECTED_LAYOUT) == set(p3_lenet.VARIANTS)
+
+
+@pytest.mark.parametrize("variant", list(EXPECTED_LAYOUT))
+def test_build_variant_has_the_variants_layers_and_dropout_rates(variant):
+    config = p3_lenet.LeNetConfig()
+    assert (config.input_dropout, config.hidden_dropout) == (0.2, 0.5)  # the homework's rates, which differ
+    model = p3_lenet.build_variant(variant, config, mean=0.13, variance=0.09, steps_per_epoch=10)
+    input_layer, bn, dropout = EXPECTED_LAYOUT[variant]
+    names = [layer.name for layer in model.layers]
+    assert input_layer in names and ({"input_norm", "input_bn"} - {input_layer}).isdisjoint(names)
+    assert set(_layers_of(model, keras.layers.BatchNormalization)) == bn
+    rates = {name: layer.rate for name, layer in _layers_of(model, keras.layers.Dropout).items()}
+    assert rates == {name: getattr(config, field) for name, field in dropout.items()}
+    if dropout:  # the input rate on the input, the hidden rate after the dense layers
+        assert rates["input_dropout"] == 0.2 and rates["fc1_dropout"] == rates["fc2_dropout"] == 0.5
+        assert names.index("input_dropout") == names.index(input_layer) + 1
+        assert names.index("fc1_dropout") == names.index("fc1_act") + 1
+    if input_layer == "input_norm":  # standardized with the training set's statistics
+        norm = model.get_layer("input_norm")
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(norm.mean).ravel(), 0.13, rtol=1e-6)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(norm.variance).ravel(), 0.09, rtol=1e-6)
+    assert model.name == f"lenet5_{variant}"
+
+
+@pytest.mark.parametrize("variant", ["dropout", "dropout_conv", "bn_dropout"])
+def test_build_variant_takes_each_dropout_rate_from_its_own_field(variant):
+    config = p3_lenet.LeNetConfig(input_dropout=0.1, hidden_dropout=0.4, conv_dropout=0.3)  # all different
+    model = p3_lenet.build_variant(variant, config, mean=0.0, variance=1.0, steps_per_epoch=10)
+    rates = {name: layer.rate for name, layer in _layers_of(model, keras.layers.Dropout).items()}
+    assert rates == {name: getattr(config, field) for name, field in EXPECTED_LAYOUT[variant][2].items()}
+
+
+def test_build_variant_compiles_the_shared_optimizer_and_loss():
+    config = p3_lenet.LeNetConfig(max_epochs=7, learning_rate=2e-3, final_learning_rate=5e-4)
+    model = p3_lenet.build_variant("bn_dropout", config, mean=0.0, variance=1.0, steps_per_epoch=11)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    schedule = model.optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "CosineDecay"
+    assert schedule["config"]["initial_learning_rate"] == pytest.approx(2e-3)
+    assert schedule["config"]["decay_steps"] == 7 * 11  # the cap, not the epochs a run happens to reach
+    assert schedule["config"]["alpha"] == pytest.approx(0.25)  # ends at final_learning_rate
+    assert model.loss == "sparse_categorical_crossentropy"
 
 
 def test_config_validation():
@@ -196,6 +253,17 @@ def test_config_validation():
         p3_lenet.LeNetConfig(final_learning_rate=0.1)
     with pytest.raises(ValueError, match="hidden_dropout"):
         p3_lenet.LeNetConfig(hidden_dropout=0.0)
+    with pytest.raises(ValueError, match=r"Argument `n_train` must be an integer >= 1 or None\. Received: n_train=0"):
+        p3_lenet.LeNetConfig(n_train=0)
+    with pytest.raises(ValueError, match=r"in \(0, learning_rate=0\.001\]\. Received: final_learning_rate=0\.1"):
+        p3_lenet.LeNetConfig(final_learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"Argument `learning_rate` must be > 0\. Received: learning_rate=0"):
+        p3_lenet.LeNetConfig(learning_rate=0)
+    with pytest.raises(ValueError, match=r"= 2 \(every run must reach it\)\. Received: probe_epochs=3"):
+        p3_lenet.LeNetConfig(patience=1, probe_epochs=3)
+    with pytest.raises(ValueError, match=r"non-empty subset of .*Received: variants=\(\)"):
+        p3_lenet.LeNetConfig(variants=())
+    assert p3_lenet.LeNetConfig(n_train=None, n_test=100).n_test == 100
 
 
 # ------------------------------------------------------------------------------------------ experiment
@@ -228,7 +296,7 @@ def test_experiment_end_to_end_with_per_run_cache(tmp_path, monkeypatch):
     summary = experiments.get("p3.lenet").summarize(data)
     assert summary["baseline"]["test_accuracy_per_seed"] == pytest.approx(
         data["variants"]["baseline"]["test_accuracy"].tolist())
-    assert "3.5 BN hidden + dropout" in p3_lenet.accuracy_table(data["variants"])
+    assert "3.5 BN hidden + dropout" in p3_analysis.accuracy_table(data["variants"])
 
     # Every (variant, seed) run is cached: a recomputation with a third seed trains only that seed.
     trained = []
@@ -260,6 +328,22 @@ def test_conv_dropout_follows_each_conv_block():
     assert "conv1_dropout" not in [layer.name for layer in lenet5(hidden_dropout=0.5).layers]
 
 
+def test_comparisons_are_the_listed_pairs_of_the_variants_run():
+    rng = np.random.default_rng(0)
+
+    def runs(level):
+        return {"test_accuracy": level + 1e-3 * rng.standard_normal(5)}
+
+    variants = {"baseline": runs(0.98), "bn_hidden": runs(0.99), "dropout": runs(0.985)}
+    out = p3_lenet.comparisons(variants)
+    assert [(c["a"], c["b"]) for c in out] == [("bn_hidden", "baseline"), ("dropout", "baseline"),
+                                                ("dropout", "bn_hidden")]  # COMPARISONS' order, a - b
+    assert out[0]["question"] == "does BN in the hidden layers help?" and out[0]["mean_diff"] > 0
+    assert out[2]["mean_diff"] < 0 and all(c["metric"] == "test_accuracy" for c in out)
+    with pytest.raises(ValueError, match="Argument `metric` must be one of"):
+        p3_lenet.metric_values(variants["baseline"], "val_loss")
+
+
 def test_stacking_pads_runs_that_stopped_early():
     def run(seed, epochs, best):
         return {"seed": seed, "test_accuracy": 0.9, "test_loss": 0.3, "train_accuracy": 0.95, "train_loss": 0.2,
@@ -276,177 +360,3 @@ def test_stacking_pads_runs_that_stopped_early():
     summary = p3_lenet.variant_summary(stacked, max_epochs=5)
     assert summary["runs_at_epoch_cap"] == 1 and summary["best_epoch_per_seed"] == [3, 2]
     assert summary["best_val_accuracy_mean"] == pytest.approx((0.9 + 0.6) / 2)
-
-
-# ------------------------------------------------------------------------------------------ analysis
-def _runs(test_accuracy, train_loss=None, test_loss=None, best_epoch=None, epochs_run=None, gamma=None,
-          variance_ratio=None):
-    """Stacked runs of one variant with the fields the analysis functions read (5 seeds)."""
-    n = len(test_accuracy)
-    train_loss = np.full(n, 0.05) if train_loss is None else np.asarray(train_loss, float)
-    test_loss = train_loss + 0.03 if test_loss is None else np.asarray(test_loss, float)
-    best = np.full(n, 8) if best_epoch is None else np.asarray(best_epoch)
-    run = best + 3 if epochs_run is None else np.asarray(epochs_run)
-    longest = int(run.max())
-    history = np.full((n, longest), np.nan)
-    for i, length in enumerate(run):
-        history[i, :length] = np.linspace(0.9, 0.99, length)
-    runs = {"seeds": np.arange(n), "test_accuracy": np.asarray(test_accuracy, float), "train_loss": train_loss,
-            "test_loss": test_loss, "train_accuracy": np.asarray(test_accuracy, float) + 0.005,
-            "best_epoch": best, "epochs_run": run, "bn": {}, "variance_shift": {},
-            "history": {k: history.copy() for k in ("train_accuracy", "val_accuracy", "train_loss", "val_loss")}}
-    if gamma is not None:
-        runs["bn"] = {"conv1_bn": {"gamma": np.asarray(gamma, float), "beta": np.zeros_like(gamma, float)}}
-    if variance_ratio is not None:
-        runs["variance_shift"] = {layer: {"moving_variance": np.ones((n, 4)),
-                                          "inference_variance": np.tile(np.asarray(r, float)[:, None], (1, 4))}
-                                  for layer, r in variance_ratio.items()}
-    return runs
-
-
-NOISE = np.array([0.0, 1.0, -1.0, 0.5, -0.5])
-
-
-def test_comparison_of_any_metric_follows_its_direction():
-    variants = {"bn_hidden": _runs(0.99 + 1e-4 * NOISE, train_loss=0.02 + 1e-3 * NOISE),
-                "baseline": _runs(0.98 + 1e-4 * NOISE[::-1], train_loss=0.05 + 1e-3 * NOISE[::-1])}
-    loss = p3_lenet.comparison(variants, "bn_hidden", "baseline", "train_loss")
-    assert loss["metric"] == "train_loss" and loss["mean_diff"] == pytest.approx(-0.03)
-    assert p3_lenet.outcome(loss) == "better"
-    assert "training loss is lower than baseline's by 0.0300" in p3_lenet.verdict(loss)
-    assert "better on 5 of 5 seeds" in p3_lenet.verdict(loss)
-    accuracy = p3_lenet.comparison(variants, "baseline", "bn_hidden")
-    assert p3_lenet.outcome(accuracy) == "worse" and p3_lenet.verdict(accuracy).startswith("baseline trails")
-    np.testing.assert_allclose(p3_lenet.metric_values(variants["baseline"], "loss_gap"), 0.03)
-    assert p3_lenet.outcome(dict(accuracy, significant=False)) == "unclear"
-    with pytest.raises(ValueError, match="Argument `metric`"):
-        p3_lenet.metric_values(variants["baseline"], "val_loss")
-
-
-def test_convergence_counts_only_runs_the_cap_ended_while_improving():
-    runs = _runs([0.9, 0.9, 0.9], best_epoch=[30, 9, 27], epochs_run=[30, 12, 30])
-    assert p3_lenet.unconverged(runs, max_epochs=30, patience=3).tolist() == [True, False, False]
-    note = p3_lenet.convergence_note({"dropout": runs}, 30, 3)
-    assert note.startswith("1 of 3 runs were still improving") and "3.4 dropout 1" in note
-    capped = _runs([0.9, 0.9], best_epoch=[27, 9], epochs_run=[30, 12])
-    assert "would have ended it there too" in p3_lenet.convergence_note({"dropout": capped}, 30, 3)
-    early = _runs([0.9, 0.9], best_epoch=[7, 9], epochs_run=[10, 12])
-    assert p3_lenet.convergence_note({"dropout": early}, 30, 3).startswith("all 2 runs stopped before")
-    assert p3_lenet.convergence_status({"dropout": early}, 30, 3) == "all 2 runs converged by the stopping rule"
-    assert p3_lenet.convergence_status({"dropout": runs}, 30, 3) == "1 of 3 runs still improving at the 30-epoch cap"
-    table = p3_lenet.epochs_table({"dropout": runs}, 30, 3)
-    assert "22.0 (30 9 27)" in table and "24.0 (30 12 30)" in table and "2 of 3" in table
-    assert "val. acc. rise" in table and "n/a" not in table
-    assert "n/a (best epoch < 3)" in p3_lenet.epochs_table({"dropout": _runs([0.9], best_epoch=[2])}, 30, 3)
-    setup = {"max_epochs": 30, "patience": 3, "stopping": "early stopping on the validation loss"}
-    assert p3_lenet.convergence_report({"dropout": runs}, setup).startswith("stopping rule: early stopping")
-
-
-def test_loss_table_reports_train_and_test_loss_and_the_gap():
-    table = p3_lenet.loss_table({"baseline": _runs([0.98, 0.99], train_loss=[0.01, 0.03], test_loss=[0.05, 0.05])})
-    header, row = table.splitlines()
-    assert "training loss" in header and "test loss" in header and "test − training loss" in header
-    assert "0.0200 ± 0.0141" in row and "0.0500 ± 0.0000" in row and "0.0300 ± 0.0141" in row
-    assert "98.50 ± 0.71" in row
-
-
-def test_fit_reading_says_whether_the_regularizer_trails_because_of_fit():
-    variants = {"dropout": _runs(0.985 + 1e-4 * NOISE, train_loss=0.04 + 1e-3 * NOISE,
-                                 test_loss=0.05 + 1e-3 * NOISE),
-                "bn_hidden": _runs(0.990 + 1e-4 * NOISE[::-1], train_loss=0.01 + 1e-3 * NOISE[::-1],
-                                   test_loss=0.04 + 1e-3 * NOISE[::-1])}
-    reading = p3_lenet.fit_reading(variants, "dropout", "bn_hidden", max_epochs=30, patience=3)
-    assert p3_lenet.outcome(reading["train_loss"]) == "worse" and p3_lenet.outcome(reading["loss_gap"]) == "better"
-    assert "fits the training set less closely than 3.2 BN hidden" in reading["fit_text"]
-    assert "a smaller test − training loss gap" in reading["fit_text"]
-    assert reading["conclusion"] == ("so it trails once both are trained to convergence, and it fits the "
-                                     "training set less")
-    assert "3.4 dropout trails 3.2 BN hidden by 0.50 points" in reading["text"]
-    capped = p3_lenet.fit_reading(variants, "dropout", "bn_hidden", max_epochs=10, patience=3)
-    assert "at the 10-epoch cap, where 10 of their 10 runs were still improving" in capped["conclusion"]
-
-
-@pytest.mark.parametrize("conv_accuracy, arm, reason", [
-    (0.992, "dropout_conv", "measurably better"),
-    (0.980, "dropout", "costs accuracy"),
-    (None, "dropout", "no measurable difference"),
-])
-def test_dropout_arm_is_chosen_from_the_paired_difference(conv_accuracy, arm, reason):
-    dense = 0.985 + 1e-4 * NOISE
-    conv = dense + 1e-3 * NOISE[::-1] if conv_accuracy is None else conv_accuracy + 1e-4 * NOISE[::-1]
-    choice = p3_lenet.dropout_arm({"dropout": _runs(dense), "dropout_conv": _runs(conv)})
-    assert choice["arm"] == arm and reason in choice["text"]
-    assert choice["comparison"]["a"] == "dropout_conv" and choice["comparison"]["b"] == "dropout"
-
-
-def test_same_seed_agreement_separates_training_path_from_test_time():
-    gamma = np.array([[1.0, 1.1], [0.9, 1.2], [1.05, 0.95]])
-    a = _runs([0.90, 0.95, 0.99], gamma=gamma + 1e-6)
-    b = _runs([0.95, 0.96, 0.97], gamma=gamma)
-    out = p3_lenet.same_seed_agreement({"bn_input_hidden": a, "bn_hidden": b}, "bn_input_hidden", "bn_hidden")
-    np.testing.assert_allclose(out["per_seed_points"], [5.0, 1.0, 2.0], atol=1e-9)
-    assert not out["within_seed_sd"] and out["same_training_path"]
-    assert "the difference arises at inference" in out["text"]
-    close = p3_lenet.same_seed_agreement({"x": _runs([0.95, 0.96, 0.97], gamma=gamma), "bn_hidden": b},
-                                         "x", "bn_hidden")
-    assert close["within_seed_sd"] and close["max_points"] == 0.0
-
-
-def test_bn_layers_after_dropout_come_from_the_model():
-    assert p3_lenet.bn_layers_after_dropout("bn_dropout") == ["conv1_bn", "fc2_bn"]
-    assert p3_lenet.bn_layers_after_dropout("bn_hidden") == []
-
-
-def test_variance_shift_reading_uses_paired_intervals_per_layer():
-    layers = ("conv1_bn", "conv2_bn", "fc1_bn", "fc2_bn")
-    reference = {layer: 0.98 + 0.01 * NOISE for layer in layers}
-    shifted = dict(reference, conv1_bn=0.80 + 0.01 * NOISE, fc2_bn=0.70 + 0.01 * NOISE[::-1])
-    variants = {"bn_hidden": _runs(0.99 + 0 * NOISE, variance_ratio=reference),
-                "bn_dropout": _runs(0.99 + 0 * NOISE, variance_ratio=shifted)}
-    reading = p3_lenet.variance_shift_reading(variants)
-    assert reading["after_dropout"] == ["conv1_bn", "fc2_bn"] and reading["others"] == ["conv2_bn", "fc1_bn"]
-    assert reading["shifted_after_dropout"] == ["conv1_bn", "fc2_bn"]
-    assert reading["layers"]["fc2_bn"]["ratio_shifted"] == pytest.approx(0.70)
-    assert "measurably lower in 2 of 2" in reading["text"] and "not measurably different in any" in reading["text"]
-    assert reading["changed_others"] == {"lower": [], "higher": []}
-    downstream = p3_lenet.variance_shift_reading(dict(variants, bn_dropout=_runs(
-        0.99 + 0 * NOISE, variance_ratio=dict(shifted, fc1_bn=1.08 + 0.01 * NOISE))))
-    assert downstream["changed_others"]["higher"] == ["fc1_bn"]
-    assert "measurably higher in fc1_bn: the mismatch reaches the layers downstream" in downstream["text"]
-    rows = p3_lenet.variance_shift_table(variants)
-    assert {(r["variant"], r["layer"]) for r in rows} == {(v, layer) for v in variants for layer in layers}
-
-
-def test_drift_reading_typical_unit_and_relative_spread():
-    table = {"baseline": {"mean_range_over_std": np.array([0.5, 0.6, 0.55]), "std_ratio": np.array([2.0, 2.2, 2.1])},
-             "bn_hidden": {"mean_range_over_std": np.array([0.005, 0.006, 0.0055]),
-                           "std_ratio": np.array([1.9, 2.3, 2.1])}}
-    reading = p3_lenet.drift_reading(table)
-    assert reading["mean_range_over_std"]["ratio"] == pytest.approx(100.0)
-    assert "measurably larger in baseline" in reading["mean_range_over_std"]["text"]
-    assert "not measurably different" in reading["std_ratio"]["text"]
-    means = np.array([[0.0, 0.0, 0.0], [1.0, 3.0, 2.0]])
-    assert p3_lenet.typical_unit(means, np.ones((2, 3))) == 2
-    spread = p3_lenet.relative_spread({"std": np.array([[[2.0, 4.0], [1.0, 2.0]]])})
-    np.testing.assert_allclose(spread, [[2.0, 1.0]])
-
-
-def test_p3_plots_take_runs_of_different_lengths():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from hw2 import plotting
-
-    assert set(plotting.P3_COLORS) == set(p3_lenet.VARIANTS)
-    runs = {"dropout": _runs([0.9, 0.91], best_epoch=[3, 6], epochs_run=[5, 9]),
-            "dropout_conv": _runs([0.9, 0.91], best_epoch=[2, 2], epochs_run=[4, 4])}
-    fig, ax = plotting.new_figure()
-    plotting.plot_learning_curves(ax, runs, p3_lenet.labels(runs), "accuracy")
-    validation = [line for line in ax.lines if line.get_label() == "3.4 dropout — validation"][0]
-    assert np.isfinite(validation.get_ydata()).all() and len(validation.get_ydata()) == 9
-    assert len(ax.collections) >= 2  # bands and the best-epoch dots
-    rows = [{"variant": v, "layer": "fc2_bn", "ratio_median": 0.9, "ratio_sd": 0.01}
-            for v in ("bn_hidden", "bn_dropout")]
-    fig, ax = plotting.new_figure()
-    plotting.plot_variance_shift(ax, rows, p3_lenet.labels(("bn_hidden", "bn_dropout")))
-    assert len(ax.patches) == 2

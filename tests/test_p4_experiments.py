@@ -7,9 +7,9 @@ import numpy as np
 import p4_tiny
 import pytest
 
-from hw2 import experiments, profiles
+from hw2 import experiments, profiles, schedules
 from hw2.datasets import FASHION_MNIST_CLASSES
-from hw2.experiments import p4_cyclical as p4
+from hw2.experiments import p4_finders, p4_policies, p4_setup
 from hw2.experiments.p4_data import fashion_mnist_split, stratified_order, training_arrays
 from hw2.store import ResultStore
 
@@ -73,46 +73,48 @@ def test_full_profile_is_the_homework_spec(name):
 
 def test_4_7_is_no_experiment_and_compares_at_its_profiles_seeds():
     """4.7 stores nothing of its own: its seeds live in the profiles, read by compare_seeds."""
-    assert p4.COMPARISON not in experiments.names()
+    assert p4_policies.COMPARISON not in experiments.names()
     with pytest.raises(KeyError, match="Unknown experiment 'p4.compare'"):
-        experiments.get(p4.COMPARISON)
-    assert profiles.overrides_for(p4.COMPARISON, "full") == {}  # the homework's seeds 0, 1, 2
-    assert {profile: p4.compare_seeds(profile) for profile in profiles.PROFILES} == {
+        experiments.get(p4_policies.COMPARISON)
+    assert profiles.overrides_for(p4_policies.COMPARISON, "full") == {}  # the homework's seeds 0, 1, 2
+    assert {profile: p4_policies.compare_seeds(profile) for profile in profiles.PROFILES} == {
         "smoke": (0,), "laptop": (0, 1), "full": (0, 1, 2)}
-    assert p4.compare_seeds() == (0,)  # $HW2_PROFILE is smoke in the tests
+    assert p4_policies.compare_seeds() == (0,)  # $HW2_PROFILE is smoke in the tests
     for bad in ((), (0, 0), (-1,), (1.5,)):
         with pytest.raises(ValueError, match="seeds"):
-            p4.CompareConfig(seeds=bad)
-    seeds = p4.CompareConfig(seeds=[2.0, 0]).seeds  # integral values are taken, as the ints run() accepts
+            p4_policies.CompareConfig(seeds=bad)
+    seeds = p4_policies.CompareConfig(seeds=[2.0, 0]).seeds  # integral values are taken, as the ints run() accepts
     assert seeds == (2, 0) and all(type(seed) is int for seed in seeds)
 
 
 def test_full_spec_defaults():
-    sweep = p4.LRSweepConfig()
+    sweep = p4_finders.LRSweepConfig()
     assert (sweep.batch_size, sweep.n_lrs, sweep.epochs) == (64, 10, 5)
     assert np.allclose(sweep.learning_rates[[0, -1]], [1e-9, 1e1])
-    clr = p4.CLRConfig(lr_min=1e-3, lr_max=1e-2)
+    clr = p4_policies.CLRConfig(lr_min=1e-3, lr_max=1e-2)
     assert (clr.step_epochs, clr.cycles, clr.epochs, clr.mode) == (8, 3, 48, "exp_range")
-    schedule, per_epoch, iterations = p4.clr_schedule(clr, 54000)
+    schedule, per_epoch, iterations = p4_policies.clr_schedule(clr, 54000)
     assert per_epoch == 843 and iterations == 843 * 48
     assert schedule.gamma == pytest.approx(0.99994, abs=5e-6)  # the reference implementation's value
-    assert p4.BatchSweepConfig().batch_sizes == tuple(2**k for k in range(6, 14))
-    assert p4.CompareConfig().seeds == (0, 1, 2)
-    assert (p4.P4Setup().micro_batch, p4.P4Setup().precision, p4.P4Setup().width) == (64, "mixed_bfloat16", 1.0)
-    assert set(p4.POLICIES) == {"CLR", "CBS", "matched CBS", "constant LR"}
+    assert p4_finders.BatchSweepConfig().batch_sizes == tuple(2**k for k in range(6, 14))
+    assert p4_policies.CompareConfig().seeds == (0, 1, 2)
+    setup = p4_setup.P4Setup()
+    assert (setup.micro_batch, setup.precision, setup.width) == (64, "mixed_bfloat16", 1.0)
+    assert set(p4_policies.POLICIES) == {"CLR", "CBS", "matched CBS", "constant LR"}
 
 
 @pytest.mark.parametrize("cls, field, value, message", [
-    (p4.LRSweepConfig, "lr_low", 0.0, "`lr_low`, `lr_high`"),
-    (p4.LRSweepConfig, "n_lrs", 1, "`n_lrs` must be >= 2"),
-    (p4.CLRConfig, "mode", "cosine", "`mode` must be one of"),
-    (p4.CLRConfig, "step_epochs", 0, "`step_epochs` must be"),
-    (p4.BatchSweepConfig, "batch_sizes", (64, 100), "multiples of `micro_batch`"),
-    (p4.CBSConfig, "micro_batch", 0, "`micro_batch` must be"),
-    (p4.CBSConfig, "scale", "linear", "`scale` must be one of"),
-    (p4.LRSweepConfig, "width", 0, "`width` must be > 0"),
-    (p4.LRSweepConfig, "precision", "float16", "`precision` must be one of"),
-    (p4.NoiseScaleConfig, "accumulation", 1, "`accumulation` must be"),
+    (p4_finders.LRSweepConfig, "lr_low", 0.0, "`lr_low` must be > 0"),
+    (p4_finders.LRSweepConfig, "lr_low", 20.0, "Arguments `lr_low` and `lr_high` must be such that 0 < lr_low"),
+    (p4_finders.LRSweepConfig, "n_lrs", 1, "`n_lrs` must be an integer >= 2"),
+    (p4_policies.CLRConfig, "mode", "cosine", "`mode` must be one of"),
+    (p4_policies.CLRConfig, "step_epochs", 0, "`step_epochs` must be"),
+    (p4_finders.BatchSweepConfig, "batch_sizes", (64, 100), "multiples of `micro_batch`"),
+    (p4_policies.CBSConfig, "micro_batch", 0, "`micro_batch` must be"),
+    (p4_policies.CBSConfig, "scale", "linear", "`scale` must be one of"),
+    (p4_finders.LRSweepConfig, "width", 0, "`width` must be > 0"),
+    (p4_finders.LRSweepConfig, "precision", "float16", "`precision` must be one of"),
+    (p4_finders.NoiseScaleConfig, "accumulation", 1, "`accumulation` must be"),
 ])
 def test_bad_config_raises_with_the_argument_name(cls, field, value, message):
     with pytest.raises(ValueError, match=message):
@@ -121,21 +123,22 @@ def test_bad_config_raises_with_the_argument_name(cls, field, value, message):
 
 @pytest.mark.parametrize("profile", ["smoke", "laptop", "full"])
 def test_the_first_cbs_cycle_visits_both_ends_at_every_profile(profile):
-    config = experiments.get("p4.cbs").config(profile)
+    config = p4_policies.with_clr_fields(experiments.get("p4.cbs").config(profile),
+                                         experiments.get("p4.clr").config(profile),
+                                p4_policies.CLR_CYCLE + p4_policies.CLR_SHAPE)
     b_min, b_max = (config.micro_batch, 256) if profile == "smoke" else (64, 8192)
     config = dataclasses.replace(config, b_min=b_min, b_max=b_max, lr=1e-3)
-    first = p4.cbs_policy(config).trajectory(min(config.epochs, 2 * config.step_epochs + 1))
+    first = p4_policies.cbs_policy(config).trajectory(min(config.epochs, 2 * config.step_epochs + 1))
     assert first[0] == b_max and first.min() == b_min
 
 
 @pytest.mark.parametrize("profile", ["smoke", "laptop", "full"])
 def test_the_matched_cbs_mirrors_the_clr_update_by_update_and_reaches_what_the_clr_allows(profile):
-    config = experiments.get("p4.cbs_matched").config(profile)
-    lr_min, lr_max, n = 3.6e-4, 6e-2, config.train_size or 54000
-    bounds = p4.matched_bounds(lr_min, lr_max, config.clr_batch, min(config.b_cap, n))
-    config = dataclasses.replace(config, lr_min=lr_min, lr_max=lr_max, lr=lr_max, b_min=bounds["b_min"],
-                                 b_max=bounds["b_max"])
-    policy = p4.matched_policy(config, n)
+    lr_min, lr_max = 3.6e-4, 6e-2
+    config = p4_policies.matched_config(profile, lr_min, lr_max)
+    n, bounds = config.train_images, config.bounds()
+    assert (config.lr, config.b_min, config.b_max) == (lr_max, bounds["b_min"], bounds["b_max"])
+    policy = p4_policies.matched_policy(config)
     k, sums = policy.groups(config.epochs)
     plan = policy.update_plan(config.epochs)
     per_epoch = n // config.clr_batch
@@ -144,7 +147,7 @@ def test_the_matched_cbs_mirrors_the_clr_update_by_update_and_reaches_what_the_c
     assert np.all(np.abs(np.log(sums[:-1] / lr_max)) < np.log(2))
     if len(k) > 20:
         assert np.median(np.abs(np.log(sums / lr_max))) < 0.1
-    reach = p4.matched_reach(policy, config.epochs)
+    reach = p4_policies.matched_reach(policy, config.epochs)
     hottest = reach["b_hottest_exact"]
     # its hottest update is the CLR's hottest step, rounded to the nearer multiple in ratio
     low, high = (config.clr_batch * np.floor(hottest / config.clr_batch),
@@ -159,24 +162,49 @@ def test_the_matched_cbs_mirrors_the_clr_update_by_update_and_reaches_what_the_c
 
 
 def test_cbs_policy_settles_at_bmax():
-    config = p4.CBSConfig(b_min=64, b_max=1024, lr=1e-3)
-    sizes = p4.cbs_policy(config).trajectory(config.epochs)
+    config = p4_policies.with_clr_fields(p4_policies.CBSConfig(b_min=64, b_max=1024, lr=1e-3), p4_policies.CLRConfig(),
+                                         p4_policies.CLR_CYCLE + p4_policies.CLR_SHAPE)
+    sizes = p4_policies.cbs_policy(config).trajectory(config.epochs)
     assert sizes[0] == 1024 and sizes.min() == 64 and np.all(sizes % 64 == 0)
     first, last = sizes[: 2 * config.step_epochs], sizes[-2 * config.step_epochs:]
     assert first.min() < last.min()  # the excursion towards bmin shrinks (exp_range, per cycle)
 
 
+def test_a_change_of_the_clrs_shape_moves_both_cyclical_batch_sizes_and_every_policys_length(monkeypatch):
+    """The CLR's config is the one home of the cycle and the decay: change them there alone, and the
+    CBS, the noise-matched CBS (update by update) and the constant-LR baseline follow."""
+    from hw2 import profiles
+
+    changed = {"step_epochs": 2, "cycles": 2, "final_amplitude": 0.5, "mode": "triangular2"}
+    monkeypatch.setitem(profiles.SIZES["p4.clr"], "smoke", {**profiles.SIZES["p4.clr"]["smoke"], **changed})
+    bounds = {"lr": 1e-3, "b_min": 32, "b_max": 256}  # given: no upstream result is read
+    cbs = experiments.get("p4.cbs").prepared(experiments.get("p4.cbs").config("smoke", **bounds), "smoke")
+    baseline = experiments.get("p4.baseline").prepared(experiments.get("p4.baseline").config("smoke", lr=1e-2),
+                                                       "smoke")
+    matched = p4_policies.matched_config("smoke", 1e-3, 1e-1)
+    for config in (cbs, matched):
+        assert {name: getattr(config, name) for name in changed} == changed, type(config).__name__
+    assert cbs.epochs == matched.epochs == baseline.epochs == 8
+    # the mirror's rates are the CLR's own schedule at the same bounds, step by step
+    clr = experiments.get("p4.clr").config("smoke", lr_min=1e-3, lr_max=1e-1)
+    schedule, per_epoch, iterations = p4_policies.clr_schedule(clr, matched.train_images)
+    assert matched.clr_batch == clr.batch_size
+    expected = np.asarray(schedule(np.arange(iterations)), np.float64)
+    assert np.allclose(p4_policies.matched_policy(matched).rates(matched.epochs), expected, rtol=1e-6)
+    assert p4_policies.cbs_policy(cbs).mode == "triangular2"
+
+
 def test_matched_bounds_trace_the_clr_noise():
-    out = p4.matched_bounds(1e-3, 1e-1, 64, 8192)
+    out = p4_policies.matched_bounds(1e-3, 1e-1, 64, 8192)
     assert (out["b_min"], out["b_max"], out["capped"]) == (64, 6400, False)
-    capped = p4.matched_bounds(1e-5, 1e-1, 64, 8192)
+    capped = p4_policies.matched_bounds(1e-5, 1e-1, 64, 8192)
     assert (capped["b_max"], capped["capped"], capped["exact_b_max"]) == (8192, True, pytest.approx(640000))
-    assert p4.matched_bounds(1e-2, 1.1e-2, 64, 8192)["b_max"] == 128  # at least two batch sizes
+    assert p4_policies.matched_bounds(1e-2, 1.1e-2, 64, 8192)["b_max"] == 128  # at least two batch sizes
 
 
 def test_matched_cbs_without_its_bounds_says_what_it_needs():
     with pytest.raises(ValueError, match="needs lr_min and lr_max"):  # was a TypeError from inside matched_bounds
-        p4.cbs_matched(p4.MatchedCBSConfig())
+        p4_policies.cbs_matched(p4_policies.MatchedCBSConfig())
 
 
 # -------------------------------------------------------------------- training under a policy
@@ -188,8 +216,8 @@ def _tiny_data(n=128, seed=0):
 
 
 def test_train_policy_runs_a_cyclical_batch_size_in_one_fit(tiny_p4):
-    config = p4.P4Setup(micro_batch=16, precision="float32")
-    run = p4.train_policy(config, _tiny_data(), epochs=3, batch_policy=lambda e: [16, 64, 32][e],
+    config = p4_setup.P4Setup(micro_batch=16, precision="float32")
+    run = p4_policies.train_policy(config, _tiny_data(), epochs=3, batch_policy=lambda e: [16, 64, 32][e],
                           optimizer=keras.optimizers.SGD(0.05, momentum=0.9), seed=0)
     assert run["history"]["batch_size"].tolist() == [16, 64, 32]
     assert run["history"]["steps"].tolist() == [8, 2, 4] and run["updates"] == 14
@@ -201,7 +229,7 @@ def test_train_policy_runs_a_cyclical_batch_size_in_one_fit(tiny_p4):
                         "update_batch_sizes", "images_per_second", "seconds"}
     assert set(run["history"]) == {"epoch", "batch_size", "steps", "learning_rate", "seconds", "loss", "accuracy",
                                    "val_loss", "val_accuracy"}
-    from hw2.experiments.p4_analysis import run_summary
+    from hw2.experiments.p4_policies_analysis import run_summary
 
     low, high = run_summary(run)["test_accuracy_ci95"]
     assert low <= run["test_accuracy"] <= high
@@ -228,23 +256,24 @@ def test_clr_takes_its_bounds_from_the_stored_sweep(tiny_p4):
     assert trace.min() >= data["lr_min"] * (1 - 1e-6) and trace.max() <= data["lr_max"] * (1 + 1e-6)
     # the optimizer's learning rate at the end of each epoch is the schedule's value there
     per_epoch = data["iterations_per_epoch"]
-    expected = p4.schedules.CyclicalLearningRate(data["lr_min"], data["lr_max"], data["step_iterations"],
+    expected = schedules.CyclicalLearningRate(data["lr_min"], data["lr_max"], data["step_iterations"],
                                                  mode="exp_range", gamma=data["gamma"])
     for epoch, lr in enumerate(data["history"]["learning_rate"]):
         assert lr == pytest.approx(float(expected((epoch + 1) * per_epoch)), rel=1e-5)
     assert 0.0 <= data["test_accuracy"] <= 1.0
-    assert dataclasses.asdict(p4.CLRConfig())["lr_min"] is None  # the default config leaves it to prepare
+    assert dataclasses.asdict(p4_policies.CLRConfig())["lr_min"] is None  # the default config leaves it to prepare
 
 
 @pytest.mark.slow
 def test_policy_runs_gather_every_policy_of_the_chain_at_the_compare_seeds(monkeypatch, tmp_path):
     p4_tiny.apply(monkeypatch, tmp_path, seeds=(0, 1))
-    runs = p4.policy_runs("smoke")  # computes the chain on the way, through the prepare hooks
+    runs = p4_policies.policy_runs("smoke")  # computes the chain on the way, through the prepare hooks
     assert (runs.profile, runs.seeds, runs.reduced_from) == ("smoke", (0, 1), None)
-    assert {policy: sorted(by_seed) for policy, by_seed in runs.results.items()} == {p: [0, 1] for p in p4.POLICIES}
+    by_policy = {policy: sorted(by_seed) for policy, by_seed in runs.results.items()}
+    assert by_policy == {p: [0, 1] for p in p4_policies.POLICIES}
     for policy, by_seed in runs.results.items():
         for seed, result in by_seed.items():
-            assert result.experiment == p4.POLICIES[policy] and result.config["seed"] == seed
+            assert result.experiment == p4_policies.POLICIES[policy] and result.config["seed"] == seed
             assert result.data["policy"] == policy
     sweep = experiments.run("p4.lr_sweep", "smoke").data
     found = experiments.run("p4.batch_sweep", "smoke")
@@ -262,10 +291,10 @@ def test_policy_runs_gather_every_policy_of_the_chain_at_the_compare_seeds(monke
     assert runs.data["constant LR"][1]["lr"] == sweep["best_lr"]
     # a second call reads every run from the store; 4.7's comparison is made from them, never stored
     monkeypatch.setenv("HW2_NO_COMPUTE", "1")
-    again = p4.policy_runs("smoke")
+    again = p4_policies.policy_runs("smoke")
     assert all(r.from_store for r in again.all_results()) and len(again.all_results()) == 8
-    from hw2.experiments.p4_analysis import compare_policies
+    from hw2.experiments.p4_policies_analysis import compare_policies
 
     table = compare_policies(again.data)["table"]
-    assert {p: len(v["test_accuracy"]) for p, v in table.items()} == {p: 2 for p in p4.POLICIES}
-    assert not (tmp_path / "smoke" / p4.COMPARISON).exists()
+    assert {p: len(v["test_accuracy"]) for p, v in table.items()} == {p: 2 for p in p4_policies.POLICIES}
+    assert not (tmp_path / "smoke" / p4_policies.COMPARISON).exists()

@@ -40,7 +40,7 @@ def test_every_registered_experiment_builds_every_profile():
 
 
 def test_profile_table_names_exactly_the_registered_experiments():
-    from hw2.experiments.p4_cyclical import COMPARISON
+    from hw2.experiments.p4_policies import COMPARISON
 
     # and 4.7's seeds: 4.7 is assembled from the policy runs when its page renders, no experiment of its own
     assert sorted(profiles.SIZES) == sorted([*experiments.names(), COMPARISON])

@@ -1,6 +1,7 @@
 """Provenance: what code computed a result, precisely enough to say when it has changed since."""
 
 import subprocess
+import sys
 
 import pytest
 
@@ -58,3 +59,11 @@ def test_a_result_without_digests_is_checked_against_its_commit(fake_repo):
     assert provenance.changed_sources({"code_version": record["code_version"] + "+dirty"}, "hw2.job") is None
     assert provenance.changed_sources({"code_version": "0" * 12}, "hw2.job") is None  # not in the history
     assert provenance.changed_sources({"code_version": "hw2 0.1.0"}, "hw2.job") is None  # no checkout
+
+
+def test_versions_are_those_of_the_modules_that_ran(monkeypatch):
+    """The GPU machine carries Keras in a --target folder: the version recorded is the imported module's."""
+    import types
+
+    monkeypatch.setitem(sys.modules, "keras", types.SimpleNamespace(__version__="9.9.9"))
+    assert provenance.package_versions()["keras"] == "9.9.9"

@@ -125,7 +125,7 @@ def test_range_test_rejects_bad_arguments():
     for kwargs, match in [({"start_lr": 1.0, "end_lr": 0.1}, "start_lr"), ({"beta": 1.0}, "beta"),
                           ({"epochs": 1, "steps": 5}, "at most one"), ({"stop_factor": 1.0}, "stop_factor"),
                           ({"batch_size": 1000}, "batch_size"), ({"steps": 1}, "steps"),
-                          ({"steps": 5.0}, "steps"), ({"epochs": True}, "epochs")]:
+                          ({"steps": 5.5}, "steps"), ({"epochs": True}, "epochs")]:
         with pytest.raises(ValueError, match=match):
             lr_range_test(model, x, y, **kwargs)
     for batch_size in (32.0, True):
@@ -149,7 +149,7 @@ def test_range_test_rejects_bad_inputs():
     weights = model.get_weights()
     weights[0][0, 0] = np.nan
     broken.set_weights(weights)
-    with pytest.raises(ValueError, match="Argument `model` must have finite weights"):
+    with pytest.raises(ValueError, match="Argument `model` must be a model with finite weights"):
         lr_range_test(broken, x, y)
 
 

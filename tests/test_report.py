@@ -93,11 +93,11 @@ def test_chained_experiment_at_a_reduced_profile_is_reduced(tmp_path, monkeypatc
 def test_4_7s_page_labels_its_runs_reduced_and_says_it_is_assembled(capsys):
     """4.7 stores nothing: its banner lists the policy runs it is assembled from, and a fallback to
     laptop (policy_runs with reduced_from="full") is named as such."""
-    from hw2.experiments import p4_cyclical
+    from hw2.experiments import p4_policies
 
     runs = [StoredResult(name, {"seed": seed}, "4", {}, {"profile": "laptop", "seed": seed, "reduced_from": "full",
                                                           "wall_time_s": 1.0})
-            for name in p4_cyclical.POLICIES.values() for seed in (0, 1)]
+            for name in p4_policies.POLICIES.values() for seed in (0, 1)]
     assert all(report.is_reduced(r) for r in runs)
     assert "because no full-spec result is stored and no GPU is here" in report.reduced_note(runs[0])
     text = report.banner(*runs, assembled="4.7")

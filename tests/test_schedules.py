@@ -264,7 +264,8 @@ def test_noise_matched_batch_size_mirrors_a_learning_rate_schedule_update_by_upd
             NoiseMatchedBatchSize(**args)
     zero = NoiseMatchedBatchSize(CyclicalLearningRate(0.0, 1e-2, step_size=4), lr=1e-2, reference_batch=64,
                                  b_max=1024, steps_per_epoch=10)
-    with pytest.raises(ValueError, match="Argument `schedule` must give finite rates > 0"):
+    with pytest.raises(ValueError, match=r"Argument `schedule` must be a callable giving finite rates > 0 .*"
+                                         r"Received: rate 0\.0 at step 0$"):
         zero.update_plan(1)
 
 
@@ -277,6 +278,6 @@ def test_noise_matched_batch_size_plans_every_sample_for_a_schedule_that_returns
     assert halving.update_plan(epochs=2).tolist() == [64] * 10 + [128] * 5
     vector = NoiseMatchedBatchSize(lambda step: np.full(2, 0.01), lr=0.02, reference_batch=64, b_max=256,
                                    steps_per_epoch=10)
-    with pytest.raises(ValueError, match=r"Argument `schedule` must return one rate per step. Received: a schedule "
-                                         r"returning shape \(2,\) at one step"):
+    with pytest.raises(ValueError, match=r"Argument `schedule` must be a callable returning one rate per step\. "
+                                         r"Received: a schedule returning shape \(2,\) at one step"):
         vector.update_plan(epochs=1)

@@ -51,15 +51,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import covariate_shift, experiments, plotting, report
-from hw2.experiments import p3_lenet
+from hw2.experiments import p3_analysis
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
 setup = result.data["setup"]
 variants = result.data["variants"]
-names = p3_lenet.labels(variants)
+names = p3_analysis.labels(variants)
 compared = ("baseline", "bn_hidden")
-print(p3_lenet.convergence_report({name: variants[name] for name in compared}, setup))
+print(p3_analysis.convergence_report({name: variants[name] for name in compared}, setup))
 drift = {name: variants[name]["drift"] for name in compared}
 steps = drift["baseline"]["steps"]
 steps_per_epoch = variants["baseline"]["steps_per_epoch"]
@@ -76,7 +76,7 @@ print(f"probe: {drift['baseline']['mean'].shape[-1]} units of {setup['drift_laye
 # training. We show the unit whose drift (range of its mean over training, in its own sds) is the
 # median among the 84 units of the baseline, for the first seed.
 seed_index = 0
-unit = p3_lenet.typical_unit(drift["baseline"]["mean"][seed_index], drift["baseline"]["std"][seed_index])
+unit = p3_analysis.typical_unit(drift["baseline"]["mean"][seed_index], drift["baseline"]["std"][seed_index])
 fig, axes = plotting.new_figure(ncols=2, height=3.2, sharey=True)
 for ax, name in zip(axes, compared):
     plotting.plot_input_drift(ax, steps, drift[name]["percentiles"][seed_index], unit, names[name],
@@ -104,17 +104,17 @@ for name in compared:
 # training, in units of its average sd, and the ratio of its largest to its smallest sd over the
 # checkpoints (1 = constant spread). Mean ± sd over seeds, and the ratio baseline / BN (geometric
 # mean over seeds, with the Student-t 95 % interval of the paired log ratio).
-drift_per_seed = p3_lenet.drift_table(variants)
-for key, what in p3_lenet.DRIFT_MEASURES.items():
+drift_per_seed = p3_analysis.drift_table(variants)
+for key, what in p3_analysis.DRIFT_MEASURES.items():
     base, bn = drift_per_seed["baseline"][key], drift_per_seed["bn_hidden"][key]
     print(f"{what:>24}: baseline {base.mean():.3f} ± {base.std(ddof=1):.3f}   BN hidden {bn.mean():.3f} ± "
           f"{bn.std(ddof=1):.3f}   baseline / BN per seed: {np.round(base / bn, 2)}")
-drift_verdicts = p3_lenet.drift_reading(drift_per_seed)
+drift_verdicts = p3_analysis.drift_reading(drift_per_seed)
 for reading in drift_verdicts.values():
     print(reading["text"])
 
 # %%
-spread = {name: p3_lenet.relative_spread(drift[name]) for name in compared}
+spread = {name: p3_analysis.relative_spread(drift[name]) for name in compared}
 fig, ax = plotting.new_figure(height=3.2)
 for name in compared:
     plotting.plot_mean_band(ax, np.where(steps == 0, 0.5, steps), spread[name], names[name], plotting.P3_COLORS[name])

@@ -23,20 +23,20 @@ every hidden layer. What values do the learned scale ``γ`` and shift ``β`` of 
 import matplotlib.pyplot as plt
 
 from hw2 import experiments, plotting, report
-from hw2.experiments import p3_lenet
+from hw2.experiments import p3_analysis, p3_lenet
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
 setup = result.data["setup"]
 variants = result.data["variants"]
-names = p3_lenet.labels(variants)
+names = p3_analysis.labels(variants)
 compared = {name: variants[name] for name in ("baseline", "bn_hidden")}
 print(f"training {setup['n_train']} / validation {setup['n_validation']} / test {setup['n_test']} images; "
       f"input mean {setup['input_mean']:.4f}, sd {setup['input_sd']:.4f}")
 print(f"{setup['optimizer']}; batch {setup['batch_size']} (last partial batch dropped); "
       f"activation {setup['activation']}; seeds {setup['seeds']}")
 print(f"parameters: baseline {variants['baseline']['n_params']}, BN hidden {variants['bn_hidden']['n_params']}")
-print(p3_lenet.convergence_report(compared, setup))
+print(p3_analysis.convergence_report(compared, setup))
 
 # %%
 # γ and β of every BN layer
@@ -45,7 +45,7 @@ print(p3_lenet.convergence_report(compared, setup))
 # restored best weights). The full vectors are in the stored result:
 # ``result.data["variants"]["bn_hidden"]["bn"][layer]["gamma"]`` has shape (seeds, channels).
 bn_params = variants["bn_hidden"]["bn"]
-rows = p3_lenet.bn_table(bn_params)
+rows = p3_analysis.bn_table(bn_params)
 print(f"{'layer':<9}{'units':>6} | {'γ mean':>7} {'γ sd':>6} {'γ min':>6} {'γ max':>6} | "
       f"{'β mean':>7} {'β sd':>6} {'β min':>6} {'β max':>6}")
 for row in rows:
@@ -85,12 +85,12 @@ print("share of units with |γ| < 1 (input to tanh narrower than standardized): 
 # ---------------------------------
 # Test accuracy of every seed, against the plain baseline trained on the same data order, and the
 # loss and accuracy of the restored weights on the whole training split and on the test set.
-print(p3_lenet.accuracy_table(compared))
+print(p3_analysis.accuracy_table(compared))
 accuracy_diff = p3_lenet.comparison(variants, "bn_hidden", "baseline")
-print(p3_lenet.verdict(accuracy_diff, names))
-print(p3_lenet.loss_table(compared))
+print(p3_analysis.verdict(accuracy_diff, names))
+print(p3_analysis.loss_table(compared))
 for metric in ("test_loss", "train_loss"):
-    print(p3_lenet.verdict(p3_lenet.comparison(variants, "bn_hidden", "baseline", metric), names))
+    print(p3_analysis.verdict(p3_lenet.comparison(variants, "bn_hidden", "baseline", metric), names))
 
 # %%
 fig, axes = plotting.new_figure(ncols=2, height=3.2)
@@ -106,15 +106,15 @@ plt.show()
 # both evaluated in inference mode at each epoch end; a dot marks each seed's best validation loss,
 # whose weights were restored. How many epochs each model needed to get there:
 epoch_diff = p3_lenet.comparison(variants, "bn_hidden", "baseline", "best_epoch")
-print(p3_lenet.verdict(epoch_diff, names))
+print(p3_analysis.verdict(epoch_diff, names))
 bn_accuracy = 100 * variants["bn_hidden"]["test_accuracy"]
 bn_best_epochs = variants["bn_hidden"]["best_epoch"]
 report.answer(
     "3.2",
     f"With BN in every hidden layer ({setup['stopping']}: "
-    f"{p3_lenet.convergence_status(compared, setup['max_epochs'], setup['patience'])}; BN's best epoch "
+    f"{p3_analysis.convergence_status(compared, setup['max_epochs'], setup['patience'])}; BN's best epoch "
     f"{bn_best_epochs.mean():.1f}, per seed {', '.join(str(int(e)) for e in bn_best_epochs)}), test accuracy "
     f"{bn_accuracy.mean():.2f} ± {bn_accuracy.std(ddof=1):.2f} % ({len(bn_accuracy)} seeds); "
-    f"{p3_lenet.verdict(accuracy_diff, names)}. Learned γ: layer means {gamma_means[low_gamma_layer]:.2f} "
+    f"{p3_analysis.verdict(accuracy_diff, names)}. Learned γ: layer means {gamma_means[low_gamma_layer]:.2f} "
     f"({low_gamma_layer}) to {gamma_means[high_gamma_layer]:.2f} ({high_gamma_layer}); β sd per layer "
     f"{min(beta_sds.values()):.2f}–{max(beta_sds.values()):.2f}.", result)

@@ -17,15 +17,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, plotting, report
-from hw2.experiments import p3_lenet
+from hw2.experiments import p3_analysis, p3_lenet
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
 setup = result.data["setup"]
 variants = result.data["variants"]
-names = p3_lenet.labels(variants)
+names = p3_analysis.labels(variants)
 pair = {name: variants[name] for name in ("bn_hidden", "bn_input_hidden")}
-print(p3_lenet.convergence_report(variants, setup))
+print(p3_analysis.convergence_report(variants, setup))
 
 # %%
 # γ and β of every BN layer (3.3)
@@ -42,8 +42,8 @@ plt.show()
 # One violin per BN layer of the 3.3 model (dots: individual channels of every seed; dashed: the
 # initial values); ``input_bn`` has one channel, so it shows one value per seed. The table puts
 # each layer's mean ``γ`` and ``β`` next to those of the 3.2 model, which has no input BN:
-rows_33 = {row["layer"]: row for row in p3_lenet.bn_table(bn_params)}
-rows_32 = {row["layer"]: row for row in p3_lenet.bn_table(variants["bn_hidden"]["bn"])}
+rows_33 = {row["layer"]: row for row in p3_analysis.bn_table(bn_params)}
+rows_32 = {row["layer"]: row for row in p3_analysis.bn_table(variants["bn_hidden"]["bn"])}
 print(f"{'layer':<9} | {'γ mean 3.2':>10} {'γ mean 3.3':>10} | {'β mean 3.2':>10} {'β mean 3.3':>10}")
 for layer, row in rows_33.items():
     gamma_32 = f"{rows_32[layer]['gamma_mean']:10.3f}" if layer in rows_32 else f"{'—':>10}"
@@ -70,7 +70,7 @@ plt.show()
 # held-out validation split carved from the training set, both in inference mode; a dot marks each
 # seed's best validation loss, whose weights every number below uses. The two models' epochs to
 # their best validation loss, compared seed by seed:
-print(p3_lenet.verdict(p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", "best_epoch"), names))
+print(p3_analysis.verdict(p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", "best_epoch"), names))
 
 # %%
 # Training and test accuracy and loss, every variant
@@ -78,17 +78,17 @@ print(p3_lenet.verdict(p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidd
 # The restored weights of every run evaluated in inference mode on the whole training split and on
 # the test set (mean ± sd over seeds); the test − training loss gap measures how much worse the
 # model does on images it never trained on.
-print(p3_lenet.loss_table(variants))
+print(p3_analysis.loss_table(variants))
 
 # %%
 # Did BN on the input help?
 # -------------------------
 # The paired differences 3.3 − 3.2 over the same seeds, against the seed-to-seed spread.
-print(p3_lenet.accuracy_table(pair))
+print(p3_analysis.accuracy_table(pair))
 input_bn_diffs = {metric: p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", metric)
                   for metric in ("test_accuracy", "test_loss", "train_loss", "loss_gap")}
 for diff in input_bn_diffs.values():
-    print(p3_lenet.verdict(diff, names))
+    print(p3_analysis.verdict(diff, names))
 accuracy_diff = input_bn_diffs["test_accuracy"]
 size_in_seed_sds = abs(accuracy_diff["mean_diff"]) / accuracy_diff["seed_sd"]
 print(f"|mean test-accuracy difference| / seed-to-seed sd = {size_in_seed_sds:.2f}")
@@ -107,7 +107,7 @@ print(f"|mean test-accuracy difference| / seed-to-seed sd = {size_in_seed_sds:.2
 # (their values per seed are printed above). At test time the cancellation holds only once the
 # moving averages of both BN layers have caught up with the batch statistics, and early stopping
 # may end the two runs of a seed at different epochs. How close the same-seed runs end up, measured:
-agreement = p3_lenet.same_seed_agreement(variants, "bn_input_hidden", "bn_hidden")
+agreement = p3_analysis.same_seed_agreement(variants, "bn_input_hidden", "bn_hidden")
 print("largest |γ(3.3) − γ(3.2)| over channels and seeds (same seed): "
       + ", ".join(f"{layer} {gap:.4f}" for layer, gap in agreement["gamma_max_abs_diff"].items()))
 print(f"|test accuracy 3.3 − 3.2| per seed (points): {np.round(agreement['per_seed_points'], 3)}")
@@ -116,11 +116,12 @@ print(agreement["text"] + ".")
 # %%
 # The verdict is read from the paired 95 % interval (Student t over the seeds).
 effect = {"better": "helped", "worse": "hurt", "unclear": "made no measurable difference to"}[
-    p3_lenet.outcome(accuracy_diff)]
+    p3_analysis.outcome(accuracy_diff)]
 report.answer(
     "3.3",
-    f"BN on the input as well {effect} test accuracy ({p3_lenet.verdict(accuracy_diff, names)}; "
-    f"{p3_lenet.convergence_status(pair, setup['max_epochs'], setup['patience'])}); |difference| = "
-    f"{size_in_seed_sds:.2f}× the seed-to-seed sd; test loss: {p3_lenet.verdict(input_bn_diffs['test_loss'], names)}; "
+    f"BN on the input as well {effect} test accuracy ({p3_analysis.verdict(accuracy_diff, names)}; "
+    f"{p3_analysis.convergence_status(pair, setup['max_epochs'], setup['patience'])}); |difference| = "
+    f"{size_in_seed_sds:.2f}× the seed-to-seed sd; test loss: "
+    f"{p3_analysis.verdict(input_bn_diffs['test_loss'], names)}; "
     f"{agreement['text']}. Input BN learned γ = {input_gamma.mean():.2f} ± {input_gamma.std(ddof=1):.2f}, "
     f"β = {input_beta.mean():.2f} ± {input_beta.std(ddof=1):.2f}.", result)

@@ -22,18 +22,18 @@
 import matplotlib.pyplot as plt
 
 from hw2 import experiments, plotting, report
-from hw2.experiments import p3_lenet
+from hw2.experiments import p3_analysis, p3_lenet
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
 setup, run_config = result.data["setup"], result.config
 variants = result.data["variants"]
-names = p3_lenet.labels(variants)
+names = p3_analysis.labels(variants)
 print(f"input dropout {run_config['input_dropout']}, dense dropout {run_config['hidden_dropout']}, conv-block "
       f"dropout {run_config['conv_dropout']} (second arm only); seeds {setup['seeds']}")
 shown = {name: variants[name] for name in ("baseline", "bn_hidden", "bn_input_hidden", "dropout", "dropout_conv")}
-print(p3_lenet.convergence_report(shown, setup))
-print(p3_lenet.accuracy_table(shown))
+print(p3_analysis.convergence_report(shown, setup))
+print(p3_analysis.accuracy_table(shown))
 
 # %%
 fig, ax = plotting.new_figure(height=3.4)
@@ -49,15 +49,15 @@ arms = ("dropout", "dropout_conv")
 accuracy_diffs = {(arm, other): p3_lenet.comparison(variants, arm, other)
                   for arm in arms for other in ("bn_hidden", "bn_input_hidden", "baseline")}
 for diff in accuracy_diffs.values():
-    print(p3_lenet.verdict(diff, names))
+    print(p3_analysis.verdict(diff, names))
 
 # %%
 # Which dropout arm the answers use
 # ---------------------------------
-# The rule (:func:`hw2.experiments.p3_lenet.dropout_arm`): the conv-block arm if it is measurably
+# The rule (:func:`hw2.experiments.p3_analysis.dropout_arm`): the conv-block arm if it is measurably
 # better than dense-only dropout, else dense-only dropout — the simpler model, and the one whose
 # dropout layers the BN + dropout model of 3.5 shares, so that 3.4 and 3.5 differ only by BN.
-choice = p3_lenet.dropout_arm(variants)
+choice = p3_analysis.dropout_arm(variants)
 arm = choice["arm"]
 print(choice["text"] + ".")
 
@@ -81,7 +81,7 @@ plt.show()
 # Epochs each dropout arm needed to its best validation loss, against the baseline and against BN:
 for arm_name in arms:
     for other in ("baseline", "bn_hidden"):
-        print(p3_lenet.verdict(p3_lenet.comparison(variants, arm_name, other, "best_epoch"), names))
+        print(p3_analysis.verdict(p3_lenet.comparison(variants, arm_name, other, "best_epoch"), names))
 
 # %%
 # Trained to convergence: does dropout still trail BN?
@@ -91,8 +91,8 @@ for arm_name in arms:
 # between training and test loss; it pays off only if the gap it closes is worth more than the fit
 # it costs. Each reading below is built from the paired intervals of the training loss, of the
 # test − training loss gap and of the test accuracy.
-print(p3_lenet.loss_table(shown))
-readings = {other: p3_lenet.fit_reading(variants, arm, other, setup["max_epochs"], setup["patience"])
+print(p3_analysis.loss_table(shown))
+readings = {other: p3_analysis.fit_reading(variants, arm, other, setup["max_epochs"], setup["patience"])
             for other in ("baseline", "bn_hidden", "bn_input_hidden")}
 for reading in readings.values():
     print(reading["text"] + ".")
@@ -102,8 +102,8 @@ report.answer(
     "3.4",
     f"{names[arm]} (input {run_config['input_dropout']}, dense {run_config['hidden_dropout']}"
     f"{', conv blocks ' + str(run_config['conv_dropout']) if arm == 'dropout_conv' else ''}; no BN; "
-    f"{p3_lenet.convergence_status(shown, setup['max_epochs'], setup['patience'])}): test accuracy "
+    f"{p3_analysis.convergence_status(shown, setup['max_epochs'], setup['patience'])}): test accuracy "
     f"{arm_accuracy.mean():.2f} ± {arm_accuracy.std(ddof=1):.2f} %; vs 3.2: "
-    f"{p3_lenet.verdict(accuracy_diffs[(arm, 'bn_hidden')], names)}; vs 3.3: "
-    f"{p3_lenet.verdict(accuracy_diffs[(arm, 'bn_input_hidden')], names)}. Which arm: {choice['text']}. "
+    f"{p3_analysis.verdict(accuracy_diffs[(arm, 'bn_hidden')], names)}; vs 3.3: "
+    f"{p3_analysis.verdict(accuracy_diffs[(arm, 'bn_input_hidden')], names)}. Which arm: {choice['text']}. "
     f"Fit: {readings['bn_hidden']['fit_text']}, {readings['bn_hidden']['conclusion']}.", result)

@@ -16,17 +16,17 @@ et al. (2019) where it applies.
 import matplotlib.pyplot as plt
 
 from hw2 import experiments, plotting, report
-from hw2.experiments import p3_lenet
+from hw2.experiments import p3_analysis, p3_lenet
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
 setup = result.data["setup"]
 variants = result.data["variants"]
-names = p3_lenet.labels(variants)
+names = p3_analysis.labels(variants)
 print(f"BN layers right after a dropout layer in {names['bn_dropout']}: "
-      f"{', '.join(p3_lenet.bn_layers_after_dropout('bn_dropout'))}")
-print(p3_lenet.convergence_report(variants, setup))
-print(p3_lenet.accuracy_table(variants))
+      f"{', '.join(p3_analysis.bn_layers_after_dropout('bn_dropout'))}")
+print(p3_analysis.convergence_report(variants, setup))
+print(p3_analysis.accuracy_table(variants))
 
 # %%
 fig, ax = plotting.new_figure(height=3.6)
@@ -41,11 +41,11 @@ plt.show()
 compared_with = ("dropout", "dropout_conv", "bn_hidden", "baseline")
 accuracy_diffs = {other: p3_lenet.comparison(variants, "bn_dropout", other) for other in compared_with}
 for other in compared_with:
-    print(p3_lenet.verdict(accuracy_diffs[other], names))
-    print("   " + p3_lenet.verdict(p3_lenet.comparison(variants, "bn_dropout", other, "test_loss"), names))
-print(p3_lenet.loss_table({name: variants[name] for name in ("bn_hidden", "dropout", "bn_dropout")}))
+    print(p3_analysis.verdict(accuracy_diffs[other], names))
+    print("   " + p3_analysis.verdict(p3_lenet.comparison(variants, "bn_dropout", other, "test_loss"), names))
+print(p3_analysis.loss_table({name: variants[name] for name in ("bn_hidden", "dropout", "bn_dropout")}))
 for other in ("bn_hidden", "dropout"):
-    print(p3_lenet.fit_reading(variants, "bn_dropout", other, setup["max_epochs"], setup["patience"])["text"] + ".")
+    print(p3_analysis.fit_reading(variants, "bn_dropout", other, setup["max_epochs"], setup["patience"])["text"] + ".")
 
 # %%
 # Variance shift, measured
@@ -59,7 +59,7 @@ for other in ("bn_hidden", "dropout"):
 # each BN layer's moving variance and the actual variance of its input over the validation split in
 # inference mode; their ratio is 1 when there is no shift and below 1 when BN over-estimates the
 # variance.
-shift_rows = p3_lenet.variance_shift_table({name: variants[name] for name in ("bn_hidden", "bn_dropout")})
+shift_rows = p3_analysis.variance_shift_table({name: variants[name] for name in ("bn_hidden", "bn_dropout")})
 print(f"{'variant':<26}{'BN layer':<10} inference var / moving var (median over channels, mean ± sd over seeds)")
 for row in shift_rows:
     print(f"{names[row['variant']]:<26}{row['layer']:<10} {row['ratio_median']:.3f} ± {row['ratio_sd']:.3f}")
@@ -77,7 +77,7 @@ plt.show()
 # bars below the dashed line mean BN divides test-time inputs by a too-large sd. Without dropout the
 # ratio measures only how far the moving averages lag behind the final weights; the difference
 # between the two bars of a layer is what dropout adds. Per layer, the paired difference over seeds:
-shift = p3_lenet.variance_shift_reading(variants)
+shift = p3_analysis.variance_shift_reading(variants)
 print(shift["text"] + ".")
 
 # %%
@@ -89,17 +89,17 @@ print(shift["text"] + ".")
 # dropout layer. Li et al. recommend placing dropout only after the last BN layer or using a
 # variance-stable form of dropout. The answer below is built from the paired intervals above.
 after_dropout = shift["after_dropout"]
-chosen_arm = p3_lenet.dropout_arm(variants)["arm"]
+chosen_arm = p3_analysis.dropout_arm(variants)["arm"]
 versus_chosen_arm = ("" if chosen_arm == "dropout" else
-                     f" vs the arm the 3.4 answer uses: {p3_lenet.verdict(accuracy_diffs[chosen_arm], names)};")
+                     f" vs the arm the 3.4 answer uses: {p3_analysis.verdict(accuracy_diffs[chosen_arm], names)};")
 bn_dropout_accuracy = 100 * variants["bn_dropout"]["test_accuracy"]
 report.answer(
     "3.5",
     f"BN + dropout (dense-only dropout as in 3.4; "
-    f"{p3_lenet.convergence_status(variants, setup['max_epochs'], setup['patience'])}): test accuracy "
+    f"{p3_analysis.convergence_status(variants, setup['max_epochs'], setup['patience'])}): test accuracy "
     f"{bn_dropout_accuracy.mean():.2f} ± {bn_dropout_accuracy.std(ddof=1):.2f} %; vs dropout alone: "
-    f"{p3_lenet.verdict(accuracy_diffs['dropout'], names)};{versus_chosen_arm} vs BN alone: "
-    f"{p3_lenet.verdict(accuracy_diffs['bn_hidden'], names)}. Variance shift: in the BN layers right after "
+    f"{p3_analysis.verdict(accuracy_diffs['dropout'], names)};{versus_chosen_arm} vs BN alone: "
+    f"{p3_analysis.verdict(accuracy_diffs['bn_hidden'], names)}. Variance shift: in the BN layers right after "
     f"dropout the test-time input variance is "
     + " and ".join(f"{shift['layers'][layer]['ratio_shifted']:.2f}× ({layer})" for layer in after_dropout)
     + " of BN's moving variance, vs "

@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
-from hw2.experiments.p4_analysis import setup_sentence
-from hw2.experiments.p4_cyclical import setup_note, training_profile
+from hw2.experiments.p4_finders_analysis import setup_sentence
+from hw2.experiments.p4_setup import setup_note, training_profile
 from hw2.plotting import new_figure
 
 result = experiments.run("p4.fashion_mnist", fallback=True)

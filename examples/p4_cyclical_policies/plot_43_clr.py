@@ -23,8 +23,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import report, stats
-from hw2.experiments.p4_analysis import STILL_IMPROVING_GAIN, gap_sentence, reference_gap, run_summary, setup_sentence
-from hw2.experiments.p4_cyclical import policy_runs
+from hw2.experiments.p4_finders_analysis import setup_sentence
+from hw2.experiments.p4_policies import policy_runs
+from hw2.experiments.p4_policies_analysis import STILL_IMPROVING_GAIN, gap_sentence, reference_gap, run_summary
 from hw2.plotting import new_figure, plot_policy_run
 
 # The CLR at every seed 4.7 compares (the same runs), the first seed's curves drawn.

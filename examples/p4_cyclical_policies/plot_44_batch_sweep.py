@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
-from hw2.experiments.p4_analysis import (
+from hw2.experiments.p4_finders_analysis import (
     SIMILAR_RANK,
     UNMOVED_LOSS_TOL,
     below_untrained,

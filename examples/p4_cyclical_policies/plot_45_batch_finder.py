@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, noise_scale, report, sweeps
-from hw2.experiments.p4_analysis import (
+from hw2.experiments.p4_finders_analysis import (
     agreement_brief,
     agreement_sentence,
     batch_bound_agreement,

@@ -45,13 +45,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import experiments, report
-from hw2.experiments import p4_cyclical as p4
-from hw2.experiments.p4_analysis import (
+from hw2.experiments import p4_policies
+from hw2.experiments.p4_finders_analysis import setup_sentence
+from hw2.experiments.p4_policies_analysis import (
     cbs_trajectory,
     matched_trace,
     noise_trace,
     run_summary,
-    setup_sentence,
     training_progress,
 )
 from hw2.plotting import new_figure, plot_noise_temperature, plot_policy_run
@@ -178,7 +178,7 @@ print(trained_text)
 # ---------------------
 matched = matched_run["matched"]
 matched_config = matched_result.config
-reach = p4.stored_matched_reach(matched_config)  # the CLR's reach, read from the stored config
+reach = p4_policies.stored_matched_reach(matched_config)  # the CLR's reach, read from the stored config
 trace = matched_trace(matched_run, matched_config["step_epochs"])
 print(f"lr = lr_max = {matched_run['lr']:.3g}; one update = the images of the CLR's next k steps whose rates sum to "
       f"about lr_max, B = {matched['b_min']} k")
@@ -214,7 +214,7 @@ else:
                  f"{matched['b_max']} would be {reach['coldest_window_over_lr']:.1f} x colder than the CLR on the same "
                  f"images, so the largest faithful batch is {trace['largest']}; bmax visited: False")
 print(cold_text)
-full = p4.matched_plan_at("full", matched_config["lr_min"], matched_config["lr_max"])
+full = p4_policies.matched_plan_at("full", matched_config["lr_min"], matched_config["lr_max"])
 print(f"the same bounds at the full specification (step {full['step_epochs']} epochs of {full['steps_per_epoch']} "
       f"steps): batch {full['smallest']} to {full['largest']}, bmax = {full['bounds']['b_max']} visited: "
       f"{full['largest'] == full['bounds']['b_max']}")

@@ -20,16 +20,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from hw2 import report
-from hw2.experiments.p4_analysis import (
+from hw2.experiments.p4_finders_analysis import setup_sentence
+from hw2.experiments.p4_policies import policy_runs
+from hw2.experiments.p4_policies_analysis import (
     compare_policies,
     difference_sentence,
     lr_budget,
     noise_trace,
     run_summary,
-    setup_sentence,
     temperature_comparison,
 )
-from hw2.experiments.p4_cyclical import policy_runs
 from hw2.plotting import P4_COLORS, new_figure, plot_mean_band, plot_noise_temperature, plot_policy_comparison
 
 runs = policy_runs(fallback=True)  # every policy at every seed, read from the store (or computed once)

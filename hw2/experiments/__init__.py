@@ -48,10 +48,17 @@ class Experiment:
         summarize: ``summarize(data) -> dict`` of headline numbers (printed by the CLI).
         description: one line for ``python -m hw2 list``.
         gpu_recommended: the full profile is impractical on a CPU.
-        prepare: optional ``prepare(config, profile, fallback) -> config`` that fills fields derived
-            from upstream experiments (e.g. lr_min from the LR sweep) by running them (cache-first) at
-            the same profile, passing ``fallback`` on to :func:`run`.
-            It runs before the store key is computed, so the key records the concrete values.
+        prepare: optional ``prepare(config, upstream) -> config`` that fills fields derived from
+            upstream experiments (e.g. lr_min from the LR sweep) through ``upstream``, an
+            :class:`Upstream`: it runs them cache-first at the same profile and serves only the
+            experiments named in ``needs``. It runs before the store key is computed, so the key
+            records the concrete values.
+        needs: the experiments whose results ``prepare`` reads (the dependency graph: a chain
+            runs them first, :func:`chain_members`).
+        chain: the chain (``python -m hw2 chain NAME``, :mod:`hw2.chain`) this experiment is a
+            piece of, or ``None``.
+        per_seed: in its chain, the experiment runs at every seed the chain runs (the policies
+            4.7 compares); otherwise once, at the ``finder_seed`` the per-seed pieces read it at.
         seeds: optional ``seeds(config) -> iterable of int``: every seed the computation will use.
             Default (:func:`seeds_used`): ``seed`` and every ``*_seed`` field, ``seeds`` if the config
             has such a tuple, and ``seed, seed + 1, ..., seed + n_seeds - 1`` if it has ``n_seeds``.
@@ -64,11 +71,20 @@ class Experiment:
     summarize: Callable[[dict], dict]
     description: str
     gpu_recommended: bool = False
-    prepare: Callable[[Any, str, bool], Any] | None = None
+    prepare: Callable[[Any, Upstream], Any] | None = None
     seeds: Callable[[Any], Iterable[int]] | None = None
+    needs: tuple[str, ...] = ()
+    chain: str | None = None
+    per_seed: bool = False
 
     def config(self, profile: str | None = None, **changes):
         return profiles.config_for(self.name, self.config_cls, profile, **changes)
+
+    def prepared(self, config, profile: str, fallback: bool = False):
+        """``config`` with the fields ``prepare`` fills from upstream results (as is without a hook)."""
+        if self.prepare is None:
+            return config
+        return self.prepare(config, Upstream(self.name, self.needs, profiles.resolve_profile(profile), fallback))
 
     def check_seeds(self, config) -> None:
         """Raise ``ValueError`` unless every seed ``config`` will use is an integer in [0, 2**32 - 1]."""
@@ -110,17 +126,77 @@ def summary_member(data: dict) -> dict:
 
 def register(name: str, *, version: str, config_cls: type, description: str,
              summarize: Callable[[dict], dict] = summary_member, gpu_recommended: bool = False,
-             prepare: Callable[[Any, str, bool], Any] | None = None,
-             seeds: Callable[[Any], Iterable[int]] | None = None):
+             prepare: Callable[[Any, Upstream], Any] | None = None,
+             seeds: Callable[[Any], Iterable[int]] | None = None, needs: Iterable[str] = (),
+             chain: str | None = None, per_seed: bool = False):
     """Decorator registering ``compute(config) -> dict`` as experiment ``name`` (arguments: the
     attributes of :class:`Experiment`; ``summarize`` defaults to :func:`summary_member`)."""
 
     def decorate(compute):
         _REGISTRY[name] = Experiment(name, str(version), config_cls, compute, summarize, description,
-                                     gpu_recommended, prepare, seeds)
+                                     gpu_recommended, prepare, seeds, tuple(needs), chain, bool(per_seed))
         return compute
 
     return decorate
+
+
+@dataclasses.dataclass(frozen=True)
+class Upstream:
+    """What a ``prepare`` hook may read: the results of the experiments its registration names in
+    ``needs`` (run cache-first at ``profile``, passing ``fallback`` on to :func:`run`), and any
+    experiment's config at ``profile`` (a policy takes its cycle from the CLR's config).
+
+    A hook that reads an experiment it did not declare fails at once, so the declared graph, which
+    the chain runs by (:func:`chain_members`), is the graph the hooks use.
+    """
+
+    experiment: str
+    needs: tuple[str, ...]
+    profile: str
+    fallback: bool = False
+
+    def result(self, name: str, seed: int) -> dict:
+        """The data of upstream experiment ``name`` at ``seed`` (computed if it is not stored)."""
+        if name not in self.needs:
+            raise RuntimeError(f"{self.experiment}'s prepare hook reads {name}, which its registration does not "
+                               f"declare (needs={self.needs}). Fix: add it to register(..., needs=...).")
+        return run(name, self.profile, seed=seed, fallback=self.fallback).data
+
+    def config(self, name: str, **changes):
+        """The config of experiment ``name`` at this profile (nothing is run)."""
+        return get(name).config(self.profile, **changes)
+
+
+def chain_members(chain: str) -> list[Experiment]:
+    """The experiments of ``chain`` in the order a chain runs them: first those run once (at the
+    ``finder_seed``), then the per-seed ones; within each, every experiment after the ones it
+    ``needs``, otherwise in registration order (modules alphabetically, then top to bottom).
+
+    A need outside the chain that is itself in no chain is fine (it is looked up or computed by
+    ``prepare``); a need on a per-seed experiment, an unknown need or a cycle is an error.
+    """
+    _discover()
+    members = [e for e in _REGISTRY.values() if e.chain == chain]
+    if not members:
+        raise KeyError(f"No experiment is registered in chain {chain!r}.")
+    by_name = {e.name: e for e in members}
+    for experiment in members:
+        for need in experiment.needs:
+            if need not in _REGISTRY:
+                raise KeyError(f"{experiment.name} needs {need!r}, which is not a registered experiment.")
+            if need in by_name and by_name[need].per_seed and not experiment.per_seed:
+                raise ValueError(f"{experiment.name} runs once but needs the per-seed {need}.")
+    ordered: list[Experiment] = []
+    for group in ([e for e in members if not e.per_seed], [e for e in members if e.per_seed]):
+        pending = list(group)
+        while pending:
+            ready = next((e for e in pending if all(n not in by_name or n in {o.name for o in ordered}
+                                                       for n in e.needs)), None)
+            if ready is None:
+                raise ValueError(f"The needs of chain {chain!r} form a cycle among {[e.name for e in pending]}.")
+            ordered.append(ready)
+            pending.remove(ready)
+    return ordered
 
 
 def _discover() -> None:
@@ -172,8 +248,7 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
         raise ValueError(f"Argument `seed` must be an integer in [0, {MAX_SEED}]. Received: seed={seed!r}")
     config = experiment.config(profile, seed=int(seed), **changes)
     experiment.check_seeds(config)  # before any work, upstream runs included
-    if experiment.prepare is not None:
-        config = experiment.prepare(config, profile, fallback)
+    config = experiment.prepared(config, profile, fallback)
     default_store = store is None
     store = store or store_for(profile)
     version = _store_version(experiment, profile)
@@ -282,7 +357,8 @@ def cached_part(part: str, key: Any, compute: Callable[[], dict], *, version: st
 #: readings and verdicts). No computation imports them (``tests/test_experiments.py`` checks it),
 #: so editing one cannot change a stored number: the reduced profiles' caches survive such edits,
 #: as the committed full-spec results do.
-RENDER_ONLY_MODULES = ("plotting.py", "report.py", "experiments/p4_analysis.py")
+RENDER_ONLY_MODULES = ("plotting.py", "report.py", "experiments/p3_analysis.py",
+                       "experiments/p4_finders_analysis.py", "experiments/p4_policies_analysis.py")
 
 
 @functools.lru_cache(maxsize=1)
@@ -369,9 +445,7 @@ def verify_store(profile: str = "full", store: ResultStore | None = None,
                 continue
             seed = meta.get("config", {}).get("seed", 0)
             try:
-                config = experiment.config(profile, seed=seed)
-                if experiment.prepare is not None:
-                    config = experiment.prepare(config, profile, False)
+                config = experiment.prepared(experiment.config(profile, seed=seed), profile)
             except LookupError as exc:
                 problems.append(f"{where}: {name}: an upstream result is missing ({exc})")
                 continue
@@ -395,9 +469,7 @@ def _served_from_full(name: str, profile: str) -> bool:
         return False
     experiment = get(name)
     try:
-        config = experiment.config(profile)
-        if experiment.prepare is not None:
-            config = experiment.prepare(config, profile, False)
+        config = experiment.prepared(experiment.config(profile), profile)
     except LookupError:
         return False
     return store_for("full").load(name, config, experiment.version) is not None

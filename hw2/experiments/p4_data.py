@@ -24,6 +24,18 @@ from hw2.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
 from hw2.experiments import register
 
 NUM_CLASSES = len(FASHION_MNIST_CLASSES)
+FASHION_MNIST_TRAIN, FASHION_MNIST_TEST = 60000, 10000  # Keras' training and test parts
+
+
+def part_sizes(validation_per_class: int = 600) -> dict:
+    """The images in each part of the whole split (no subset): the one home of 54 000 / 6 000 / 10 000.
+
+    Example:
+        >>> part_sizes(600)
+        {'train': 54000, 'validation': 6000, 'test': 10000}
+    """
+    validation = NUM_CLASSES * check_int("validation_per_class", validation_per_class, 1, 5999)
+    return {"train": FASHION_MNIST_TRAIN - validation, "validation": validation, "test": FASHION_MNIST_TEST}
 
 
 def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""Problem 4 analysis (:mod:`hw2.experiments.p4_analysis`): every verdict a P4 page prints, made when the
-page renders from what training stored (and the statistics 4.7 uses)."""
+"""Problem 4 policy readings (:mod:`hw2.experiments.p4_policies_analysis`): every verdict the 4.3, 4.6
+and 4.7 pages print, made when the page renders from what training stored (and the statistics 4.7
+uses); the tiny P4 chain every page renders from (finder readings included), and ``policy_runs``."""
 
 import dataclasses
 import math
@@ -10,72 +11,9 @@ import p4_tiny
 import pytest
 
 from hw2 import experiments, profiles, schedules, stats
-from hw2.experiments import p4_analysis as analysis
-from hw2.experiments import p4_cyclical as p4
-
-
-# ----------------------------------------------------------------------------------- 4.2
-def test_lr_agreement_tells_the_same_from_within_one_step():
-    sweep = {"lr_min": 1e-4, "lr_max": 1e-2, "sweep": {"learning_rates": np.logspace(-9, 1, 10)}}
-    out = analysis.lr_agreement(sweep, {"lr_min": 1e-4 * 10**1.0, "lr_max": 1e-2 * 10**1.5})
-    assert out["grid_spacing_decades"] == pytest.approx(10 / 9)
-    assert out["within_step"] == {"lr_min": True, "lr_max": False}
-    assert out["same"] == {"lr_min": False, "lr_max": False}  # 10 times apart is not the same, even within a step
-    assert out["ratio"]["lr_max"] == pytest.approx(10**1.5) and "agree" not in out
-    assert analysis.agreement_sentence(out) == (
-        "lr_min 10 times apart, less than one sweep step (x12.9), so the sweep cannot tell them apart; "
-        "lr_max 31.6 times apart, more than one sweep step (x12.9)")
-    close = analysis.lr_agreement(sweep, {"lr_min": 1.2e-4, "lr_max": 1e-2})
-    assert close["same"] == close["within_step"] == {"lr_min": True, "lr_max": True}
-    assert analysis.agreement_sentence(close) == ("lr_min the same (within a factor 1.2); "
-                                                  "lr_max the same")  # equal: no factor to state
-
-
-def test_batch_bound_agreement_reads_the_noise_finders_bounds_on_the_doubling_grid():
-    sweep = {"b_min": 256, "b_max": 1024, "sweep": {"batch_sizes": [64, 128, 256, 512, 1024]}}
-    noise = {"b_min": 448, "b_max": 4096, "clipped": False, "reliable": True, "note": ""}  # noise_readings' output
-    out = analysis.batch_bound_agreement(sweep, noise)
-    assert out["grid_factor"] == pytest.approx(2.0) and out["bounds"] == ("b_min", "b_max")
-    assert out["ratio"] == {"b_min": 1.75, "b_max": 4.0}
-    assert out["within_step"] == {"b_min": True, "b_max": False} and out["same"] == {"b_min": False, "b_max": False}
-    assert analysis.agreement_sentence(out) == (
-        "b_min 1.75 times apart, less than one sweep step (x2), so the sweep cannot tell them apart; "
-        "b_max 4 times apart, more than one sweep step (x2)")
-    assert analysis.batch_bound_agreement(sweep, dict(noise, b_min=362))["same"]["b_min"] is True  # x1.41
-
-
-def test_same_bound_factor_is_read_when_the_verdict_is_made(monkeypatch):
-    sweep = {"b_min": 256, "b_max": 1024, "sweep": {"batch_sizes": [64, 128, 256, 512, 1024]}}
-    noise = {"b_min": 384, "b_max": 1024}  # x1.5: the same at the default factor (inclusive)
-    assert analysis.SAME_BOUND_FACTOR == 1.5
-    assert analysis.batch_bound_agreement(sweep, noise)["same"] == {"b_min": True, "b_max": True}
-    monkeypatch.setattr(analysis, "SAME_BOUND_FACTOR", 1.2)
-    assert analysis.batch_bound_agreement(sweep, noise)["same"] == {"b_min": False, "b_max": True}
-
-
-def test_sweep_updates_stop_at_the_diverging_epoch():
-    data = {"setup": {"train_images": 8192}, "sweep": {"batch_size": 64, "epochs": 2,
-                                                       "diverged": [False, False, True], "diverged_epoch": [-1, -1, 0]}}
-    out = analysis.sweep_updates(data)
-    assert out["per_run"].tolist() == [256, 256, 128]
-    assert out["total"] == 640
-    assert analysis.range_test_updates({"kept_steps": np.arange(0, 384, 2).tolist() + [384], "test": {}}) == 385
-
-
-def test_plateau_lines_name_every_rule():
-    lines = analysis.plateau_lines({"default": {"value": 0.01, "on_plateau": False, "note": ""},
-                                    "valley": {"value": 1.7e-7, "on_plateau": True, "note": "flat there"}})
-    assert lines == ["default 0.01: not on a plateau", "valley 1.7e-07: ON A PLATEAU (flat there)"]
-
-
-@pytest.mark.parametrize("last, diverged, went_past", [(3.0, [False, True], True), (0.5, [False, True], False),
-                                                       (3.0, [False, False], None)])
-def test_range_test_overshoot(last, diverged, went_past):
-    sweep = {"sweep": {"learning_rates": [0.1, 1.0], "diverged": diverged}}
-    out = analysis.range_test_overshoot(sweep, {"test": {"lrs": [1e-3, last], "stop_reason": "exploded"}})
-    assert out["went_past"] is went_past
-    sentence = analysis.overshoot_sentence(out)
-    assert {True: "times the smallest", False: "below the smallest", None: "cannot be read"}[went_past] in sentence
+from hw2.experiments import p4_finders, p4_policies
+from hw2.experiments import p4_finders_analysis as finders
+from hw2.experiments import p4_policies_analysis as analysis
 
 
 # ----------------------------------------------------------------------------------- 4.3
@@ -90,44 +28,6 @@ def test_reference_gap_names_what_differs():
     above = analysis.reference_gap(0.955, {"train_images": 60000, "published_network": True}, 48)
     assert above["below_points"] == pytest.approx(-1.5) and above["causes"] == []
     assert analysis.gap_sentence(0.955, above) == "95.5 % is 1.5 points above pyimagesearch's 94 %"
-
-
-# ----------------------------------------------------------------------------------- 4.4
-def test_shape_similarity_normalises_by_the_batch_curve_span():
-    lr = {"sweep": {"learning_rates": [1e-4, 1e-3, 1e-2, 1e-1], "diverged": [False, False, False, True],
-                    "batch_size": 64},
-          "final_losses": [2.3, 1.5, 0.7, np.inf]}
-    # lr 1e-2 at batch 640 is lr 1e-3 at batch 64: loss 1.5 there means 'on the curve'
-    bs = {"lr": 1e-2, "sweep": {"batch_sizes": [64, 640, 6400, 64000], "diverged": [False] * 4},
-          "final_losses": [0.7, 1.5, 2.5, 2.4]}
-    out = analysis.shape_similarity(lr, bs)
-    np.testing.assert_allclose(out["equivalent_lr"], [1e-2, 1e-3, 1e-4, 1e-5])
-    np.testing.assert_allclose(out["deviation"][:3], [0.0, 0.0, 0.2], atol=1e-12)
-    assert np.isnan(out["deviation"][3])  # outside the swept LR range: not compared
-    assert out["batch_curve_span"] == pytest.approx(1.8)
-    assert out["max_deviation_fraction"] == pytest.approx(0.2 / 1.8)
-    assert out["minimum_at"] == {"lr": "last", "batch": "first"}
-
-
-def test_below_untrained_uses_the_noise_floor():
-    lr = {"reference_loss": 2.30, "sweep": {"losses": [[2.2, 2.4], [1.0, 0.5]]}}  # noise sd 0.141
-    bs = {"sweep": {"batch_sizes": [64, 128], "diverged": [False, False]}, "final_losses": [2.0, 2.2]}
-    out = analysis.below_untrained(lr, bs)
-    assert out["threshold"] == pytest.approx(3 * np.std([2.2, 2.4], ddof=1))
-    assert out["measurable"] is False  # 0.30 below, but the floor is 0.42
-    single = analysis.below_untrained({"reference_loss": 2.30, "sweep": {"losses": [[2.3]]}}, bs)
-    assert math.isnan(single["noise_sd"]) and single["threshold"] == pytest.approx(0.023)
-    assert single["measurable"] is True
-    diverged = dict(bs, sweep={"batch_sizes": [64, 128], "diverged": [True, False]})
-    assert analysis.below_untrained(lr, diverged)["batch_size"] == 128
-
-
-# ----------------------------------------------------------------------------------- 4.5
-def test_noise_scale_summary_trend():
-    out = analysis.noise_scale_summary({"probe": {"epoch": [0, 1], "b_simple": [400.0, 100.0]}, "updates": 10})
-    assert out["trend"] == "fell" and out["factor"] == pytest.approx(0.25)
-    one = analysis.noise_scale_summary({"probe": {"epoch": [0], "b_simple": [400.0]}, "updates": 5})
-    assert one["trend"] is None and one["smallest"] == one["largest"] == 400.0
 
 
 # ----------------------------------------------------------------------------------- 4.6
@@ -367,7 +267,7 @@ def test_stored_p4_results_hold_no_readings(tiny):
     _, results = tiny
     stored = {key if isinstance(key, str) else key[0] for key in results}
     assert stored == {name for name in experiments.names() if name.startswith("p4.")}  # every registered one
-    assert p4.COMPARISON not in stored
+    assert p4_policies.COMPARISON not in stored
     for key, result in results.items():
         found = sorted({f"{path}/{name}" for path, name in _keys(result.data) if name in READING_KEYS})
         assert found == [], f"{key} stores readings: {found}"
@@ -378,7 +278,7 @@ def test_stored_p4_results_hold_no_readings(tiny):
     assert not {"lr_min", "lr_max", "b_min", "b_max"} & set(results["p4.noise_scale"].data)
     trained = {"history", "diverged", "test_loss", "test_accuracy", "test_images", "updates", "update_batch_sizes",
                "images_per_second", "seconds"}
-    for name in p4.POLICIES.values():
+    for name in p4_policies.POLICIES.values():
         assert trained <= set(results[(name, 0)].data), name
 
 
@@ -387,7 +287,7 @@ def test_the_cli_summary_of_a_policy_run_reads_its_readings_when_asked(tiny):
     for key, result in results.items():
         name = key if isinstance(key, str) else key[0]
         summary = experiments.get(name).summarize(result.data)  # what `python -m hw2 run` prints
-        if name in p4.POLICIES.values():
+        if name in p4_policies.POLICIES.values():
             for reading, value in analysis.run_summary(result.data).items():  # made now, from the history
                 assert summary[reading] == value or (np.isnan(summary[reading]) and np.isnan(value)), reading
             assert "best_val_epoch" in summary and "best_val_epoch" not in result.data
@@ -409,38 +309,38 @@ def test_pages_read_the_stored_runs_and_a_changed_threshold_recomputes_nothing(t
     monkeypatch.setattr(experiments, "_REGISTRY", {name: dataclasses.replace(e, compute=_no_training)
                                                    for name, e in experiments._REGISTRY.items()})
     sweep, range_test, batch, noise = (experiments.run(name, "smoke").data for name in p4_tiny.FINDERS)
-    runs = p4.policy_runs("smoke")
+    runs = p4_policies.policy_runs("smoke")
     assert all(r.from_store for r in runs.all_results()) and runs.reduced_from is None
     per_run = runs.data
 
     # every finder rule, read from the stored curves
-    rules = analysis.lr_readings(sweep)
+    rules = finders.lr_readings(sweep)
     assert set(rules) == {"default", "valley", "steep", "minimum"}
     assert (rules["default"]["low"], rules["default"]["high"]) == (sweep["lr_min"], sweep["lr_max"])
-    range_readings = analysis.range_test_readings(range_test)
-    assert range_readings["reference_loss"] == p4.range_test_reference(range_test["test"])
+    range_readings = finders.range_test_readings(range_test)
+    assert range_readings["reference_loss"] == p4_finders.range_test_reference(range_test["test"])
     assert (range_readings["lr_min"], range_readings["lr_max"]) == (range_readings["rules"]["default"]["low"],
                                                                    range_readings["rules"]["default"]["high"])
-    batch_rule = analysis.batch_readings(batch)
+    batch_rule = finders.batch_readings(batch)
     assert (batch_rule["low"], batch_rule["high"]) == (batch["b_min"], batch["b_max"])
     assert batch_rule["b_min_at_edge"] == (batch["b_min"] == batch["sweep"]["batch_sizes"][0])
     sizes = batch["sweep"]["batch_sizes"]
-    noise_bounds = analysis.noise_readings(noise, sizes[0], sizes[-1])
+    noise_bounds = finders.noise_readings(noise, sizes[0], sizes[-1])
     assert sizes[0] <= noise_bounds["b_min"] <= noise_bounds["b_max"] <= sizes[-1]
-    placement = analysis.lr_max_placement(sweep)
+    placement = finders.lr_max_placement(sweep)
     assert placement["lr_max"] == pytest.approx(sweep["lr_max"])
-    moved = analysis.below_untrained(sweep, batch)
-    analysis.similar_behaviour(analysis.shape_similarity(sweep, batch), moved)
-    analysis.update_limited(sweep, batch)
+    moved = finders.below_untrained(sweep, batch)
+    finders.similar_behaviour(finders.shape_similarity(sweep, batch), moved)
+    finders.update_limited(sweep, batch)
     analysis.training_progress(per_run["CBS"][0], per_run["CLR"][0], sweep["reference_loss"])
     analysis.cbs_trajectory(per_run["CBS"][0], step_epochs=1)
     analysis.matched_trace(per_run["matched CBS"][0], step_epochs=1)
-    reach = p4.stored_matched_reach(runs.results["matched CBS"][0].config)
+    reach = p4_policies.stored_matched_reach(runs.results["matched CBS"][0].config)
     assert reach["window_steps"] == per_run["matched CBS"][0]["b_max"] // per_run["matched CBS"][0]["clr_batch"]
 
     # 4.7, assembled from the policy runs
     comparison = analysis.compare_policies(per_run)
-    assert sorted(comparison["ranking"]) == sorted(p4.POLICIES) and comparison["seeds"] == [0]
+    assert sorted(comparison["ranking"]) == sorted(p4_policies.POLICIES) and comparison["seeds"] == [0]
     assert comparison["decided"] is False  # one seed decides nothing
     temperature = analysis.temperature_comparison(per_run, comparison)
     assert temperature["matched"] is not None and temperature["compares_temperatures"] is not None
@@ -450,11 +350,11 @@ def test_pages_read_the_stored_runs_and_a_changed_threshold_recomputes_nothing(t
         assert low <= per_run[policy][0]["test_accuracy"] <= high
 
     # a verdict threshold changed: the verdicts follow, from the same stored runs
-    agreements = lambda: (analysis.lr_agreement(sweep, range_readings)["same"],
-                          analysis.batch_bound_agreement(batch, noise_bounds)["same"])
-    monkeypatch.setattr(analysis, "SAME_BOUND_FACTOR", 1e12)
+    agreements = lambda: (finders.lr_agreement(sweep, range_readings)["same"],
+                          finders.batch_bound_agreement(batch, noise_bounds)["same"])
+    monkeypatch.setattr(finders, "SAME_BOUND_FACTOR", 1e12)
     assert all(v for same in agreements() for v in same.values())
-    monkeypatch.setattr(analysis, "SAME_BOUND_FACTOR", 1 - 1e-9)  # no two bounds are the same
+    monkeypatch.setattr(finders, "SAME_BOUND_FACTOR", 1 - 1e-9)  # no two bounds are the same
     assert not any(v for same in agreements() for v in same.values())
     monkeypatch.setattr(analysis, "STILL_IMPROVING_GAIN", math.inf)
     assert not any(analysis.run_summary(by_seed[0])["still_improving"] for by_seed in per_run.values())
@@ -466,26 +366,27 @@ def test_pages_read_the_stored_runs_and_a_changed_threshold_recomputes_nothing(t
         assert summary["gain_last_window"] == summaries[policy]["gain_last_window"]  # the reading itself is unmoved
 
     assert _files(root) == before  # nothing computed, nothing written: not a file touched
-    assert not (root / "smoke" / p4.COMPARISON).exists()
+    assert not (root / "smoke" / p4_policies.COMPARISON).exists()
 
 
 # ------------------------------------------------------------------------------ policy_runs
 def test_policy_runs_reads_every_policy_at_the_compare_seeds(tiny, monkeypatch):
     monkeypatch.setenv("HW2_NO_COMPUTE", "1")
-    runs = p4.policy_runs("smoke", fallback=True)  # fallback only acts at full
+    runs = p4_policies.policy_runs("smoke", fallback=True)  # fallback only acts at full
     assert (runs.profile, runs.seeds, runs.reduced_from) == ("smoke", (0,), None)
-    assert {policy: list(by_seed) for policy, by_seed in runs.results.items()} == {p: [0] for p in p4.POLICIES}
-    assert [r.experiment for r in runs.all_results()] == list(p4.POLICIES.values())
+    assert {policy: list(by_seed) for policy, by_seed in runs.results.items()} == {p: [0] for p in p4_policies.POLICIES}
+    assert [r.experiment for r in runs.all_results()] == list(p4_policies.POLICIES.values())
     assert all(r.from_store and r.profile == "smoke" and "reduced_from" not in r.provenance for r in runs.all_results())
     assert runs.data["CBS"][0] is runs.results["CBS"][0].data
-    two = p4.policy_runs("smoke", policies=["constant LR", "CLR"])
+    two = p4_policies.policy_runs("smoke", policies=["constant LR", "CLR"])
     assert list(two.results) == ["constant LR", "CLR"]
     with pytest.raises(ValueError, match="`policies` must be one of"):
-        p4.policy_runs("smoke", policies=["CLR", "SGDR"])
+        p4_policies.policy_runs("smoke", policies=["CLR", "SGDR"])
     # a compare seed without stored runs is an error, never a comparison over fewer seeds
-    monkeypatch.setitem(profiles.SIZES, p4.COMPARISON, dict(profiles.SIZES[p4.COMPARISON], smoke={"seeds": (0, 1)}))
+    comparison = p4_policies.COMPARISON
+    monkeypatch.setitem(profiles.SIZES, comparison, dict(profiles.SIZES[comparison], smoke={"seeds": (0, 1)}))
     with pytest.raises(LookupError, match=r"p4.clr \(profile smoke, seed 1\) has no stored result"):
-        p4.policy_runs("smoke")
+        p4_policies.policy_runs("smoke")
 
 
 class _FakeRuns:
@@ -507,14 +408,14 @@ class _FakeRuns:
                             {"profile": profile, "seed": seed}, from_store=stored)
 
 
-ALL_FULL = {(name, seed) for name in p4.POLICIES.values() for seed in (0, 1, 2)}
+ALL_FULL = {(name, seed) for name in p4_policies.POLICIES.values() for seed in (0, 1, 2)}
 
 
 def test_policy_runs_at_full_read_every_full_spec_run_when_all_are_stored(monkeypatch):
     fake = _FakeRuns(ALL_FULL)
     monkeypatch.setattr(experiments, "run", fake)
     monkeypatch.setattr(experiments, "_has_accelerator", lambda: False)
-    runs = p4.policy_runs("full", fallback=True)
+    runs = p4_policies.policy_runs("full", fallback=True)
     assert (runs.profile, runs.seeds, runs.reduced_from) == ("full", (0, 1, 2), None)
     assert {(r.experiment, r.profile, r.provenance["seed"]) for r in runs.all_results()} == {
         (name, "full", seed) for name, seed in ALL_FULL}
@@ -526,13 +427,13 @@ def test_policy_runs_fall_back_to_laptop_for_every_run_when_one_full_run_is_miss
     monkeypatch.setattr(experiments, "run", fake)
     monkeypatch.setattr(experiments, "_has_accelerator", lambda: False)
     monkeypatch.delenv("HW2_NO_COMPUTE", raising=False)
-    runs = p4.policy_runs("full", fallback=True)
+    runs = p4_policies.policy_runs("full", fallback=True)
     assert (runs.profile, runs.seeds, runs.reduced_from) == ("laptop", (0, 1), "full")
     results = runs.all_results()
     assert len(results) == 8 and {r.profile for r in results} == {"laptop"}  # never a mixture with full runs
     assert all(r.provenance["reduced_from"] == "full" for r in results)
     assert {(r.experiment, r.provenance["seed"]) for r in results} == {
-        (name, seed) for name in p4.POLICIES.values() for seed in (0, 1)}
+        (name, seed) for name in p4_policies.POLICIES.values() for seed in (0, 1)}
     laptop = [call for call in fake.calls if call[1] == "laptop"]
     assert len(laptop) == 8 and not any(no_compute for *_, no_compute in laptop)  # computed if need be
     assert all(no_compute for _, profile, _, no_compute in fake.calls if profile == "full")
@@ -546,7 +447,7 @@ def test_policy_runs_at_full_compute_what_is_missing_without_fallback_or_with_an
     monkeypatch.setattr(experiments, "run", fake)
     monkeypatch.setattr(experiments, "_has_accelerator", lambda: accelerator)
     monkeypatch.delenv("HW2_NO_COMPUTE", raising=False)
-    runs = p4.policy_runs("full", fallback=fallback)
+    runs = p4_policies.policy_runs("full", fallback=fallback)
     assert (runs.profile, runs.seeds, runs.reduced_from) == ("full", (0, 1, 2), None)
     assert {r.profile for r in runs.all_results()} == {"full"} and len(runs.all_results()) == 12
     assert {call[1] for call in fake.calls} == {"full"} and not any(call[3] for call in fake.calls)
