@@ -1,22 +1,23 @@
 """The dying-ReLU simulator against the naive loop: wall time, peak memory, speed-up.
 
-``ensemble``: the full specification of Problems 2.2 and 2.3 — 1000 simulations x 3000 points,
-batch size 64, ReLU and Leaky ReLU side by side (2000 networks), the epochs of
-:class:`hw2.experiments.p2_initialization.DyingReluConfig` — as one Keras model
-(:class:`hw2.dying_relu.DyingReluEnsemble`), compilation included.
+``ensemble``: the full specification of Problems 2.2 and 2.3
+(:class:`hw2.experiments.p2_initialization.DyingReluConfig`: 1000 simulations x 3000 points, batch
+size 64, 50 epochs, its arms side by side: ReLU, Leaky ReLU and ReLU with RAI, 3000 networks) as
+one Keras model (:class:`hw2.dying_relu.DyingReluEnsemble`, built as the study builds it),
+compilation included.
 
 ``naive``: what one would write without it — for each simulation a ``keras.Sequential`` model
 (:func:`hw2.models.narrow_mlp`) with the same initial weights and data, and one
-``fit(epochs=..., shuffle=True)``. Timed on ``--naive`` simulations per activation (compilation
-included: each new model compiles) and extrapolated to 1000 per activation.
+``fit(epochs=..., shuffle=True)``. Timed on ``--naive`` simulations per arm (compilation
+included: each new model compiles) and extrapolated to 1000 per arm.
 
 Peak memory is the process's maximum resident set size (the framework included), read after the
 ensemble run and before the naive loop. The CPU is shared on development machines, so both wall
 time and the process's CPU time (all threads; hardly inflated by other processes, and an upper
 bound for the wall time of an idle machine) are printed, with the 1-minute load average.
 
-Run: ``python benchmarks/dying_relu.py [--epochs 50] [--naive 3] [--simulations 1000]``
-(``KERAS_BACKEND=jax`` for the JAX backend).
+Run: ``python benchmarks/dying_relu.py [--epochs 50] [--naive 3] [--simulations 1000] [--arms relu,leaky_relu]``
+(``KERAS_BACKEND=jax`` for the JAX backend); smallest: ``--simulations 10 --epochs 2 --naive 1``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def naive_seconds(ens: dying_relu.DyingReluEnsemble, arm: str, k: int, epochs: i
     """One simulation trained the naive way (build, set weights, one fit): ``(wall, cpu)`` seconds."""
     start, start_cpu = time.perf_counter(), cpu_seconds()
     arm = dying_relu.Arm.parse(arm)
-    model = narrow_mlp(ens.depth, ens.width, activation=arm.activation, negative_slope=ens.negative_slope)
+    model = narrow_mlp(*ens.architecture(arm), activation=arm.activation, negative_slope=ens.negative_slope)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     for layer, (kernel, bias) in zip(dense, ens.initial_parameters_of(arm)):
         layer.set_weights([kernel[k], bias[k]])
@@ -61,14 +62,19 @@ def naive_seconds(ens: dying_relu.DyingReluEnsemble, arm: str, k: int, epochs: i
     return time.perf_counter() - start, cpu_seconds() - start_cpu
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     spec = DyingReluConfig()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--simulations", type=int, default=spec.n_simulations)
-    parser.add_argument("--epochs", type=int, default=spec.epochs)
-    parser.add_argument("--naive", type=int, default=3, help="simulations per activation timed the naive way")
-    parser.add_argument("--arms", default="relu,leaky_relu")
-    args = parser.parse_args()
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--simulations", type=int, default=spec.n_simulations)
+    p.add_argument("--epochs", type=int, default=spec.epochs)
+    p.add_argument("--naive", type=int, default=3, help="simulations per arm timed the naive way")
+    p.add_argument("--arms", default=",".join(spec.arms))
+    return p
+
+
+def main(argv=None) -> None:
+    spec = DyingReluConfig()
+    args = parser().parse_args(argv)
     arms = tuple(args.arms.split(","))
 
     print(f"backend {keras.backend.backend()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
@@ -76,7 +82,9 @@ def main() -> None:
           f"{spec.depth}, width {spec.width}, {args.epochs} epochs, arms {', '.join(arms)}")
     start, start_cpu = time.perf_counter(), cpu_seconds()
     ens = dying_relu.DyingReluEnsemble(args.simulations, depth=spec.depth, width=spec.width, arms=arms,
-                                       n_points=spec.n_points, batch_size=spec.batch_size, seed=0)
+                                       target=spec.target, n_points=spec.n_points, batch_size=spec.batch_size,
+                                       learning_rate=spec.learning_rate, negative_slope=spec.negative_slope,
+                                       seed=spec.seed)
     _ = ens.model  # builds and compiles; XLA compiles on the first step
     t_epoch = time.perf_counter()
     ens.train(1, progress=False)
@@ -105,7 +113,7 @@ def main() -> None:
             ("CPU", sum(naive_cpu.values()) * 1000, total_cpu * scale))
     print(f"\nload average now {os.getloadavg()[0]:.1f}")
     for label, naive_total, ensemble_total in rows:
-        print(f"{label:>4}: naive loop extrapolated to 1000 simulations per activation {naive_total:8.0f} s "
+        print(f"{label:>4}: naive loop extrapolated to 1000 simulations per arm {naive_total:8.0f} s "
               f"({naive_total / 3600:.2f} h); ensemble (scaled to 1000) {ensemble_total:6.1f} s; "
               f"speed-up {naive_total / ensemble_total:5.0f}x")
     print(f"goals: ensemble <= 60 s, speed-up >= 100x, peak memory <= 2 GiB (measured {memory:.2f} GiB)")

@@ -5,14 +5,19 @@ Prints, for the backend in ``KERAS_BACKEND`` on whatever device is here, side by
 * steady-state training throughput (images/s) at batch size 64 for each width, precision
   (``float32``, ``mixed_bfloat16``) and ``jit_compile`` setting, with the ratio to the float32
   baseline of the same width (the first row of each width);
-* for one cyclical batch-size run (``hw2.training.fit_with_batch_policy``: fixed micro-batches, a
-  variable number of accumulated micro-batches per update), how many batch sizes it visits and how
-  many train-step traces (compiled programs) it causes, next to a constant-batch run.
+* for one cyclical batch-size run and one noise-matched run (``hw2.training.fit_with_batch_policy``,
+  as P4 trains: fixed micro-batches of 64, a variable number of accumulated micro-batches per
+  update), how many batch sizes each visits and how many train-step traces (compiled programs) it
+  causes, next to a constant-batch run.
+
+Loss and optimizer are P4's (:mod:`hw2.experiments.p4_setup`: categorical cross-entropy on one-hot
+labels, SGD with momentum 0.9).
 
 Usage::
 
     python benchmarks/minigooglenet.py                       # widths 1 and 0.125, ~3 CPU-minutes (TF)
     python benchmarks/minigooglenet.py --widths 0.25 --steps 40
+    python benchmarks/minigooglenet.py --widths 0.0625 --steps 2 --jit off --epochs 1   # smallest, < 1 min
     KERAS_BACKEND=jax python benchmarks/minigooglenet.py --widths 0.125
 
 Synthetic 32x32x1 inputs: speed does not depend on the pixel values. On a shared machine the
@@ -29,17 +34,19 @@ import time
 import keras
 import numpy as np
 
+from hw2.accumulation import GradientAccumulation
+from hw2.experiments.p4_setup import LOSS, sgd
 from hw2.models import PRECISIONS, mini_googlenet
 from hw2.schedules import CyclicalBatchSize, CyclicalLearningRate, NoiseMatchedBatchSize
-from hw2.training import GradientAccumulation, TraceCounter, fit_with_batch_policy
+from hw2.training import TraceCounter, fit_with_batch_policy
 
 
 def make_model(width: float, precision: str, jit_compile, accumulate: bool = False):
     keras.utils.set_random_seed(0)
     model = mini_googlenet(width=width, precision=precision)
-    optimizer = keras.optimizers.SGD(0.01, momentum=0.9)
-    model.compile(optimizer=GradientAccumulation(optimizer) if accumulate else optimizer,
-                  loss="sparse_categorical_crossentropy", jit_compile=jit_compile)
+    optimizer = sgd(0.9)(0.01)
+    model.compile(optimizer=GradientAccumulation(optimizer) if accumulate else optimizer, loss=LOSS,
+                  jit_compile=jit_compile)
     return model
 
 
@@ -52,18 +59,23 @@ def images_per_second(model, x, y, batch_size: int, steps: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.125], help="width multipliers")
+    p.add_argument("--steps", type=int, default=20, help="timed steps of batch 64 per setting")
+    p.add_argument("--jit", choices=("both", "off", "on"), default="both", help="jit_compile settings")
+    p.add_argument("--epochs", type=int, default=5, help="epochs of each batch-size-policy run (traces)")
+    return p
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.125], help="width multipliers")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps of batch 64 per setting")
-    parser.add_argument("--jit", choices=("both", "off", "on"), default="both", help="jit_compile settings")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     jits = {"both": (False, True), "off": (False,), "on": (True,)}[args.jit]
 
     rng = np.random.default_rng(0)
     n = 64 * (args.steps + 2)
     x = rng.normal(size=(n, 32, 32, 1)).astype("float32")
-    y = rng.integers(0, 10, n)
+    y = np.eye(10, dtype="float32")[rng.integers(0, 10, n)]  # one-hot, as P4's loss wants
     print(f"backend {keras.backend.backend()}, keras {keras.__version__}, devices {keras.distribution.list_devices()}, "
           f"{os.cpu_count()} CPUs ({platform.processor() or 'cpu'}); batch 64, {args.steps} timed steps")
     print()
@@ -81,9 +93,9 @@ def main(argv=None):
     # Compiled train steps of one cyclical batch-size run vs a constant batch size (smallest width).
     width = min(args.widths)
     policy = CyclicalBatchSize(64, 512, step_size=2)
-    epochs = 5
+    epochs = args.epochs
     m = 512 * 2
-    xs, ys = x[:m] if len(x) >= m else np.resize(x, (m, 32, 32, 1)), np.resize(y, m)
+    xs, ys = np.resize(x, (m, 32, 32, 1)), np.resize(y, (m, 10))
     print()
     print(f"compiled train steps, width {width:g}, {m} images, {epochs} epochs (jit_compile='auto'):")
     per_epoch = m // 64
@@ -99,8 +111,8 @@ def main(argv=None):
             seconds = time.perf_counter() - start
         print(f"  {label:<40} batch sizes {len(set(history['update_batch_sizes'])):>2}  traces {traces.count}  "
               f"updates {sum(history['steps']):>3}  {seconds:5.1f} s")
-    print("  (one trace per run on JAX; TensorFlow traces a PyDataset-fed step twice, shape-generically, "
-          "whatever the number of batch sizes)")
+    print("  (fixed micro-batches: one compiled train step per run is expected, whatever the number of "
+          "batch sizes)")
 
 
 if __name__ == "__main__":

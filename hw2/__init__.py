@@ -36,7 +36,7 @@ _EXPORTS = {
     "lr_sweep": "sweeps", "batch_size_sweep": "sweeps", "batch_size_finder": "sweeps",
     "LRSweepResult": "sweeps", "BatchSweepResult": "sweeps", "BatchFinderResult": "sweeps",
     "BATCH_FINDER_STEPS": "sweeps",
-    "GradientAccumulation": "training", "BatchSizeSchedule": "training", "EpochBatches": "training",
+    "GradientAccumulation": "accumulation", "BatchSizeSchedule": "training", "EpochBatches": "training",
     "fit_with_batch_policy": "training", "EpochLogger": "training", "TraceCounter": "training",
     "pad_to_32": "training", "epoch_order": "training",
     "mini_googlenet": "models",

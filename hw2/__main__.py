@@ -23,6 +23,7 @@ import sys
 import time
 
 from hw2 import profiles
+from hw2._checks import argument_error
 
 
 def _cmd_list(args) -> int:
@@ -89,7 +90,7 @@ def _cmd_chain(args) -> int:
         print(f"  backend {backend}: {cache}; {copies}")
         return 0
     if not args.copy_to:
-        raise ValueError("Argument `--copy-to` must name a folder unless --dry-run is given. Received: nothing")
+        raise argument_error("--copy-to", "a folder unless --dry-run is given", received="nothing")
     import keras
 
     from hw2 import datasets

@@ -1,7 +1,9 @@
 """Argument checks with Keras' message wording, in one place.
 
-Every public constructor and function in :mod:`hw2` validates its arguments the way Keras does,
-with a ``ValueError`` that names the argument, states the requirement and echoes the value::
+Every public constructor and function in :mod:`hw2` validates its arguments in the form of Keras'
+own messages (``keras.optimizers.Optimizer``: "`gradient_accumulation_steps` must be an integer >= 2.
+Received: gradient_accumulation_steps=1"; Keras' wording varies from check to check, :mod:`hw2` keeps
+one form), a ``ValueError`` that names the argument, states the requirement and echoes the value::
 
     Argument `step_size` must be > 0. Received: step_size=0
 

@@ -68,8 +68,8 @@ def configured_backend(environ=None) -> str:
     environ = os.environ if environ is None else environ
     if environ.get("KERAS_BACKEND"):
         return environ["KERAS_BACKEND"]
-    home = environ.get("KERAS_HOME")
-    if not home:  # Keras falls back to /tmp when the home folder is not writable
+    home = environ.get("KERAS_HOME")  # set, even empty, it is the folder (Keras tests `in os.environ`)
+    if home is None:  # Keras falls back to /tmp when the home folder is not writable
         base = os.path.expanduser("~")
         home = Path(base if os.access(base, os.W_OK) else "/tmp") / ".keras"
     try:

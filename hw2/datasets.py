@@ -105,7 +105,7 @@ SPECS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
 
 _KERAS_URL_HOST = ("storage.googleapis.com", 443)
 _NETWORK_TIMEOUT_S = 3.0
-SOURCE_TIMEOUT_S = 120.0  # per download source (Keras' socket timeout; each pip / apt-get call)
+SOURCE_TIMEOUT_S = 120.0  # per download source (the socket timeout set around Keras' download; each pip / apt-get call)
 
 
 def data_dir() -> Path:

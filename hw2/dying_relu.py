@@ -5,6 +5,10 @@ Numerical Examples" (arXiv:1903.06733): a deep, narrow network ``1 -> width -> .
 learns a 1-D function from 3000 points drawn uniformly in ``[-√7, √7]``; with ReLU, He-normal
 weights and zero biases most such networks end up as a constant function.
 
+**One module, on purpose** (about 680 lines): the batched Keras simulator, its NumPy evaluation and
+the plain one-network reference are one mechanism whose parts the tests check against each other;
+split, each half would be read without the other it must agree with.
+
 **Depth convention.** ``depth`` counts weight layers, as in Lu et al. (a network "with L layers"
 has ``L - 1`` hidden layers and a linear output layer): ``depth=10, width=2`` is
 ``1 -> 2 (x9, activation) -> 1``. A network "with 10 hidden layers" is ``depth=11``.
@@ -52,7 +56,7 @@ import numpy as np
 from keras import ops
 
 from hw2 import initializers
-from hw2._checks import check_choice, check_fields, check_int, check_positive, check_range
+from hw2._checks import argument_error, check_choice, check_fields, check_int, check_positive, check_range
 from hw2.progress import progress_bar
 
 DOMAIN_HALF_WIDTH = math.sqrt(7.0)
@@ -95,7 +99,7 @@ def check_batch_size(batch_size, n_points: int) -> int:
     """
     batch_size = check_int("batch_size", batch_size, low=1)
     if batch_size > n_points:
-        raise ValueError(f"Argument `batch_size` must be <= n_points={n_points}. Received: batch_size={batch_size}")
+        raise argument_error("batch_size", f"<= n_points={n_points}", batch_size)
     return batch_size
 
 
@@ -458,10 +462,10 @@ class DyingReluEnsemble:
         check_choice("products", products, PRODUCTS)
         self.arms = [Arm.parse(a) for a in arms]
         if not self.arms:
-            raise ValueError("Argument `arms` must name at least one arm. Received: arms=()")
+            raise argument_error("arms", "a non-empty sequence of arms", received="no arm")
         names = [a.name for a in self.arms]
         if len(set(names)) != len(names):
-            raise ValueError(f"Argument `arms` must not repeat an arm. Received: arms={names}")
+            raise argument_error("arms", "distinct arms (none repeated)", received=f"arms={names}")
         self.target = check_target(target)
         self.learning_rate = float(learning_rate)
         self.negative_slope = float(negative_slope)

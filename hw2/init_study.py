@@ -34,7 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from hw2._checks import check_choice, check_range
+from hw2._checks import argument_error, check_choice, check_int, check_range
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 NAMED_INITIALIZERS = ("glorot_normal", "he_normal")
@@ -56,22 +56,22 @@ def parse_case(case: str) -> tuple[str, str, float | None]:
     """
     activation, _, init = str(case).partition("/")
     if activation not in ACTIVATIONS:
-        raise ValueError(f"Argument `case` must start with one of {ACTIVATIONS}. Received: case={case!r}")
+        raise argument_error("case", f"'activation/initializer' with an activation among {ACTIVATIONS}", case)
     match = _NORMAL.match(init)
     if match:
         sigma = float(match.group("sigma"))
         if not sigma > 0:
-            raise ValueError(f"The σ of a normal initializer must be > 0. Received: case={case!r}")
+            raise argument_error("case", "'activation/normal(σ)' with σ > 0", case)
         return activation, "normal", sigma
     match = _NAMED.match(init)
     if not match or match.group("name") not in NAMED_INITIALIZERS:
-        raise ValueError(f"Argument `case` must end with 'normal(σ)' or one of {NAMED_INITIALIZERS} "
-                         f"(optionally with a gain, e.g. 'glorot_normal(4)'). Received: case={case!r}")
+        raise argument_error("case", f"'activation/normal(σ)' or 'activation/name' with a name among "
+                                     f"{NAMED_INITIALIZERS} (optionally with a gain, e.g. 'glorot_normal(4)')", case)
     gain = match.group("gain")
     if gain is None:
         return activation, match.group("name"), None
     if not float(gain) > 0:
-        raise ValueError(f"The gain of a named initializer must be > 0. Received: case={case!r}")
+        raise argument_error("case", "'activation/name(gain)' with gain > 0", case)
     return activation, match.group("name"), float(gain)
 
 
@@ -152,7 +152,7 @@ def per_layer_factor(values) -> float:
     """
     values = np.asarray(values, dtype=np.float64)
     if values.size < 2:
-        raise ValueError(f"Argument `values` must hold >= 2 layers. Received: {values.size}")
+        raise argument_error("values", "one value per layer, >= 2 layers", received=f"{values.size} value(s)")
     first, last = values[0], values[-1]
     if not (np.isfinite(first) and np.isfinite(last)) or first <= 0 or last < 0:
         return float("nan")
@@ -256,10 +256,9 @@ def layer_statistics(case: str, x: np.ndarray, y: np.ndarray, *, gradient_batch_
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y)
     if x.ndim != 2 or x.shape[0] != y.shape[0]:
-        raise ValueError(f"`x` must be (n, features) and `y` (n,). Received shapes {x.shape} and {y.shape}")
-    if not 1 <= gradient_batch_size <= x.shape[0]:
-        raise ValueError(f"Argument `gradient_batch_size` must be in [1, {x.shape[0]}]. "
-                         f"Received: gradient_batch_size={gradient_batch_size}")
+        raise argument_error(("x", "y"), "of shapes (n, features) and (n,)",
+                             received=f"x.shape={x.shape}, y.shape={y.shape}")
+    gradient_batch_size = check_int("gradient_batch_size", gradient_batch_size, 1, x.shape[0])
     model = init_study_mlp(activation, kernel_initializer(case), n_hidden=n_hidden, units=units,
                            input_dim=x.shape[1], seed=seed)
     hidden = [model.get_layer(f"hidden_{i}") for i in range(1, n_hidden + 1)]

@@ -42,7 +42,12 @@ def _check_fans(fan_in: int, fan_out: int) -> tuple[int, int]:
 
 
 def truncated_normal(rng: np.random.Generator, stddev: float, shape: tuple[int, ...]) -> np.ndarray:
-    """Normal draws with standard deviation ``stddev`` truncated to ±2 ``stddev`` (redrawn, as Keras does)."""
+    """Normal draws with standard deviation ``stddev`` truncated to ±2 ``stddev``, by redrawing.
+
+    The distribution of ``keras.random.truncated_normal`` (a normal conditioned on ``|z| <= 2``),
+    not its draws: Keras' backends sample it their own way (JAX's ``jax.random.truncated_normal``,
+    TensorFlow's ``stateless_truncated_normal``).
+    """
     values = rng.standard_normal(shape)
     outside = np.abs(values) > 2.0
     while outside.any():

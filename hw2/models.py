@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import keras
 
-from hw2._checks import check_choice, check_int, check_positive, check_probability
+from hw2._checks import argument_error, check_choice, check_int, check_positive, check_probability
 
 
 # ----------------------------------------------------------------------------------- P2 (init study)
@@ -197,8 +197,8 @@ def mini_googlenet(input_shape=(32, 32, 1), num_classes: int = 10, width: float 
     check_probability("dropout", dropout, inclusive="left")
     check_int("num_classes", num_classes, low=2)
     if len(input_shape) != 3 or min(input_shape[:2]) < 31:
-        raise ValueError("Argument `input_shape` must be (height, width, channels) with height, width "
-                         f">= 31. Received: input_shape={tuple(input_shape)}")
+        raise argument_error("input_shape", "(height, width, channels) with height, width >= 31",
+                             tuple(input_shape))
     filters = lambda k: max(1, int(round(k * width)))
 
     def conv_module(x, k, size, strides=1, padding="same"):

@@ -14,7 +14,7 @@ expectation ``|G|^2 + tr(Sigma) / B``, so two batch sizes ``b < B`` give unbiase
     S  = (|G_b|^2 - |G_B|^2) / (1 / b - 1 / B)              # tr(Sigma)
     B_simple = mean(S) / mean(G2)                           # numerator, denominator averaged apart
 
-Each update of a :class:`hw2.training.GradientAccumulation` optimizer provides both batch sizes for
+Each update of a :class:`hw2.accumulation.GradientAccumulation` optimizer provides both batch sizes for
 free: ``b`` is the micro-batch (the mean over the group of ``|g_i|^2``) and ``B`` the effective batch
 (``|mean g|^2``). :class:`GradientNoiseScale` reads those sums once per epoch; :func:`suggest_bounds`
 turns the measured ``B_simple`` along training into ``(b_min, b_max)`` for a cyclical batch size.
@@ -37,8 +37,8 @@ import math
 import keras
 import numpy as np
 
-from hw2 import training
-from hw2._checks import check_int
+from hw2 import accumulation
+from hw2._checks import argument_error, check_int
 
 # The finder's steps, in order: ``(name, text)`` actions and ``(name, text, {"yes": name, "no": name})``
 # decisions (the loops over updates and epochs); the one source for its block diagram
@@ -75,11 +75,13 @@ def noise_scale(small_sq, big_sq, b_small: int, b_big: int) -> dict:
     """
     b_small, b_big = check_int("b_small", b_small, low=1), check_int("b_big", b_big, low=1)
     if not b_big > b_small:
-        raise ValueError(f"Argument `b_big` must be > `b_small`. Received: b_small={b_small}, b_big={b_big}")
+        raise argument_error("b_big", "> `b_small`", received=f"b_small={b_small}, b_big={b_big}")
     small, big = np.asarray(small_sq, np.float64), np.asarray(big_sq, np.float64)
     if small.shape != big.shape or small.size == 0 or not (np.isfinite(small).all() and np.isfinite(big).all()):
-        raise ValueError("Arguments `small_sq` and `big_sq` must be non-empty finite arrays of one shape. "
-                         f"Received shapes {small.shape} and {big.shape}")
+        nonfinite = int((~np.isfinite(small)).sum() + (~np.isfinite(big)).sum())
+        raise argument_error(("small_sq", "big_sq"), "non-empty finite arrays of one shape",
+                             received=f"small_sq.shape={small.shape}, big_sq.shape={big.shape}, "
+                                      f"{nonfinite} NaN/inf value(s)")
     gradient_sq = float(np.mean((b_big * big - b_small * small) / (b_big - b_small)))
     trace_sigma = float(np.mean((small - big) / (1.0 / b_small - 1.0 / b_big)))
     b_simple = trace_sigma / gradient_sq if gradient_sq > 0 else math.inf
@@ -87,7 +89,7 @@ def noise_scale(small_sq, big_sq, b_small: int, b_big: int) -> dict:
 
 
 class GradientNoiseScale(keras.callbacks.Callback):
-    """Estimate ``B_simple`` once per epoch from a :class:`hw2.training.GradientAccumulation` optimizer.
+    """Estimate ``B_simple`` once per epoch from a :class:`hw2.accumulation.GradientAccumulation` optimizer.
 
     At the start of every epoch it zeroes the optimizer's sums of squared norms; at its end it turns
     the epoch's means into :func:`noise_scale` with ``b = micro_batch`` and ``B = k * micro_batch``
@@ -99,7 +101,7 @@ class GradientNoiseScale(keras.callbacks.Callback):
 
     Example:
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> model.compile(optimizer=training.GradientAccumulation("sgd", steps=4), loss="mse")
+        >>> model.compile(optimizer=accumulation.GradientAccumulation("sgd", steps=4), loss="mse")
         >>> probe = GradientNoiseScale(micro_batch=8)
         >>> x = np.random.default_rng(0).normal(size=(256, 2)).astype("float32")
         >>> _ = model.fit(x, x.sum(axis=1), batch_size=8, epochs=2, verbose=0, callbacks=[probe])
@@ -117,8 +119,8 @@ class GradientNoiseScale(keras.callbacks.Callback):
 
     def _optimizer(self):
         optimizer = self.model.optimizer
-        if not isinstance(optimizer, training.GradientAccumulation):
-            raise ValueError("GradientNoiseScale needs a model compiled with a hw2.training.GradientAccumulation "
+        if not isinstance(optimizer, accumulation.GradientAccumulation):
+            raise ValueError("GradientNoiseScale needs a model compiled with a hw2.accumulation.GradientAccumulation "
                              f"optimizer. Received: {type(optimizer).__name__}")
         if not optimizer.built:
             optimizer.build(self.model.trainable_variables)
@@ -169,8 +171,8 @@ def suggest_bounds(b_simple, b_low: int = 64, b_high: int = 8192) -> dict:
     """
     b_low, b_high = check_int("b_low", b_low, low=1), check_int("b_high", b_high, low=2)
     if not b_high >= 2 * b_low:
-        raise ValueError(f"Argument `b_high` must be at least 2 * `b_low` (room for two bounds). "
-                         f"Received: b_low={b_low}, b_high={b_high}")
+        raise argument_error("b_high", "at least 2 * `b_low` (room for two bounds)",
+                             received=f"b_low={b_low}, b_high={b_high}")
     values = np.asarray(b_simple, np.float64)
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:

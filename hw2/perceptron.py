@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hw2._checks import check_int, check_range
+from hw2._checks import argument_error, check_int, check_range
 
 
 def margin_loss(w: np.ndarray, x: np.ndarray, y: np.ndarray, margin: float) -> np.ndarray:
@@ -39,17 +39,20 @@ def margin_loss(w: np.ndarray, x: np.ndarray, y: np.ndarray, margin: float) -> n
     return np.maximum(0.0, margin - y * scores).mean(axis=-1)
 
 
-def _validate(x, y, margin, lr, epochs):
+def _validate(x, y, margin, lr, epochs) -> int:
+    """Check the arguments of :func:`train_margin_sgd`; return ``epochs`` as an ``int``."""
     if x.ndim != 3:
-        raise ValueError(f"Argument `x` must have shape (runs, points, features). Received: x.shape={x.shape}")
+        raise argument_error("x", "an array of shape (runs, points, features)", received=f"x.shape={x.shape}")
     if y.shape != x.shape[:2]:
-        raise ValueError(f"Argument `y` must have shape {x.shape[:2]}. Received: y.shape={y.shape}")
-    if not np.all(np.isin(y, (-1.0, 1.0))):
-        raise ValueError("Argument `y` must contain only -1 and +1 labels.")
+        raise argument_error("y", f"an array of shape {x.shape[:2]}", received=f"y.shape={y.shape}")
+    bad = np.argwhere(~np.isin(y, (-1.0, 1.0)))
+    if bad.size:
+        first = tuple(int(i) for i in bad[0])
+        raise argument_error("y", "only -1 and +1 labels", received=f"y with {y[first].item()!r} at index {first}")
     check_range("margin", margin, low=0)
     if not np.all(np.asarray(lr) > 0):
-        raise ValueError(f"Argument `lr` must be > 0. Received: lr={lr}")
-    check_int("epochs", epochs, low=0)
+        raise argument_error("lr", "> 0", received=f"lr={lr}")
+    return check_int("epochs", epochs, low=0)
 
 
 def train_margin_sgd(
@@ -83,13 +86,12 @@ def train_margin_sgd(
         such a run is at a fixed point (every y·w·x > a) and would never change again.
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    _validate(x, y, margin, lr, epochs)
+    epochs = _validate(x, y, margin, lr, epochs)
     runs, points, features = x.shape
     w = np.zeros((runs, features)) if w0 is None else np.array(w0, dtype=np.float64, copy=True)
     lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (runs,))
     if runs % runs_per_order:
-        raise ValueError(f"Argument `runs_per_order` must divide the number of runs ({runs}). "
-                         f"Received: runs_per_order={runs_per_order}")
+        raise argument_error("runs_per_order", f"a divisor of the number of runs ({runs})", runs_per_order)
     converged = np.zeros(runs, dtype=bool)
     snapshots = {0: (w.copy(), converged.copy())} if 0 in record_epochs else {}
     base_order = np.tile(np.arange(points), (runs // runs_per_order, 1))

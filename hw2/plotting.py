@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from hw2._checks import argument_error
+
 PALETTE = sns.color_palette("colorblind", 10)
 WIDTH = 7.5  # inches: the content width of the report's pages
 
@@ -330,7 +332,7 @@ def _flow_steps(steps):
     """
     steps = list(steps)
     if not steps:
-        raise ValueError("Argument `steps` must hold at least one (name, text) step. Received: an empty sequence")
+        raise argument_error("steps", "at least one (name, text) step", received="an empty sequence")
     for step in steps:
         if not isinstance(step, (tuple, list)) or len(step) not in (2, 3):
             raise ValueError("Every step must be (name, text) or (name, text, {'yes': name, 'no': name}). "

@@ -1,6 +1,8 @@
 """LR range test: one run, the learning rate growing exponentially per batch, loss smoothed.
 
-Smith 2017; the pyimagesearch / fastai / Lightning "LR finder". The caller's model and optimizer
+Smith 2017; the idea of pyimagesearch's, fastai's and Lightning's "LR finder", not a copy of any:
+their schedules' end points, stop rules and reading windows differ (fastai's window is what
+:meth:`LRRangeTestResult.suggest` applies to fastai's rules). The caller's model and optimizer
 are untouched: the test trains a clone with a fresh optimizer of the same kind, in memory. Bounds
 are read off its curve by :func:`hw2.suggest.suggest_lr` (:meth:`LRRangeTestResult.suggest`).
 """
@@ -13,7 +15,7 @@ import math
 import keras
 import numpy as np
 
-from hw2 import training
+from hw2 import accumulation, training
 from hw2._checks import argument_error, check_int, check_range
 from hw2.progress import progress_bar
 from hw2.store import StoredFields
@@ -236,7 +238,7 @@ def _clone_for_training(model, learning_rate: float):
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     optimizer = model.optimizer
-    if isinstance(optimizer, training.GradientAccumulation):  # one update per batch: the test's batch is the batch
+    if isinstance(optimizer, accumulation.GradientAccumulation):  # one update per batch: the test's batch is the batch
         optimizer = optimizer.inner_optimizer
     config = dict(optimizer.get_config(), learning_rate=float(learning_rate))
     if "gradient_accumulation_steps" in config:

@@ -216,8 +216,9 @@ class CyclicalBatchSize:
     the excursion every cycle; ``"exp_range"`` multiplies it by ``gamma`` per time unit, applied per
     cycle (``gamma ** (2 * step_size * (cycle - 1))``) so that the first cycle spans the whole range
     and the batch size then settles towards ``b_max``, as a decaying CLR settles at ``lr_min``.
-    ``"exponential"`` is the monotone schedule of Smith et al. 2018: start at ``b_min`` and double
-    every ``step_size`` units until ``b_max``.
+    ``"exponential"`` is a monotone schedule after Smith et al. 2018 (who grow the batch size by the
+    factor the learning rate would have been divided by, at the same epochs): it starts at ``b_min``
+    and doubles every ``step_size`` units until ``b_max``.
 
     Batch sizes are multiples of ``b_min``: feed micro-batches of ``b_min`` and accumulate
     (:func:`hw2.training.fit_with_batch_policy`), and a whole run is one compiled train step.

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from hw2._checks import argument_error, check_int, check_positive, check_range
+from hw2._checks import argument_error, check_choice, check_int, check_positive, check_range
 
 Z95 = 1.959963984540054
 
@@ -90,12 +90,11 @@ def paired_difference(a, b, *, interval: str = "normal") -> dict:
         >>> round(out["mean_diff"], 4), out["significant"], out["interval"]
         (0.0225, False, 't')
     """
-    from hw2._checks import check_choice
-
     check_choice("interval", interval, INTERVALS)
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"paired samples need equal shapes, got {a.shape} and {b.shape}")
+        raise argument_error(("a", "b"), "paired samples of the same shape",
+                             received=f"a.shape={a.shape}, b.shape={b.shape}")
     diff = a - b
     mean, low, high = (t_interval if interval == "t" else mean_ci)(diff)
     out = {
@@ -120,7 +119,8 @@ def mean_pairwise_disagreement(predictions) -> float:
     predictions = np.asarray(predictions)
     runs = predictions.shape[0]
     if runs < 2:
-        raise ValueError("need at least two runs to measure disagreement")
+        raise argument_error("predictions", "an array of shape (runs, points) with runs >= 2",
+                             received=f"predictions.shape={predictions.shape}")
     positive = (predictions > 0).sum(axis=0).astype(np.float64)
     disagreeing_pairs = positive * (runs - positive)
     return float(disagreeing_pairs.sum() / (runs * (runs - 1) / 2) / predictions.shape[1])

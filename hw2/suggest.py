@@ -2,7 +2,9 @@
 
 Pure numpy, no Keras: every rule is a small function of two arrays, registered by name in
 :data:`LR_RULES` (learning rate) or :data:`BATCH_RULES` (batch size), as fastai's
-``callback/schedule.py`` has ``valley`` / ``steep`` / ``minimum`` / ``slide``.
+``callback/schedule.py`` has ``valley`` / ``steep`` / ``minimum`` / ``slide`` (``slide`` is not
+here). fastai computes on float32 tensors, these rules on float64 arrays: a near-tie may resolve
+differently.
 :func:`suggest_lr` and :func:`suggest_batch_size` validate and cut the curve, call the rule and
 say whether its point lies on a plateau.
 
@@ -49,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from hw2._checks import check_choice, check_int
+from hw2._checks import argument_error, check_choice, check_int
 from hw2.store import jsonable
 
 #: Relative tolerance of the plateau check (of the loss at the suggested point).
@@ -116,18 +118,20 @@ def _curve(xs, losses, x_name):
     xs = np.asarray(xs, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
     if xs.ndim != 1 or xs.shape != losses.shape or len(xs) < 2:
-        raise ValueError(f"Arguments `{x_name}` and `losses` must be 1-D of the same length >= 2. "
-                         f"Received shapes {xs.shape} and {losses.shape}")
-    if not np.all(xs > 0) or not np.all(np.diff(xs) > 0):
-        raise ValueError(f"Argument `{x_name}` must be positive and strictly increasing.")
+        raise argument_error((x_name, "losses"), "1-D of the same length >= 2",
+                             received=f"{x_name}.shape={xs.shape}, losses.shape={losses.shape}")
+    bad = np.flatnonzero(~(xs > 0) | np.concatenate([[False], ~(np.diff(xs) > 0)]))
+    if bad.size:
+        i = int(bad[0])
+        raise argument_error(x_name, "positive and strictly increasing",
+                             received=f"{x_name}[{i}]={float(xs[i])!r}" + (f" after {float(xs[i - 1])!r}" if i else ""))
     return xs, losses
 
 
 def _check_fractions(fractions):
     lo, hi = (float(f) for f in fractions)
     if not 0 < lo < hi <= 1:
-        raise ValueError(f"Argument `fractions` must be (low, high) with 0 < low < high <= 1. "
-                         f"Received: fractions={tuple(fractions)!r}")
+        raise argument_error("fractions", "(low, high) with 0 < low < high <= 1", tuple(fractions))
     return lo, hi
 
 
@@ -231,7 +235,8 @@ def valley_index(losses) -> int:
 
     The longest decreasing subsequence ends at ``end`` and has ``length`` points, so it starts at
     ``end - length + 1`` (fastai writes ``end - length``, one point too early: for a valley at the
-    very start the index becomes -1, the curve's last point)::
+    very start the index becomes -1, the curve's last point; with no decreasing pair at all fastai
+    never sets its start and both give 0)::
 
         start = end - length + 1
         index = start + int(length / 3) + int(length / 6)

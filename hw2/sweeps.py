@@ -20,8 +20,8 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from hw2 import training
-from hw2._checks import check_increasing, check_int, check_positive
+from hw2 import accumulation, training
+from hw2._checks import argument_error, check_choice, check_increasing, check_int, check_positive
 from hw2.progress import progress_bar
 from hw2.store import StoredFields
 from hw2.suggest import Suggestion, suggest_batch_size, suggest_lr
@@ -36,8 +36,8 @@ def _make_optimizer(optimizer, learning_rate: float):
         return optimizer(learning_rate)
     if isinstance(optimizer, str):
         return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-    raise ValueError("Argument `optimizer` must be an optimizer name ('sgd', 'adam', ...) or a callable "
-                     f"learning_rate -> optimizer. Received: optimizer={optimizer!r}")
+    raise argument_error("optimizer", "an optimizer name ('sgd', 'adam', ...) or a callable learning_rate -> optimizer",
+                         optimizer)
 
 
 class _Runs:
@@ -53,7 +53,7 @@ class _Runs:
         self.model = build_model()
         opt = _make_optimizer(optimizer, learning_rate)
         if accumulate:  # one compiled train step for every batch size (a variable accumulation count)
-            opt = training.GradientAccumulation(opt)
+            opt = accumulation.GradientAccumulation(opt)
         self.model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
         self.model.optimizer.build(self.model.trainable_variables)
         self.model_state = [np.array(v.numpy()) for v in self.model.variables]
@@ -150,7 +150,7 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
     """
     # an inf or out-of-order rate would only fail later, in .suggest()
     lrs = np.asarray(check_increasing("learning_rates", learning_rates, low=0, inclusive="neither"), dtype=np.float64)
-    _check_epochs(epochs)
+    epochs = check_int("epochs", epochs, low=1)
     x, y = training.check_training_arrays(x, y)
     batch_size = training.check_batch_size(batch_size, len(x))
     runs = _Runs(build_model, optimizer, float(lrs[0]), loss, metrics, seed)
@@ -176,11 +176,6 @@ def lr_sweep(build_model: Callable[[], keras.Model], x, y, *, learning_rates=DEF
     return LRSweepResult(learning_rates=lrs, losses=losses, accuracy=accuracy, val_losses=val_losses,
                          diverged=diverged, diverged_epoch=diverged_epoch, initial_loss=initial_loss,
                          seconds=seconds, epochs=int(epochs), batch_size=int(batch_size))
-
-
-def _check_epochs(epochs):
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"Argument `epochs` must be an integer >= 1. Received: epochs={epochs!r}")
 
 
 def _initial_loss(model, x, y, batch_size) -> float:
@@ -301,21 +296,19 @@ def batch_size_sweep(build_model: Callable[[], keras.Model], x, y, *, lr: float,
     x, y = training.check_training_arrays(x, y)
     n = len(x)
     sizes = np.asarray(check_increasing("batch_sizes", batch_sizes, low=1, high=n, integer=True), dtype=np.int64)
-    if budget not in BUDGETS:
-        raise ValueError(f"Argument `budget` must be one of {', '.join(map(repr, BUDGETS))}. "
-                         f"Received: budget={budget!r}")
-    _check_epochs(epochs)
+    check_choice("budget", budget, BUDGETS)
+    epochs = check_int("epochs", epochs, low=1)
     check_positive("lr", lr)
-    micro_batch = int(sizes[0]) if micro_batch is None else micro_batch
+    micro_batch = int(sizes[0]) if micro_batch is None else check_int("micro_batch", micro_batch, low=1)
     bad = [int(b) for b in sizes if b % micro_batch]
-    if isinstance(micro_batch, bool) or not isinstance(micro_batch, (int, np.integer)) or micro_batch < 1 or bad:
-        raise ValueError(f"Argument `micro_batch` must be an integer >= 1 dividing every batch size. "
-                         f"Received: micro_batch={micro_batch!r}, batch_sizes not divisible: {bad}")
+    if bad:
+        raise argument_error("micro_batch", "an integer >= 1 dividing every batch size",
+                             received=f"micro_batch={micro_batch!r}, batch_sizes not divisible: {bad}")
     if budget == "steps":  # the default is >= 1: the largest batch fits in N
         steps = check_int("steps", steps, low=1) if steps is not None else int(epochs) * (n // int(sizes[-1]))
     elif steps is not None:
-        raise ValueError("Argument `steps` is only used with budget='steps'. "
-                         f"Received: budget={budget!r}, steps={steps!r}")
+        raise argument_error("steps", "None unless budget='steps' (it is only used there)",
+                             received=f"budget={budget!r}, steps={steps!r}")
 
     runs = _Runs(build_model, optimizer, lr, loss, metrics, seed, accumulate=True)
     training.check_class_labels(runs.model, y)  # as in lr_sweep

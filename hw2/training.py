@@ -36,7 +36,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from hw2._checks import argument_error, check_callable, check_int
+from hw2._checks import argument_error, check_int
+from hw2.accumulation import GradientAccumulation, accumulation_steps
 from hw2.progress import on_terminal
 
 # ------------------------------------------------------------------------------------ data shapes
@@ -204,152 +205,6 @@ def weights_are_finite(model) -> bool:
 # ------------------------------------------------------------------------------ effective batch
 
 
-@keras.saving.register_keras_serializable(package="hw2")
-class GradientAccumulation(keras.optimizers.Optimizer):
-    """Average the gradients of ``steps`` micro-batches, then let ``optimizer`` apply them once.
-
-    Unlike Keras' ``gradient_accumulation_steps`` (a Python constant), the number of micro-batches
-    per update is a variable, ``accumulation_steps``: a callback can change the effective batch size
-    ``micro_batch * steps`` between epochs (:class:`BatchSizeSchedule`) and the train step stays the
-    one compiled program, with the wrapped optimizer's state (momentum, Adam moments) carried on::
-
-        accumulated += g;  count += 1
-        if count >= steps:                       # an update
-            optimizer.apply(accumulated / count); accumulated = 0; count = 0
-
-    ``iterations`` is the wrapped optimizer's counter, so a learning-rate schedule's clock counts
-    updates (effective batches), not micro-batches, whatever the number of steps. A group that is
-    open when ``steps`` changes is closed by the new rule and averaged over the micro-batches it
-    holds. The update is computed at every micro-step and kept only where ``count >= steps``
-    (``ops.where``), the form both TensorFlow graphs and JAX's stateless train step accept.
-
-    Every update also leaves the two squared gradient norms that the gradient-noise scale needs
-    (:mod:`hw2.noise_scale`): the mean over the group's micro-batches of ``|g_i|^2`` and ``|mean g|^2``,
-    summed over updates in ``noise_small_sq``, ``noise_big_sq`` (and counted in ``noise_updates``)
-    until a reader resets them.
-
-    With batch normalization each micro-batch is normalized with its own statistics (a "ghost
-    batch" of the micro-batch size), so the effective batch changes the gradient noise but not the
-    normalization.
-
-    A model compiled with it survives ``model.save`` / ``keras.saving.load_model`` with the state
-    of both optimizers (registered as ``hw2>GradientAccumulation``).
-
-    Example:
-        >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-        >>> model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(0.1), steps=4), loss="mse")
-        >>> _ = model.fit(np.ones((32, 3)), np.ones(32), batch_size=8, epochs=1, verbose=0)
-        >>> int(model.optimizer.iterations)          # 4 micro-batches of 8 -> one update of 32
-        1
-
-    Args:
-        optimizer: the optimizer that applies the averaged gradient (any Keras optimizer, unbuilt).
-        steps: initial number of micro-batches per update (>= 1).
-    """
-
-    def __init__(self, optimizer, steps: int = 1, name: str | None = None, **kwargs):
-        if kwargs:  # apply() bypasses the base class: clipnorm, weight_decay, use_ema, ... would do nothing here
-            raise ValueError(f"GradientAccumulation takes no optimizer options (pass them to the wrapped optimizer). "
-                             f"Received: {', '.join(sorted(kwargs))}")
-        super().__init__(learning_rate=0.0, name=name)
-        self.inner_optimizer = keras.optimizers.get(optimizer)
-        self.initial_steps = check_int("steps", steps, low=1)
-
-    def build(self, var_list):
-        def scalar(name, dtype, value=0):
-            return self.add_variable(shape=(), dtype=dtype, initializer=keras.initializers.Constant(value),
-                                     aggregation="none", name=name)
-
-        self.accumulation_steps = scalar("accumulation_steps", "int32", self.initial_steps)
-        self.micro_step = scalar("micro_step", "int32")
-        self.noise_small_sq = scalar("noise_small_sq", "float32")
-        self.noise_big_sq = scalar("noise_big_sq", "float32")
-        self.noise_updates = scalar("noise_updates", "float32")
-        self._group_sq = scalar("group_sq", "float32")
-        self._accumulated = [self.add_variable_from_reference(v, name="accumulated") for v in var_list]
-        self.inner_optimizer.build(var_list)
-        super().build(var_list)
-
-    @property
-    def variables(self):
-        return self._variables + self.inner_optimizer.variables
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate):
-        # Optimizer.__init__ sets a placeholder rate before the wrapped optimizer exists.
-        if "inner_optimizer" in self.__dict__:
-            self.inner_optimizer.learning_rate = learning_rate
-
-    @property
-    def iterations(self):
-        return self.inner_optimizer.iterations
-
-    def apply(self, grads, trainable_variables=None):
-        if not self.built:
-            self.build(trainable_variables)
-            self.built = True
-        variables = list(trainable_variables if trainable_variables is not None else self._trainable_variables)
-        accumulated = [self._accumulated[self._get_variable_index(v)] for v in variables]
-        grads = [ops.cast(g, a.dtype) for g, a in zip(grads, accumulated)]
-        count = self.micro_step + 1
-        update = ops.greater_equal(count, self.accumulation_steps)
-        sums = [ops.convert_to_tensor(a) + g for a, g in zip(accumulated, grads)]
-        mean = [t / ops.cast(count, t.dtype) for t in sums]
-        group_sq = self._group_sq + sum(ops.sum(ops.square(ops.cast(g, "float32"))) for g in grads)
-
-        # Snapshots (a TensorFlow variable's ``.value`` is the variable itself, read later).
-        before = [ops.copy(ops.convert_to_tensor(v)) for v in variables + list(self.inner_optimizer.variables)]
-        self.inner_optimizer.apply(mean, variables)
-        for v, old in zip(variables + list(self.inner_optimizer.variables), before):
-            v.assign(ops.where(update, ops.convert_to_tensor(v), old))
-        for a, t in zip(accumulated, sums):
-            a.assign(ops.where(update, ops.zeros_like(t), t))
-
-        counted = ops.cast(count, "float32")
-        big_sq = sum(ops.sum(ops.square(ops.cast(t, "float32"))) for t in mean)
-        with_noise = ops.logical_and(update, ops.greater(count, 1))  # two batch sizes need count >= 2
-        self.noise_small_sq.assign(self.noise_small_sq + ops.where(with_noise, group_sq / counted, 0.0))
-        self.noise_big_sq.assign(self.noise_big_sq + ops.where(with_noise, big_sq, 0.0))
-        self.noise_updates.assign(self.noise_updates + ops.where(with_noise, 1.0, 0.0))
-        self._group_sq.assign(ops.where(update, 0.0, group_sq))
-        self.micro_step.assign(ops.where(update, 0, count))
-        self._iterations.assign_add(1)  # micro-batches seen; ``iterations`` is the update count
-
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
-
-    def get_config(self):
-        return {"name": self.name, "steps": self.initial_steps,
-                "optimizer": keras.saving.serialize_keras_object(self.inner_optimizer)}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        inner = keras.saving.deserialize_keras_object(config.pop("optimizer"), custom_objects=custom_objects)
-        return cls(inner, **config)
-
-
-def accumulation_steps(batch_size: int, micro_batch: int) -> int:
-    """How many micro-batches of ``micro_batch`` make one batch of ``batch_size``.
-
-    Example:
-        >>> accumulation_steps(1024, 64)
-        16
-        >>> accumulation_steps(100, 64)
-        Traceback (most recent call last):
-        ...
-        ValueError: Argument `batch_size` must be a multiple of `micro_batch`=64. Received: batch_size=100
-    """
-    batch_size, micro_batch = check_int("batch_size", batch_size, low=1), check_int("micro_batch", micro_batch, low=1)
-    if batch_size % micro_batch:
-        raise argument_error("batch_size", f"a multiple of `micro_batch`={micro_batch}", batch_size)
-    return batch_size // micro_batch
-
-
 class BatchSizeSchedule(keras.callbacks.Callback):
     """Set the effective batch size from a policy, per epoch or per update, inside one ``model.fit`` call.
 
@@ -368,8 +223,11 @@ class BatchSizeSchedule(keras.callbacks.Callback):
     and ``updates`` (this epoch's) in the epoch logs. ``batch_size`` is the epoch's effective batch
     size: ``policy(e)``, or with an update plan ``1 / mean(1 / B)`` over the epoch's micro-batches
     (so that ``lr / batch_size`` is the epoch's mean noise temperature). ``update_batch_sizes``
-    lists the batch size of every update. Under JAX a change within an epoch first syncs the
-    trainer's state into the variables (``model.jax_state_sync()``), the hook Keras provides for it.
+    lists the batch size of every update. These records (``updates``, ``batch_sizes``,
+    ``update_batch_sizes``) are the current fit's: ``on_train_begin`` resets them, as Keras'
+    ``EarlyStopping`` resets its own, so one instance can serve several fits. Under JAX a change
+    within an epoch first syncs the trainer's state into the variables (``model.jax_state_sync()``),
+    the hook Keras provides for it.
 
     Example:
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -393,6 +251,9 @@ class BatchSizeSchedule(keras.callbacks.Callback):
         self._plan: list[int] | None = None
 
     def on_train_begin(self, logs=None):
+        # one instance may serve several fits (as Keras' own callbacks can): its records are this fit's
+        self.updates, self._open, self._steps = 0, 0, 1
+        self.batch_sizes, self.update_batch_sizes, self._plan = [], [], None
         if getattr(self.model, "steps_per_execution", 1) != 1:  # the Python mirror counts one step per batch
             raise ValueError("BatchSizeSchedule needs a model compiled with steps_per_execution=1. "
                              f"Received: steps_per_execution={self.model.steps_per_execution}")
@@ -416,7 +277,7 @@ class BatchSizeSchedule(keras.callbacks.Callback):
             optimizer.accumulation_steps.assign(steps)
         elif steps != 1:
             raise ValueError(f"Batch size {batch_size} fed as micro-batches of {self.micro_batch} needs a model "
-                             "compiled with a hw2.training.GradientAccumulation optimizer.")
+                             "compiled with a hw2.accumulation.GradientAccumulation optimizer.")
         self._steps = steps
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -475,6 +336,9 @@ class StopOnDivergence(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.diverged, self.diverged_epoch = False, None
+
+    def on_train_begin(self, logs=None):
+        self.diverged, self.diverged_epoch = False, None  # this fit's, when one instance serves several
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
@@ -645,7 +509,7 @@ def fit_with_batch_policy(model, x, y, policy, epochs: int, *, micro_batch: int 
                          "or float32.")
     if max(sizes) > micro and not isinstance(model.optimizer, GradientAccumulation):
         raise ValueError(f"Batch sizes up to {max(sizes)} fed as micro-batches of {micro} need a model compiled "
-                         "with a hw2.training.GradientAccumulation optimizer.")
+                         "with a hw2.accumulation.GradientAccumulation optimizer.")
     schedule = BatchSizeSchedule(policy, micro, max_updates=max_steps)
     divergence = StopOnDivergence()
     clock = _EpochClock(model)
@@ -673,6 +537,9 @@ class _EpochClock(keras.callbacks.Callback):
         super().__init__()
         self.seconds: list[float] = []
         self.learning_rates: list[float] = []
+
+    def on_train_begin(self, logs=None):
+        self.seconds, self.learning_rates = [], []  # this fit's epochs only
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -738,74 +605,6 @@ class EpochLogger(keras.callbacks.Callback):
             parts.append(f"{time.perf_counter() - self._start:.1f} s")
         if self.stream is not None or on_terminal():  # never into a report page
             print("  ".join(parts), file=self.stream or sys.stderr, flush=True)
-
-
-class LearningRateTrace(keras.callbacks.Callback):
-    """Record the learning rate of every optimizer update, with no per-step device read.
-
-    Keras applies ``schedule(iterations)`` at each update. At the end of every epoch this callback
-    reads the update counter once and evaluates the schedule at the epoch's update steps in one
-    vectorized call (a constant rate is read once per epoch). ``steps`` and ``rates`` hold the
-    whole run, and the epoch logs, hence ``History``, get ``lr_mean``: the mean rate over the epoch's
-    updates. Under :class:`GradientAccumulation` the counter is the wrapped optimizer's, so a step
-    is an update (an effective batch), not a micro-batch.
-
-    Example:
-        >>> from hw2.schedules import CyclicalLearningRate
-        >>> clr = CyclicalLearningRate(1e-3, 1e-2, step_size=2)
-        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        >>> model.compile(optimizer=keras.optimizers.SGD(clr), loss="mse")
-        >>> trace = LearningRateTrace()
-        >>> history = model.fit(np.zeros((16, 2)), np.zeros(16), batch_size=4, epochs=2, verbose=0,
-        ...                     callbacks=[trace])
-        >>> trace.steps.tolist(), [round(r, 4) for r in trace.rates.tolist()]
-        ([0, 1, 2, 3, 4, 5, 6, 7], [0.001, 0.0055, 0.01, 0.0055, 0.001, 0.0055, 0.01, 0.0055])
-        >>> [round(v, 5) for v in history.history["lr_mean"]]
-        [0.0055, 0.0055]
-
-    Args:
-        schedule: the learning-rate schedule to evaluate; default the optimizer's own (a
-            ``LearningRateSchedule`` passed as its ``learning_rate``), else its constant rate.
-    """
-
-    def __init__(self, schedule=None):
-        super().__init__()
-        self.schedule = check_callable("schedule", schedule, "step -> rate", optional=True)
-        self._steps: list[np.ndarray] = []
-        self._rates: list[np.ndarray] = []
-
-    @property
-    def steps(self) -> np.ndarray:
-        return np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
-
-    @property
-    def rates(self) -> np.ndarray:
-        return np.concatenate(self._rates) if self._rates else np.zeros(0)
-
-    def _optimizer(self):
-        optimizer = self.model.optimizer
-        return optimizer.inner_optimizer if isinstance(optimizer, GradientAccumulation) else optimizer
-
-    def on_train_begin(self, logs=None):
-        self._start = int(self._optimizer().iterations)
-
-    def on_epoch_end(self, epoch, logs=None):
-        optimizer = self._optimizer()
-        end = int(optimizer.iterations)
-        steps = np.arange(self._start, end, dtype=np.int64)
-        self._start = end
-        schedule = self.schedule
-        if schedule is None:
-            own = getattr(optimizer, "_learning_rate", None)
-            schedule = own if isinstance(own, keras.optimizers.schedules.LearningRateSchedule) else None
-        if schedule is not None and len(steps):
-            rates = np.asarray(ops.convert_to_numpy(schedule(steps)), dtype=np.float64).reshape(-1)
-        else:
-            rates = np.full(len(steps), current_learning_rate(optimizer))
-        self._steps.append(steps)
-        self._rates.append(rates)
-        if logs is not None:
-            logs["lr_mean"] = float(rates.mean()) if len(rates) else math.nan
 
 
 # ------------------------------------------------------------------------------- compilations

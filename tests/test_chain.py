@@ -521,6 +521,13 @@ def test_the_backend_is_read_as_keras_reads_it_without_importing_it(tmp_path):
     assert chain.configured_backend({"KERAS_HOME": str(tmp_path)}) == "tensorflow"
 
 
+def test_an_empty_keras_home_is_the_working_folder_as_keras_reads_it(tmp_path, monkeypatch):
+    # Keras tests `"KERAS_HOME" in os.environ`: set but empty, keras.json is read from the working folder
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    assert chain.configured_backend({"KERAS_HOME": ""}) == "jax"
+
+
 def _subprocess_env(**extra):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     for name in chain.CACHE_ENV:

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
+from hw2 import accumulation, training
 from hw2 import noise_scale as ns
-from hw2 import training
 
 
 def test_estimator_is_unbiased_for_exact_expectations():
@@ -48,7 +48,7 @@ def test_probe_measures_the_closed_form_noise_scale_of_linear_regression():
     y = (x @ w_star + s * rng.normal(size=n)).astype("float32")
     expected = d + 1 + s**2 * d / float(w_star @ w_star)  # 9
     model = keras.Sequential([keras.Input((d,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
-    model.compile(optimizer=training.GradientAccumulation(keras.optimizers.SGD(0.0), steps=16), loss="mse")
+    model.compile(optimizer=accumulation.GradientAccumulation(keras.optimizers.SGD(0.0), steps=16), loss="mse")
     probe = ns.GradientNoiseScale(micro_batch=4)
     training.fit_with_batch_policy(model, x, y, policy=64, epochs=2, micro_batch=4, callbacks=[probe])
     assert probe.history["b_big"] == [64, 64] and probe.history["updates"] == [n // 64] * 2
@@ -80,7 +80,7 @@ def test_probe_skips_an_epoch_whose_updates_mix_batch_sizes():
     from hw2.training import fit_with_batch_policy
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=training.GradientAccumulation("sgd"), loss="mse")
+    model.compile(optimizer=accumulation.GradientAccumulation("sgd"), loss="mse")
     probe = ns.GradientNoiseScale(micro_batch=8)
     x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
 

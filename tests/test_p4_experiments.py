@@ -39,7 +39,7 @@ def test_subsets_are_stratified_and_nested():
     assert small["train"][1].sum(axis=0).tolist() == [10.0] * 10  # one-hot, balanced
     assert np.array_equal(small["train"][0], large["train"][0][:100])
     assert 0.0 <= small["train"][0].min() and small["train"][0].max() <= 1.0
-    with pytest.raises(ValueError, match="`train_size` must be in"):
+    with pytest.raises(ValueError, match=r"`train_size` must be an integer in \[1, "):
         training_arrays(0)
 
 
@@ -282,7 +282,9 @@ def test_policy_runs_gather_every_policy_of_the_chain_at_the_compare_seeds(monke
     assert (cbs.data["b_min"], cbs.data["b_max"]) == (found.data["b_min"], found.data["b_max"])
     assert set(cbs.data["history"]["batch_size"].tolist()) <= set(range(16, 65, 16))
     matched = runs.data["matched CBS"][0]
-    assert matched["lr"] == sweep["lr_max"] and matched["b_min"] == 16
+    clr = runs.results["CLR"][0]
+    assert matched["lr"] == sweep["lr_max"] and matched["b_min"] == matched["clr_batch"] == clr.config["batch_size"]
+    assert matched["epochs"] == clr.data["epochs"]  # its cycle and batch are the CLR's (tests/p4_tiny.py sets neither)
     assert matched["b_max"] == matched["matched"]["b_max"] <= 64
     # one batch size per update, as planned, covering every micro-batch fed
     assert np.array_equal(matched["update_batch_sizes"], matched["planned_batch_sizes"])

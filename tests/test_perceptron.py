@@ -108,7 +108,7 @@ def test_p1_experiment_is_reproducible_and_consistent(tmp_path):
 def test_p1_config_validation():
     from hw2.experiments.p1_perceptron import PerceptronConfig
 
-    with pytest.raises(ValueError, match="`lr` must be one of lr_grid"):
+    with pytest.raises(ValueError, match=r"`lr` must be one of \(0\.001, 0\.01, .*Received: lr=0\.5$"):
         PerceptronConfig(lr=0.5)
     with pytest.raises(ValueError, match=r"^Argument `n_train` must be an integer >= 2. Received: n_train=1$"):
         PerceptronConfig(n_train=1)

@@ -10,6 +10,7 @@ import pytest
 from finder_models import classifier, data, poisoned_classifier, regressor, state
 
 from hw2.range_test import WEIGHT_CHECK_EVERY, LRRangeTestResult, lr_range_test
+from hw2.suggest import valley_index
 from hw2.training import epoch_order, fit_with_batch_policy, weights_are_finite
 
 
@@ -23,7 +24,7 @@ def pretrained(seed=0, bn=True):
 
 
 def test_range_test_of_a_model_with_gradient_accumulation_trains_its_inner_optimizer_per_batch():
-    from hw2.training import GradientAccumulation
+    from hw2.accumulation import GradientAccumulation
 
     x, y = data()
     wrapped, plain = classifier(bn=False), classifier(bn=False)
@@ -139,10 +140,10 @@ def test_range_test_rejects_bad_inputs():
     x, y = data()
     nan_x = x.copy()
     nan_x[5, 2] = np.nan
-    with pytest.raises(ValueError, match=r"Argument `x` must contain only finite numbers\. Received: x=.*"
+    with pytest.raises(ValueError, match=r"Argument `x` must be an array of finite numbers\. Received: x=.*"
                                          r"1 NaN/inf value\(s\), the first at index \(5, 2\)"):
         lr_range_test(model, nan_x, y)
-    with pytest.raises(ValueError, match=r"`x` and `y` must have the same length.*len\(x\)=128, len\(y\)=127"):
+    with pytest.raises(ValueError, match=r"`x` and `y` must be of the same length.*len\(x\)=128, len\(y\)=127"):
         lr_range_test(model, x, y[:-1])
     broken = keras.models.clone_model(model)
     broken.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
@@ -160,7 +161,109 @@ def test_range_test_rejects_labels_outside_the_models_classes(label, shown):
     x, y = data()
     bad = y.astype(type(label))
     bad[12] = label
-    with pytest.raises(ValueError, match=rf"^Argument `y` must hold integer class labels in \[0, 3\)\. "
+    with pytest.raises(ValueError, match=rf"^Argument `y` must be integer class labels in \[0, 3\)\. "
                                          rf"Received: y with {shown} at index 12$"):
         lr_range_test(model, x, bad)
     assert len(lr_range_test(model, x, y.astype("float32"), steps=2).lrs) == 2  # whole-number floats are labels
+
+
+# ------------------------------------------------------------------ fastai's lr_find window
+
+
+def fastai_lr_find(lrs, smoothed, num_it, rule):
+    """fastai's ``Learner.lr_find`` after its fit, transcribed (fastai/callback/schedule.py): the
+    recorder's ``lrs``/``losses`` sliced ``[num_it//10:-5]``, cut at their first NaN, then the rule.
+    fastai's ``LRFinder`` does not stop on a NaN loss, so a curve ending in NaN goes on to ``num_it``."""
+    lrs, losses = list(lrs), list(smoothed)
+    if np.isnan(losses[-1]):
+        lrs += [math.nan] * (num_it - len(lrs))
+        losses += [math.nan] * (num_it - len(losses))
+    lrs, losses = np.array(lrs[num_it // 10:-5]), np.array(losses[num_it // 10:-5])
+    nan = np.flatnonzero(np.isnan(losses))
+    if nan.size:
+        lrs, losses = lrs[:nan[0]], losses[:nan[0]]
+    if rule == "steep":
+        return float(lrs[np.argmin(np.diff(losses) / np.diff(np.log(lrs)))])
+    if rule == "minimum":
+        return float(lrs[np.argmin(losses)] / 10)
+    return float(lrs[valley_index(losses)])  # fastai's valley, one point later (hw2.suggest.valley_index)
+
+
+def hand_test(smoothed, steps, reason="completed", start_lr=1e-4, end_lr=1.0):
+    smoothed = np.asarray(smoothed, dtype=float)
+    lrs = start_lr * (end_lr / start_lr) ** (np.arange(len(smoothed)) / (steps - 1))
+    return LRRangeTestResult(lrs, smoothed.copy(), smoothed, reason != "completed", reason,
+                             int(np.nanargmin(smoothed)), steps, 16, start_lr, end_lr, 0.98, 4.0)
+
+
+def test_early_stopped_test_is_trimmed_by_its_planned_steps_as_fastai():
+    # 40 of 100 planned steps, then exploded: fastai reads steps 10..34 (num_it // 10 = 10 planned
+    # steps, not 40 // 10 = 4 recorded ones). The steepest fall overall (step 4 to 5) lies in steps
+    # 4-9, the steepest in fastai's window is step 19 to 20; the minimum before the explosion is step 38.
+    smoothed = np.concatenate([np.full(5, 2.3), [1.5], np.linspace(1.49, 1.40, 14), [1.0],
+                               np.linspace(0.99, 0.9, 18), [9.0]])
+    test = hand_test(smoothed, steps=100, reason="exploded")
+    assert test.fastai_skips() == (10, 5)
+    for rule in ("steep", "minimum", "valley"):
+        s = test.suggest(rule)
+        assert s.reliable and s.evidence["curve_start"] == 10 and s.evidence["curve_end"] == 35
+        assert s.value == fastai_lr_find(test.lrs, test.smoothed, 100, rule), rule
+    assert test.suggest("steep").index == 19  # 4 with the old skip of len // 10 recorded points
+    assert test.suggest("minimum").value == test.lrs[34] / 10  # 38 untrimmed, as before
+
+
+def test_short_test_is_trimmed_as_fastai():
+    # 15 steps (< 20: the old code trimmed nothing): fastai reads steps 1..9, for minimum too
+    smoothed = np.concatenate([[2.3], np.linspace(2.2, 1.0, 9), [0.9, 0.5, 0.4, 0.35, 0.3]])
+    test = hand_test(smoothed, steps=15)
+    assert test.fastai_skips() == (1, 5)
+    for rule in ("steep", "minimum", "valley"):
+        s = test.suggest(rule)
+        assert s.reliable and (s.evidence["curve_start"], s.evidence["curve_end"]) == (1, 10)
+        assert s.value == fastai_lr_find(test.lrs, test.smoothed, 15, rule), rule
+    assert test.suggest("minimum").value == test.lrs[9] / 10  # not the last step's (the loss fell on)
+    assert test.suggest("default").evidence["curve_end"] == 15  # the default rule reads every step
+
+
+def test_nan_stop_is_cut_at_the_nan_as_fastai():
+    # fastai's LRFinder records NaN on to num_it, so its "-5" falls in the NaN: it reads steps 10..38
+    smoothed = np.concatenate([np.linspace(2.3, 2.0, 36), [1.0, 0.9, 0.85], [np.nan]])
+    test = hand_test(smoothed, steps=100, reason="non-finite")
+    assert test.fastai_skips() == (10, 0)
+    for rule in ("steep", "minimum", "valley"):
+        s = test.suggest(rule)
+        assert s.reliable and (s.evidence["curve_start"], s.evidence["curve_end"]) == (10, 39)
+        assert s.value == fastai_lr_find(test.lrs, test.smoothed, 100, rule), rule
+    assert test.suggest("steep").index == 35
+
+
+def test_fastai_window_of_fewer_than_two_points_is_unreliable_not_an_error():
+    test = hand_test(np.linspace(2.3, 1.0, 12), steps=100, reason="exploded")  # window: steps 10..6
+    for rule in ("steep", "minimum", "valley"):
+        s = test.suggest(rule)
+        assert not s.reliable and "fewer than two points" in s.evidence["reason"]
+    with pytest.raises(ValueError, match="skip_end"):  # skips passed by the caller are checked as before
+        test.suggest("steep", skip_start=10, skip_end=1)
+
+
+def test_a_thinned_stored_curve_is_trimmed_at_the_same_steps():
+    whole = hand_test(np.linspace(2.3, 1.0, 100), steps=100)
+    keep = np.unique(np.linspace(0, 99, 34).astype(int))
+    thin = LRRangeTestResult.from_dict(dict(whole.to_dict(), lrs=whole.lrs[keep], losses=whole.losses[keep],
+                                            smoothed=whole.smoothed[keep]))
+    np.testing.assert_array_equal(thin.step_indices(), keep)
+    assert thin.fastai_skips() == (int(np.sum(keep < 10)), int(np.sum(keep >= 95)))
+    assert thin.suggest("minimum").value == whole.lrs[keep[keep < 95][-1]] / 10
+
+
+def test_real_early_stopped_test_matches_fastais_window():
+    keras.utils.set_random_seed(0)
+    linear = regressor()
+    linear.compile(optimizer="sgd", loss="mse")
+    x, _ = data()
+    result = lr_range_test(linear, x, (x[:, 0] * 3).astype("float32"), start_lr=1e-4, end_lr=1e6, steps=200,
+                           batch_size=16)
+    assert result.stopped_early and 25 < len(result.lrs) < 200
+    np.testing.assert_array_equal(result.step_indices(), np.arange(len(result.lrs)))
+    for rule in ("steep", "minimum", "valley"):
+        assert result.suggest(rule).value == fastai_lr_find(result.lrs, result.smoothed, 200, rule), rule

@@ -8,11 +8,11 @@ import keras
 import numpy as np
 import pytest
 
-from hw2 import training
+from hw2 import accumulation, training
+from hw2.accumulation import GradientAccumulation
 from hw2.schedules import CyclicalBatchSize, CyclicalLearningRate
 from hw2.training import (
     EpochLogger,
-    GradientAccumulation,
     TraceCounter,
     epoch_order,
     fit_with_batch_policy,
@@ -179,7 +179,7 @@ def test_gradient_accumulation_validates_and_serializes():
     assert again.initial_steps == 4 and isinstance(again.inner_optimizer, keras.optimizers.SGD)
     assert again.inner_optimizer.momentum == 0.9
     with pytest.raises(ValueError, match="multiple of `micro_batch`"):
-        training.accumulation_steps(100, 64)
+        accumulation.accumulation_steps(100, 64)
     model = small_model()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     x, y = data(n=64)
@@ -294,7 +294,7 @@ def test_an_empty_update_plan_is_named():
     x, y = data(n=64)
     model = small_model()
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"^Argument `policy` must plan at least one update .*"
+    with pytest.raises(ValueError, match=r"^Argument `policy` must be a policy planning at least one update .*"
                                          r"Received: policy\.update_plan\(2\) returned no batch sizes$"):
         fit_with_batch_policy(model, x, y, policy=_Plan([]), epochs=2)
 
@@ -309,14 +309,14 @@ def test_class_labels_are_checked_against_the_loss_and_the_output_width(loss):
     for label in (7, -1, 0.5):
         bad = y.astype(type(label))
         bad[12] = label
-        with pytest.raises(ValueError, match=_message("y", labels, f"y with {label} at index 12", "hold")):
+        with pytest.raises(ValueError, match=_message("y", labels, f"y with {label} at index 12")):
             fit_with_batch_policy(model, x, bad, policy=16, epochs=1)
         with pytest.raises(ValueError, match=_message("validation_data[1]", labels,
-                                                      f"validation_data[1] with {label} at index 12", "hold")):
+                                                      f"validation_data[1] with {label} at index 12")):
             fit_with_batch_policy(model, x, y, policy=16, epochs=1, validation_data=(x, bad))
-    with pytest.raises(ValueError, match=_message("y", labels, "y with 3 at index (5, 0)", "hold")):
+    with pytest.raises(ValueError, match=_message("y", labels, "y with 3 at index (5, 0)")):
         training.check_class_labels(model, np.where(np.arange(8) == 5, 3, 0)[:, None])
-    with pytest.raises(ValueError, match=_message("y", labels, "y of dtype bool", "hold")):
+    with pytest.raises(ValueError, match=_message("y", labels, "y of dtype bool")):
         training.check_class_labels(model, y > 0)
     # whole-number floats are labels (an array loaded as float32)
     history = fit_with_batch_policy(model, x, y.astype("float32"), policy=16, epochs=1,
@@ -329,7 +329,7 @@ def test_class_label_check_follows_the_loss():
     model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=-1))
     assert training.check_class_labels(model, [0, -1, 2]).tolist() == [0, -1, 2]
     with pytest.raises(ValueError, match=_message("y", "integer class labels in [0, 3) or -1 (ignore_class)",
-                                                  "y with -2 at index 1", "hold")):
+                                                  "y with -2 at index 1")):
         training.check_class_labels(model, [0, -2])
     model.compile(optimizer="sgd", loss="mse")  # a regression target or one-hot rows: no class labels
     assert training.check_class_labels(model, [0.5, 7.0]).tolist() == [0.5, 7.0]
@@ -342,10 +342,10 @@ def test_validation_data_is_checked_as_the_training_data_is():
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     nan_x = x.copy()
     nan_x[3, 1] = np.nan
-    with pytest.raises(ValueError, match=r"^Argument `validation_data\[0\]` must contain only finite numbers\. "
+    with pytest.raises(ValueError, match=r"^Argument `validation_data\[0\]` must be an array of finite numbers\. "
                                          r"Received: .*the first at index \(3, 1\)$"):
         fit_with_batch_policy(model, x, y, policy=16, epochs=1, validation_data=(nan_x, y))
-    with pytest.raises(ValueError, match=r"`validation_data\[0\]` and `validation_data\[1\]` must have the same"):
+    with pytest.raises(ValueError, match=r"`validation_data\[0\]` and `validation_data\[1\]` must be of the same"):
         fit_with_batch_policy(model, x, y, policy=16, epochs=1, validation_data=(x, y[:-1]))
     with pytest.raises(ValueError, match=_message("validation_data", "a pair (x_val, y_val) or None",
                                                   "a tuple of length 3")):
@@ -448,23 +448,55 @@ def test_progress_output_stays_off_captured_streams(capsys, monkeypatch):
     assert not progress.on_terminal(io.StringIO())
 
 
-def test_learning_rate_trace_records_one_rate_per_update():
-    from hw2.schedules import CyclicalLearningRate
+# ------------------------------------------------------------------ callbacks reused across fits
 
+
+def _two_fits(first, second, epochs=4, lr=0.1):
+    """Two ``model.fit`` calls on one model, ``first`` then ``second`` as the callback: histories, weights."""
     x, y = data(n=64)
-    clr = CyclicalLearningRate(1e-3, 1e-2, step_size=3)
     model = small_model()
-    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(clr)), loss="sparse_categorical_crossentropy")
-    trace = training.LearningRateTrace()
-    history = fit_with_batch_policy(model, x, y, policy=_Plan([16, 32, 16, 16, 48, 16, 64, 48]), epochs=4,
-                                    micro_batch=16, callbacks=[trace])
-    assert trace.steps.tolist() == list(range(8)) == list(range(int(model.optimizer.iterations)))
-    np.testing.assert_allclose(trace.rates, [float(clr(s)) for s in range(8)], rtol=1e-6)
-    assert len(history["lr_mean"]) == 4
-    constant = small_model()
-    constant.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
-    flat = training.LearningRateTrace()
-    fit_with_batch_policy(constant, x, y, policy=32, epochs=2, callbacks=[flat])
-    assert flat.steps.tolist() == [0, 1, 2, 3] and np.allclose(flat.rates, 0.05)
-    with pytest.raises(ValueError, match="Argument `schedule`"):
-        training.LearningRateTrace(schedule=3)
+    model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(lr)), loss="sparse_categorical_crossentropy")
+    batches = training.EpochBatches(x, y, 16, seed=1, epochs=epochs)
+    histories = [model.fit(batches, epochs=epochs, steps_per_epoch=batches.steps_per_epoch, shuffle=False, verbose=0,
+                           callbacks=[callback]).history for callback in (first, second)]
+    return histories, model.get_weights()
+
+
+@pytest.mark.parametrize("make", [lambda: training.BatchSizeSchedule(_Plan([16, 32, 16, 16, 48, 16, 64, 48]), 16),
+                                  lambda: training.BatchSizeSchedule(lambda e: 16 * 2 ** (e % 2), 16, max_updates=9)],
+                         ids=["update-plan", "epoch-policy-max-updates"])
+def test_a_batch_size_schedule_reused_across_fits_records_the_second_fit_as_a_fresh_one(make):
+    # the records carried over: the plan was read from the first fit's last update on, max_updates counted both fits
+    reused = make()
+    (_, again), reused_weights = _two_fits(reused, reused)
+    fresh = make()
+    (_, expected), fresh_weights = _two_fits(make(), fresh)
+    assert reused.updates == fresh.updates
+    assert reused.batch_sizes == fresh.batch_sizes and reused.update_batch_sizes == fresh.update_batch_sizes
+    assert again["batch_size"] == expected["batch_size"] and again["updates"] == expected["updates"]
+    for a, b in zip(reused_weights, fresh_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_stop_on_divergence_reused_across_fits_reports_each_fit():
+    stop = training.StopOnDivergence()
+    blown = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    blown.compile(optimizer=keras.optimizers.SGD(1e30), loss="mse")
+    blown.fit(np.ones((8, 2)), np.full(8, 1e20), epochs=3, verbose=0, callbacks=[stop])
+    assert stop.diverged and stop.diverged_epoch == 0
+    healthy = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    healthy.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    history = healthy.fit(np.ones((8, 2)), np.ones(8), epochs=3, verbose=0, callbacks=[stop])
+    assert not stop.diverged and stop.diverged_epoch is None and len(history.history["loss"]) == 3
+    blown.fit(np.ones((8, 2)), np.full(8, 1e20), epochs=3, verbose=0, callbacks=[stop])
+    assert stop.diverged and stop.diverged_epoch == 0  # and it stops the next diverging fit again
+
+
+def test_epoch_clock_reused_across_fits_holds_the_last_fits_epochs():
+    model = small_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    clock = training._EpochClock(model)
+    x, y = data(n=64)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[clock])
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[clock])
+    assert len(clock.seconds) == len(clock.learning_rates) == 3 and np.allclose(clock.learning_rates, 0.05)

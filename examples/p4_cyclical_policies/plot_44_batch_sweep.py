@@ -9,7 +9,7 @@ the training loss against the batch size and put it beside 4.2's curve: is the s
 :func:`hw2.sweeps.batch_size_sweep` trains every batch size from the same initial weights and in
 the same data order for the same number of epochs, so a batch twice as large makes half as many
 updates. Every run is fed the same micro-batches; a batch size above the micro-batch is an
-effective batch: :class:`hw2.training.GradientAccumulation` averages the gradients of
+effective batch: :class:`hw2.accumulation.GradientAccumulation` averages the gradients of
 ``B / micro-batch`` micro-batches before one update. For a network with batch normalization that is
 not exactly one step on a true batch of ``B``: each micro-batch is normalized with its own
 statistics ("ghost batches"), at every batch size alike, so the batch size changes the gradient

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hw2 import profiles, provenance
+from hw2._checks import argument_error, check_int
 from hw2.store import ResultStore, StoredResult, canonical_json, result_key, store_for
 
 MAX_SEED = 2**32 - 1  # numpy's and keras.utils.set_random_seed's limit
@@ -90,8 +91,8 @@ class Experiment:
         """Raise ``ValueError`` unless every seed ``config`` will use is an integer in [0, 2**32 - 1]."""
         for value in (self.seeds or seeds_used)(config):
             if not _is_seed(value):
-                raise ValueError(f"Argument `seed` must be an integer in [0, {MAX_SEED}] for every seed {self.name} "
-                                 f"uses. Received: seed={value!r} (from config seed={getattr(config, 'seed', None)!r})")
+                raise argument_error("seed", f"an integer in [0, {MAX_SEED}] for every seed {self.name} uses",
+                                     received=f"seed={value!r} (from config seed={getattr(config, 'seed', None)!r})")
 
 
 def _is_seed(value) -> bool:
@@ -244,9 +245,8 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     """
     experiment = get(name)
     profile = profiles.resolve_profile(profile)
-    if not _is_seed(seed):
-        raise ValueError(f"Argument `seed` must be an integer in [0, {MAX_SEED}]. Received: seed={seed!r}")
-    config = experiment.config(profile, seed=int(seed), **changes)
+    seed = check_int("seed", seed, low=0, high=MAX_SEED)
+    config = experiment.config(profile, seed=seed, **changes)
     experiment.check_seeds(config)  # before any work, upstream runs included
     config = experiment.prepared(config, profile, fallback)
     default_store = store is None
@@ -353,8 +353,8 @@ def cached_part(part: str, key: Any, compute: Callable[[], dict], *, version: st
     return data
 
 
-#: Modules that only read stored results when a page renders (plots, banners, the Problem 4
-#: readings and verdicts). No computation imports them (``tests/test_experiments.py`` checks it),
+#: Modules that only read stored results when a page renders (plots, banners, the Problem 3 and
+#: Problem 4 readings and verdicts). No computation imports them (``tests/test_experiments.py`` checks it),
 #: so editing one cannot change a stored number: the reduced profiles' caches survive such edits,
 #: as the committed full-spec results do.
 RENDER_ONLY_MODULES = ("plotting.py", "report.py", "experiments/p3_analysis.py",

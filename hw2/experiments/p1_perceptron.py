@@ -23,7 +23,7 @@ import dataclasses
 import numpy as np
 
 from hw2 import perceptron, stats
-from hw2._checks import check_fields
+from hw2._checks import check_choice, check_fields
 from hw2.datasets import unit_square
 from hw2.experiments import register
 
@@ -45,11 +45,8 @@ class PerceptronConfig:
 
     def __post_init__(self):
         check_fields(self, ("n_train", "n_test", "n_repeats"), low=2)
-        if self.lr not in self.lr_grid:
-            raise ValueError(f"Argument `lr` must be one of lr_grid={self.lr_grid}. Received: lr={self.lr}")
-        if self.epochs not in self.epochs_grid:
-            raise ValueError(
-                f"Argument `epochs` must be one of epochs_grid={self.epochs_grid}. Received: epochs={self.epochs}")
+        check_choice("lr", self.lr, self.lr_grid)
+        check_choice("epochs", self.epochs, self.epochs_grid)
 
 
 def _summary(accuracy: dict, angles: dict, predictions: dict, single: dict, y_test) -> dict:

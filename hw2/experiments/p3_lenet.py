@@ -291,7 +291,7 @@ def variant_options(variant: str, config: LeNetConfig) -> dict:
     return {"input_treatment": spec["input_treatment"], "hidden_batchnorm": spec["hidden_batchnorm"],
             "input_dropout": config.input_dropout if spec["dropout"] else 0.0,
             "hidden_dropout": config.hidden_dropout if spec["dropout"] else 0.0,
-            "conv_dropout": config.hidden_dropout if spec["dropout"] == "dense+conv" else 0.0}
+            "conv_dropout": config.conv_dropout if spec["dropout"] == "dense+conv" else 0.0}
 
 
 def build_variant(variant: str, config: LeNetConfig, mean: float, variance: float,

@@ -19,7 +19,7 @@ import functools
 
 import numpy as np
 
-from hw2._checks import check_int
+from hw2._checks import argument_error, check_int
 from hw2.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
 from hw2.experiments import register
 
@@ -94,10 +94,7 @@ def training_arrays(train_size: int | None = None, validation_size: int | None =
     sizes = {"train": train_size, "validation": validation_size, "test": test_size}
     out = {}
     for name, (x, y) in split.items():
-        n = len(y) if sizes[name] is None else int(sizes[name])
-        if not 1 <= n <= len(y):
-            raise ValueError(f"Argument `{name}_size` must be in [1, {len(y)}] or None. "
-                             f"Received: {name}_size={sizes[name]}")
+        n = len(y) if sizes[name] is None else check_int(f"{name}_size", sizes[name], 1, len(y))
         images = x[:n].astype(np.float32)[..., None] / np.float32(255.0)
         out[name] = (images, np.eye(NUM_CLASSES, dtype=np.float32)[y[:n]])
     return out
@@ -118,8 +115,8 @@ class FashionSummaryConfig:
         check_int("validation_per_class", self.validation_per_class, 1, 5999)
         unknown = [c for c in self.figure_classes if c not in FASHION_MNIST_CLASSES]
         if unknown or not self.figure_classes:
-            raise ValueError(f"Argument `figure_classes` must name classes among {FASHION_MNIST_CLASSES}. "
-                             f"Received: figure_classes={self.figure_classes}")
+            raise argument_error("figure_classes", f"a non-empty tuple of classes among {FASHION_MNIST_CLASSES}",
+                                 self.figure_classes)
         check_int("images_per_class", self.images_per_class, 1, 50)
 
 

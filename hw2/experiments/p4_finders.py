@@ -32,7 +32,7 @@ import time
 import keras
 import numpy as np
 
-from hw2 import noise_scale, sweeps, training
+from hw2 import accumulation, noise_scale, sweeps, training
 from hw2._checks import argument_error, check_choice, check_int, check_positive
 from hw2.experiments import register
 from hw2.experiments.p4_setup import LOSS, P4Setup, common_summary, data_arrays, network_builder, setup_note, sgd
@@ -260,7 +260,8 @@ def noise_scale_finder(config: NoiseScaleConfig) -> dict:
     x, y = data["train"]
     keras.utils.set_random_seed(int(config.seed))
     model = network_builder(config)()
-    model.compile(optimizer=training.GradientAccumulation(keras.optimizers.SGD(config.lr, momentum=config.momentum)),
+    sgd_update = keras.optimizers.SGD(config.lr, momentum=config.momentum)
+    model.compile(optimizer=accumulation.GradientAccumulation(sgd_update),
                   loss=LOSS, metrics=["accuracy"])
     probe = noise_scale.GradientNoiseScale(config.micro_batch)
     start = time.perf_counter()

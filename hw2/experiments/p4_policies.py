@@ -33,7 +33,7 @@ import math
 import keras
 import numpy as np
 
-from hw2 import profiles, schedules, training
+from hw2 import accumulation, profiles, schedules, training
 from hw2._checks import argument_error, check_choice, check_fields, check_int, check_range
 from hw2.experiments import register
 from hw2.experiments.p4_finders import prepare_lr_min
@@ -46,7 +46,7 @@ def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, opti
     """Train MiniGoogLeNet for ``epochs`` epochs, epoch ``e`` at batch size ``batch_policy(e)``; test it.
 
     One :func:`hw2.training.fit_with_batch_policy` call: micro-batches of ``config.micro_batch``, a
-    :class:`hw2.training.GradientAccumulation` wrapper around ``optimizer`` (its state, and a
+    :class:`hw2.accumulation.GradientAccumulation` wrapper around ``optimizer`` (its state, and a
     learning-rate schedule's clock in updates, carry across batch sizes), validation after every
     epoch, one progress line per epoch on standard error.
 
@@ -59,7 +59,7 @@ def train_policy(config: P4Setup, data: dict, *, epochs: int, batch_policy, opti
     """
     keras.utils.set_random_seed(int(seed))
     model = network_builder(config)()
-    model.compile(optimizer=training.GradientAccumulation(optimizer), loss=LOSS, metrics=["accuracy"])
+    model.compile(optimizer=accumulation.GradientAccumulation(optimizer), loss=LOSS, metrics=["accuracy"])
     x, y = data["train"]
     x_val, y_val = data["validation"]
     x_test, y_test = data["test"]

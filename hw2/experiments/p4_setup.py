@@ -4,7 +4,7 @@ MiniGoogLeNet (:func:`hw2.models.mini_googlenet`) on the fixed Fashion-MNIST spl
 :mod:`hw2.experiments.p4_data` (images zero-padded to 32x32), SGD with momentum 0.9, categorical
 cross-entropy on one-hot labels. Every run is one ``model.fit`` fed micro-batches of
 ``micro_batch`` (64) images (:func:`hw2.training.fit_with_batch_policy`): larger batch sizes are
-effective batches of a :class:`hw2.training.GradientAccumulation` optimizer, so batch
+effective batches of a :class:`hw2.accumulation.GradientAccumulation` optimizer, so batch
 normalization always sees ghost batches of 64 and a batch size changes the gradient noise only.
 The experiments are in :mod:`hw2.experiments.p4_finders` (4.2, 4.4, 4.5) and
 :mod:`hw2.experiments.p4_policies` (4.3, 4.6, 4.7).
