@@ -17,7 +17,7 @@ Usage::
 
     python benchmarks/minigooglenet.py                       # widths 1 and 0.125, ~3 CPU-minutes (TF)
     python benchmarks/minigooglenet.py --widths 0.25 --steps 40
-    python benchmarks/minigooglenet.py --widths 0.0625 --steps 2 --jit off --epochs 1   # smallest, < 1 min
+    python benchmarks/minigooglenet.py --widths 0.0625 --steps 2 --jit off --epochs 1   # smallest: < 1 min
     KERAS_BACKEND=jax python benchmarks/minigooglenet.py --widths 0.125
 
 Synthetic 32x32x1 inputs: speed does not depend on the pixel values. On a shared machine the
@@ -64,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--widths", type=float, nargs="+", default=[1.0, 0.125], help="width multipliers")
     p.add_argument("--steps", type=int, default=20, help="timed steps of batch 64 per setting")
     p.add_argument("--jit", choices=("both", "off", "on"), default="both", help="jit_compile settings")
+    p.add_argument("--precisions", nargs="+", choices=PRECISIONS, default=list(PRECISIONS))
     p.add_argument("--epochs", type=int, default=5, help="epochs of each batch-size-policy run (traces)")
     return p
 
@@ -82,7 +83,7 @@ def main(argv=None):
     print(f"{'width':>6} {'precision':>15} {'jit':>5} {'parameters':>11} {'images/s':>9} {'vs float32':>11}")
     for width in args.widths:
         base = None
-        for precision in PRECISIONS:
+        for precision in args.precisions:
             for jit in jits:
                 model = make_model(width, precision, jit)
                 rate = images_per_second(model, x, y, 64, args.steps)

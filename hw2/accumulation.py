@@ -52,6 +52,7 @@ class GradientAccumulation(keras.optimizers.Optimizer):
     of both optimizers (registered as ``hw2>GradientAccumulation``).
 
     Example:
+        >>> import numpy as np
         >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
         >>> model.compile(optimizer=GradientAccumulation(keras.optimizers.SGD(0.1), steps=4), loss="mse")
         >>> _ = model.fit(np.ones((32, 3)), np.ones(32), batch_size=8, epochs=1, verbose=0)

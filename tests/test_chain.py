@@ -462,7 +462,7 @@ def test_the_cli_needs_a_copy_folder(cache_env, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["chain", "p4", "--profile", "smoke"])
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.strip() == ("error: Argument `--copy-to` must name a folder unless --dry-run is "
+    assert capsys.readouterr().err.strip() == ("error: Argument `--copy-to` must be a folder unless --dry-run is "
                                                "given. Received: nothing")
 
 

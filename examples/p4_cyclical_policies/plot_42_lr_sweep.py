@@ -14,7 +14,7 @@ with :func:`hw2.suggest.suggest_lr`: on the loss-vs-LR curve cut at the first di
 ``drop = (untrained loss - loss) / (untrained loss - lowest loss)``, **lr_min** is the first LR whose
 drop reaches 10 % (the loss has started to fall) and **lr_max** the first whose drop reaches 90 %
 (the end of the steep descent, before the minimum). fastai's rules are shown for comparison:
-*valley* (two thirds down the longest descending stretch), *steep* (steepest descent) and
+*valley* (halfway along the longest descending stretch), *steep* (steepest descent) and
 *minimum / 10*.
 """
 
