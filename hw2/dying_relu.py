@@ -639,8 +639,8 @@ def train_reference_network(ensemble: DyingReluEnsemble, arm, k: int, epochs: in
     """Train simulation ``k`` of ``arm`` alone, as a plain ``keras.Sequential`` model with ``fit``.
 
     Same initial weights, same data and — given ``orders`` (the ensemble's recorded batch orders,
-    one ``(S, used)`` array per epoch) — the same batch order. Without ``orders`` each epoch is a
-    fresh shuffle of its own (the naive loop timed by ``benchmarks/dying_relu.py``).
+    one ``(S, used)`` array per epoch) — the same batch order, so the tests can compare the two
+    update by update. Without ``orders`` each epoch is a fresh shuffle of its own.
 
     Returns:
         ``(model, params, losses)``: ``params`` as ``[(kernel (1, fan_in, fan_out), bias (1, fan_out)), ...]``,
