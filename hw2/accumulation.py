@@ -26,7 +26,7 @@ class GradientAccumulation(keras.optimizers.Optimizer):
 
     Unlike Keras' ``gradient_accumulation_steps`` (a Python constant), the number of micro-batches
     per update is a variable, ``accumulation_steps``: a callback can change the effective batch size
-    ``micro_batch * steps`` between epochs (:class:`BatchSizeSchedule`) and the train step stays the
+    ``micro_batch * steps`` between epochs (:class:`hw2.training.BatchSizeSchedule`) and the train step stays the
     one compiled program, with the wrapped optimizer's state (momentum, Adam moments) carried on::
 
         accumulated += g;  count += 1
