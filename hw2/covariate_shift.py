@@ -6,6 +6,8 @@ percentiles of what the layer's nonlinearity receives (Ioffe & Szegedy 2015, fig
 batch normalization that is the dense layer's output ``z = W x + b``; with it, it is
 ``BN(z) = gamma * (z - mu_B) / sqrt(var_B + eps) + beta`` computed with the probe batch as the batch
 (training-mode BN), so the recorded distribution is the one the nonlinearity sees while training.
+With BN that distribution is standardized by construction, so the probe also records ``z`` itself
+(the ``pre_`` statistics): the drift that BN removes, measured before the normalization.
 :func:`drift_summary` turns the trajectories into a few numbers.
 
 Example:
@@ -62,7 +64,9 @@ class DriftProbe(keras.callbacks.Callback):
         steps: global training steps at which to record (0 = before the first update).
 
     After training, ``result()`` returns ``steps`` and arrays ``mean``/``std`` of shape
-    (checkpoints, units) and ``percentiles`` of shape (checkpoints, 3, units).
+    (checkpoints, units) and ``percentiles`` of shape (checkpoints, 3, units) of the nonlinearity's
+    input, and the same of ``z`` before any normalization as ``pre_mean``/``pre_std``/``pre_percentiles``
+    (equal to the former without BN).
     """
 
     def __init__(self, layer_name: str, probe_x: np.ndarray, steps):
@@ -81,11 +85,13 @@ class DriftProbe(keras.callbacks.Callback):
             self._probe = keras.Model(model.input, model.get_layer(self.layer_name).output)
         z = keras.ops.convert_to_numpy(self._probe(self.probe_x, training=False))
         bn = next((lay for lay in model.layers if lay.name == f"{self.layer_name}_bn"), None)
+        before = nonlinearity_input_stats(z)
         if bn is None:
-            self._records.append(nonlinearity_input_stats(z))
+            after = before
         else:
-            self._records.append(nonlinearity_input_stats(
-                z, keras.ops.convert_to_numpy(bn.gamma), keras.ops.convert_to_numpy(bn.beta), bn.epsilon))
+            after = nonlinearity_input_stats(
+                z, keras.ops.convert_to_numpy(bn.gamma), keras.ops.convert_to_numpy(bn.beta), bn.epsilon)
+        self._records.append(dict(after, **{f"pre_{key}": value for key, value in before.items()}))
 
     def on_train_begin(self, logs=None):
         self._step, self._records = 0, []
@@ -99,10 +105,9 @@ class DriftProbe(keras.callbacks.Callback):
 
     def result(self) -> dict:
         recorded = self.steps[: len(self._records)]
+        keys = [f"{prefix}{stat}" for prefix in ("", "pre_") for stat in ("mean", "std", "percentiles")]
         return {"steps": recorded,
-                "mean": np.stack([r["mean"] for r in self._records]).astype(np.float32),
-                "std": np.stack([r["std"] for r in self._records]).astype(np.float32),
-                "percentiles": np.stack([r["percentiles"] for r in self._records]).astype(np.float32)}
+                **{key: np.stack([r[key] for r in self._records]).astype(np.float32) for key in keys}}
 
 
 def drift_summary(means: np.ndarray, stds: np.ndarray) -> dict:

@@ -241,4 +241,24 @@ def describe(record: dict) -> str:
     precision = f" · {record['precision']}" if record.get("precision") else ""
     return (f"profile {record.get('profile')} · seed {record.get('seed')} · {record.get('backend')} backend"
             f" (keras {versions.get('keras', '?')}){precision} · {record.get('device')} · {record.get('date')}"
-            f" · wall time {record.get('wall_time_s', 0):.1f} s · code {record.get('code_version')}")
+            f" · {compute_time(record)} · code {record.get('code_version')}")
+
+
+def compute_time(record: dict) -> str:
+    """What a result cost: its wall time, or for a result assembled from cached parts the parts'
+    total compute time too (the assembly alone takes seconds).
+
+    Example:
+        >>> compute_time({"wall_time_s": 6.5})
+        'wall time 6.5 s'
+        >>> compute_time({"wall_time_s": 6.5, "parts": {"n_parts": 18, "n_cached": 18, "n_untimed": 0,
+        ...                                              "compute_time_s": 4575.0}})
+        'assembled in 6.5 s from 18 parts (18 cached) that took 4575.0 s to compute'
+    """
+    wall = f"{record.get('wall_time_s', 0):.1f} s"
+    parts = record.get("parts")
+    if not parts:
+        return f"wall time {wall}"
+    untimed = f", {parts['n_untimed']} of them untimed" if parts.get("n_untimed") else ""
+    return (f"assembled in {wall} from {parts['n_parts']} parts ({parts['n_cached']} cached{untimed}) "
+            f"that took {parts['compute_time_s']:.1f} s to compute")

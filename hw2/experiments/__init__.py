@@ -278,7 +278,8 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
     code = provenance.code_version()  # the tree the computation starts from, not the one it ends at
     sources = provenance.source_digests(experiment.compute.__module__, RENDER_ONLY_MODULES)
     keras.utils.set_random_seed(int(seed))
-    token = _CONTEXT.set(_RunContext(name, version, force, _parts_store(store)))
+    context = _RunContext(name, version, force, _parts_store(store))
+    token = _CONTEXT.set(context)
     start = time.perf_counter()
     try:
         data = experiment.compute(config)
@@ -286,6 +287,8 @@ def run(name: str, profile: str | None = None, *, seed: int = 0, force: bool = F
         _CONTEXT.reset(token)
     wall = time.perf_counter() - start
     extra = {"precision": config.precision} if hasattr(config, "precision") else {}
+    if context.part_times:  # the wall time alone would hide the parts computed by earlier runs
+        extra["parts"] = context.parts_record()
     record = provenance.collect(profile=profile, seed=int(seed), wall_time_s=wall, code_version=code,
                                 source_digests=sources, **extra)
     return store.save(name, config, version, data, record)
@@ -309,12 +312,22 @@ def computing_switched_off() -> bool:
     return value in NO_COMPUTE_ON
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class _RunContext:
     experiment: str
     version: str  # the store version of the running experiment
     force: bool
     parts: ResultStore
+    # (compute seconds or None where a cached part did not record them, read from the cache?) of
+    # every part this run used, for the provenance
+    part_times: list[tuple[float | None, bool]] = dataclasses.field(default_factory=list)
+
+    def parts_record(self) -> dict:
+        """How the result was assembled: parts used, how many came from the cache, and the
+        seconds they took to compute (in this run or the earlier ones that cached them)."""
+        known = [t for t, _ in self.part_times if t is not None]
+        return {"n_parts": len(self.part_times), "n_cached": sum(cached for _, cached in self.part_times),
+                "n_untimed": len(self.part_times) - len(known), "compute_time_s": round(sum(known), 3)}
 
 
 _CONTEXT: contextvars.ContextVar[_RunContext | None] = contextvars.ContextVar("hw2_run", default=None)
@@ -347,9 +360,14 @@ def cached_part(part: str, key: Any, compute: Callable[[], dict], *, version: st
     if not context.force:
         cached = context.parts.load(name, key, version)
         if cached is not None:
+            context.part_times.append((cached.provenance.get("wall_time_s"), True))
             return cached.data
+    start = time.perf_counter()
     data = compute()
-    context.parts.save(name, key, version, data, {"experiment": context.experiment, "part": part})
+    seconds = time.perf_counter() - start
+    context.part_times.append((seconds, False))
+    context.parts.save(name, key, version, data, {"experiment": context.experiment, "part": part,
+                                                  "wall_time_s": round(seconds, 3)})
     return data
 
 
