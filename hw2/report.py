@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from hw2 import profiles
+from hw2 import profiles, provenance
 from hw2.atomic import atomic_write_bytes
 from hw2.store import StoredResult, canonical_json
 
@@ -130,9 +130,11 @@ def banner(*results: StoredResult, title: str | None = None, assembled: str | No
             source += f" ({runs[0].path.name})"
         seeds = " ".join(str(r.provenance.get("seed", r.config.get("seed", 0) if isinstance(r.config, dict) else 0))
                          for r in runs)
-        walls = ", ".join(f"{float(r.provenance.get('wall_time_s', 0)):.1f}" for r in runs)
+        times = ("; ".join(provenance.compute_time(r.provenance) for r in runs) if len(runs) == 1 or any(
+            "parts" in r.provenance for r in runs) else
+            "wall time " + ", ".join(f"{float(r.provenance.get('wall_time_s', 0)):.1f}" for r in runs) + " s")
         name = title if title and len(groups) == 1 else experiment
-        lines.append(f"{name} seed{'s' if len(runs) > 1 else ''} {seeds}: {source}; wall time {walls} s")
+        lines.append(f"{name} seed{'s' if len(runs) > 1 else ''} {seeds}: {source}; {times}")
     shared = {_shared_provenance(r.provenance) for r in results}
     dates = sorted({str(r.provenance.get("date")) for r in results})
     when = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
@@ -184,14 +186,28 @@ def _caller_file() -> str | None:
     return None
 
 
+#: The landing page lists one answer per homework part: the answer in plain words with its
+#: headline number and interval, no longer than this; the evidence belongs on the page.
+ANSWER_MAX_CHARS = 300
+
+
 def answer(part: str, text: str, result: StoredResult | None = None, page: str | None = "auto") -> str:
     """Record the one-line answer to homework ``part`` (e.g. '1.3') and print it.
 
     ``page`` is the example file the answer links to ('auto': the calling example). A reduced
-    result's note is appended so the landing page never presents a reduced run as the answer.
+    result gets a short note (the page's banner says what the profile changed) so the landing page
+    never presents a reduced run as the answer. ``text`` is at most :data:`ANSWER_MAX_CHARS` long.
+
+    Example:
+        >>> answer("9.9", "The hinge wins by 0.4 points (95 % CI 0.3–0.5).")
+        Answer 9.9: The hinge wins by 0.4 points (95 % CI 0.3–0.5).
+        'The hinge wins by 0.4 points (95 % CI 0.3–0.5).'
     """
+    if len(text) > ANSWER_MAX_CHARS:
+        raise ValueError(f"Argument `text` of answer {part} must be at most {ANSWER_MAX_CHARS} characters "
+                         f"(the evidence belongs on the page). Received: {len(text)} characters: {text!r}")
     if result is not None and is_reduced(result):
-        text = f"{text} {reduced_note(result)}"
+        text = f"{text} [reduced run: {result.profile} profile; the page says what it changed]"
     print(f"Answer {part}: {text}")
     folder = os.environ.get("HW2_ANSWERS_DIR")
     if folder:

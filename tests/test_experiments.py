@@ -339,7 +339,8 @@ def test_editing_a_render_only_module_keeps_the_reduced_profiles_cache_key(monke
     digest = experiments._library_digest.__wrapped__  # uncached: the session's cached digest stays as it is
     before = digest()
     assert before == experiments._library_digest()
-    assert set(experiments.RENDER_ONLY_MODULES) == {"plotting.py", "report.py", "experiments/p3_analysis.py",
+    assert set(experiments.RENDER_ONLY_MODULES) == {"plotting.py", "report.py", "experiments/p1_analysis.py",
+                                                "experiments/p2_analysis.py", "experiments/p3_analysis.py",
                                                 "experiments/p4_finders_analysis.py",
                                                 "experiments/p4_policies_analysis.py"}
     for module in experiments.RENDER_ONLY_MODULES:

@@ -157,3 +157,18 @@ def test_terminal_noise_finds_tqdm_and_keras_lines():
 def test_check_pages_fails_when_there_is_nothing_to_check(tmp_path):
     with pytest.raises(FileNotFoundError, match="No HTML pages"):
         report.check_pages(tmp_path)
+
+
+def test_an_answer_longer_than_the_landing_page_allows_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("HW2_ANSWERS_DIR", str(tmp_path))
+    report.answer("1.1", "x" * report.ANSWER_MAX_CHARS, page=None)
+    with pytest.raises(ValueError, match=r"`text` of answer 1.2 must be at most 300 characters"):
+        report.answer("1.2", "x" * (report.ANSWER_MAX_CHARS + 1), page=None)
+    assert [r["part"] for r in report.collected_answers(tmp_path)] == ["1.1"]  # nothing half-written
+
+
+def test_the_banner_of_a_result_assembled_from_cached_parts_gives_their_compute_time(capsys):
+    parts = {"n_parts": 18, "n_cached": 18, "n_untimed": 0, "compute_time_s": 4575.0}
+    text = report.banner(_result("full", wall_time_s=6.5, parts=parts))
+    assert "assembled in 6.5 s from 18 parts (18 cached) that took 4575.0 s to compute" in text
+    assert "wall time 6.5 s" in report.banner(_result("full", wall_time_s=6.5))

@@ -375,7 +375,8 @@ def cached_part(part: str, key: Any, compute: Callable[[], dict], *, version: st
 #: Problem 4 readings and verdicts). No computation imports them (``tests/test_experiments.py`` checks it),
 #: so editing one cannot change a stored number: the reduced profiles' caches survive such edits,
 #: as the committed full-spec results do.
-RENDER_ONLY_MODULES = ("plotting.py", "report.py", "experiments/p3_analysis.py",
+RENDER_ONLY_MODULES = ("plotting.py", "report.py", "experiments/p1_analysis.py", "experiments/p2_analysis.py",
+                       "experiments/p3_analysis.py",
                        "experiments/p4_finders_analysis.py", "experiments/p4_policies_analysis.py")
 
 
