@@ -34,7 +34,10 @@ def new_figure(ncols: int = 1, nrows: int = 1, height: float = 3.4, **kwargs):
 
 # ------------------------------------------------------------------------------------------ P1
 def plot_separators(ax, x_train, y_train, weights: dict, x_test=None, title: str | None = None):
-    """Training points of one set, the true boundary x1 = x2 and each learned separator w·x = 0."""
+    """Training points of one set, the true boundary x1 = x2 and each learned separator w·x = 0.
+
+    The legend sits to the right of the axes, never on the points.
+    """
     if x_test is not None:
         ax.scatter(x_test[:, 0], x_test[:, 1], s=3, color="0.8", label="test points", zorder=1)
     for label, marker, color in ((1, "o", PALETTE[0]), (-1, "s", PALETTE[3])):
@@ -52,8 +55,42 @@ def plot_separators(ax, x_train, y_train, weights: dict, x_test=None, title: str
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="x1", ylabel="x2", aspect="equal")
     if title:
         ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0, fontsize=8)
     return ax
+
+
+def plot_p1_grid(ax, data: dict, key: str, ylabel: str, scale: float = 100.0):
+    """One quantity of the P1 grid (``data[f"grid_{key}"]``, times ``scale``) against epochs: a
+    line per hinge learning rate and one dotted line for the perceptron criterion (the first
+    learning rate's row: from zero weights its learning rate only scales ``w``). No legend: the
+    caller draws one for the figure."""
+    values = scale * np.asarray(data[f"grid_{key}"])
+    li_h, li_p = data["losses"].index("hinge"), data["losses"].index("perceptron")
+    for ri, lr in enumerate(data["lr_grid"]):
+        ax.plot(data["epochs_grid"], values[li_h, ri], marker="o", markersize=3, color=PALETTE[ri],
+                label=f"hinge, lr {lr:g}")
+    ax.plot(data["epochs_grid"], values[li_p, 0], ":", color="k", linewidth=2, label="perceptron (any lr)")
+    ax.set(xscale="log", xlabel="epochs", ylabel=ylabel)
+    return ax
+
+
+def plot_p1_accuracies(axes, data: dict, key: str = "fresh_accuracy", what: str = "accuracy on new data"):
+    """Left: the distribution over training sets of each loss's accuracy ``data[key][loss]``; right:
+    the paired hinge − perceptron difference per training set and its mean. No legend: the caller
+    draws one for the figure."""
+    values = {name: 100 * np.asarray(data[key][name]) for name in data["losses"]}
+    low = np.floor(min(v.min() for v in values.values()))
+    for name, color in zip(data["losses"], (PALETTE[2], PALETTE[4])):
+        sns.histplot(values[name], bins=np.arange(low, 100.5, 1), ax=axes[0], color=color, label=name,
+                     element="step", alpha=0.35)
+    axes[0].set(xlabel=f"{what} (%)", ylabel="training sets", title=f"{len(values['hinge'])} training sets")
+    delta = values["hinge"] - values["perceptron"]
+    sns.histplot(delta, bins=41, ax=axes[1], color=PALETTE[0], label="hinge − perceptron")
+    axes[1].axvline(0, color="k", linewidth=1)
+    axes[1].axvline(delta.mean(), color=PALETTE[3], linewidth=2, label="mean difference")
+    axes[1].set(xlabel="hinge − perceptron (accuracy points)", ylabel="training sets",
+                title="paired difference per training set")
+    return axes
 
 
 # ------------------------------------------------------------------------------------------ P3
@@ -163,16 +200,17 @@ def plot_variance_shift(ax, rows: list[dict], labels: dict, variants=("bn_hidden
     return ax
 
 
-def plot_input_drift(ax, steps, percentiles, unit: int, label: str, color):
+def plot_input_drift(ax, steps, percentiles, unit: int, label: str, color, ylabel: str = "input to tanh"):
     """Ioffe & Szegedy's figure 1: the 15th / 50th / 85th percentiles of one unit's nonlinearity
-    input over training steps (``percentiles``: (checkpoints, 3, units)); step 0 drawn at 0.5."""
+    input (or of any per-unit quantity) over training steps (``percentiles``: (checkpoints, 3, units));
+    step 0 drawn at 0.5."""
     steps = np.where(np.asarray(steps) == 0, 0.5, steps)
     p = np.asarray(percentiles)[:, :, unit]
     ax.fill_between(steps, p[:, 0], p[:, 2], color=color, alpha=0.2, linewidth=0)
     ax.plot(steps, p[:, 1], color=color, linewidth=1.6, label=f"{label}: median, 15–85 %")
     ax.plot(steps, p[:, 0], color=color, linewidth=0.6)
     ax.plot(steps, p[:, 2], color=color, linewidth=0.6)
-    ax.set(xscale="log", xlabel="training step (log; 0 drawn at 0.5)", ylabel="input to tanh")
+    ax.set(xscale="log", xlabel="training step (log; 0 drawn at 0.5)", ylabel=ylabel)
     return ax
 
 

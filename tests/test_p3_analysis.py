@@ -20,8 +20,9 @@ def test_verdict_wording_follows_the_interval():
 
 
 def _runs(test_accuracy, train_loss=None, test_loss=None, best_epoch=None, epochs_run=None, gamma=None,
-          variance_ratio=None):
-    """Stacked runs of one variant with the fields the analysis functions read (5 seeds)."""
+          variance_ratio=None, val_accuracy=None):
+    """Stacked runs of one variant with the fields the analysis functions read (5 seeds); the
+    validation accuracy of the best epoch is ``val_accuracy`` if given."""
     n = len(test_accuracy)
     train_loss = np.full(n, 0.05) if train_loss is None else np.asarray(train_loss, float)
     test_loss = train_loss + 0.03 if test_loss is None else np.asarray(test_loss, float)
@@ -35,6 +36,8 @@ def _runs(test_accuracy, train_loss=None, test_loss=None, best_epoch=None, epoch
             "test_loss": test_loss, "train_accuracy": np.asarray(test_accuracy, float) + 0.005,
             "best_epoch": best, "epochs_run": run, "bn": {}, "variance_shift": {},
             "history": {k: history.copy() for k in ("train_accuracy", "val_accuracy", "train_loss", "val_loss")}}
+    if val_accuracy is not None:
+        runs["history"]["val_accuracy"][np.arange(n), best - 1] = val_accuracy
     if gamma is not None:
         runs["bn"] = {"conv1_bn": {"gamma": np.asarray(gamma, float), "beta": np.zeros_like(gamma, float)}}
     if variance_ratio is not None:
@@ -48,7 +51,7 @@ NOISE = np.array([0.0, 1.0, -1.0, 0.5, -0.5])
 
 
 def test_metrics_word_every_metric_a_comparison_can_be_about():
-    assert tuple(analysis.METRICS) == p3_lenet.METRIC_NAMES
+    assert set(analysis.METRICS) == set(p3_lenet.METRIC_NAMES) | {"val_accuracy"}
     for name in p3_lenet.METRIC_NAMES:
         diff = dict(p3_lenet.comparison({"x": _runs(0.99 + 1e-3 * NOISE), "y": _runs(0.98 + 1e-3 * NOISE[::-1])},
                                         "x", "y", name))
@@ -114,33 +117,83 @@ def test_fit_reading_says_whether_the_regularizer_trails_because_of_fit():
     assert "at the 10-epoch cap, where 10 of their 10 runs were still improving" in capped["conclusion"]
 
 
+def _arm(accuracy):
+    """Runs whose validation accuracy (best epoch) is ``accuracy``, and their test accuracy too."""
+    return _runs(accuracy, val_accuracy=accuracy)
+
+
 @pytest.mark.parametrize("conv_accuracy, arm, reason", [
-    (0.992, "dropout_conv", "measurably better"),
-    (0.980, "dropout", "costs accuracy"),
-    (None, "dropout", "no measurable difference"),
+    (0.992, "dropout_conv", "measurably better on validation"),
+    (0.980, "dropout", "measurably worse on validation"),
+    (None, "dropout", "validation cannot tell the arms apart"),
 ])
 def test_dropout_arm_is_chosen_from_the_paired_difference(conv_accuracy, arm, reason):
     dense = 0.985 + 1e-4 * NOISE
     conv = dense + 1e-3 * NOISE[::-1] if conv_accuracy is None else conv_accuracy + 1e-4 * NOISE[::-1]
-    choice = analysis.dropout_arm({"dropout": _runs(dense), "dropout_conv": _runs(conv)})
+    choice = analysis.dropout_arm({"dropout": _arm(dense), "dropout_conv": _arm(conv)})
     assert choice["arm"] == arm and reason in choice["text"]
     assert choice["comparison"]["a"] == "dropout_conv" and choice["comparison"]["b"] == "dropout"
+    assert choice["comparison"]["metric"] == "val_accuracy"
+
+
+def test_dropout_arm_is_chosen_on_validation_never_on_the_test_set():
+    dense = 0.985 + 1e-4 * NOISE
+    # measurably better on the test set, measurably worse on validation: validation decides
+    conv = _runs(0.992 + 1e-4 * NOISE[::-1], val_accuracy=0.980 + 1e-4 * NOISE[::-1])
+    choice = analysis.dropout_arm({"dropout": _arm(dense), "dropout_conv": conv})
+    assert choice["arm"] == "dropout" and "validation accuracy" in choice["text"]
+    np.testing.assert_allclose(analysis.validation_accuracy(conv), 0.980 + 1e-4 * NOISE[::-1])
 
 
 def test_dropout_arm_does_not_take_a_higher_mean_that_is_not_measurable():
     dense = 0.985 + 1e-4 * NOISE
     conv = dense + np.array([0.003, 0.003, 0.003, 0.003, -0.008])  # +0.08 points on average, 4 of 5 seeds
-    choice = analysis.dropout_arm({"dropout": _runs(dense), "dropout_conv": _runs(conv)})
+    choice = analysis.dropout_arm({"dropout": _arm(dense), "dropout_conv": _arm(conv)})
     assert choice["comparison"]["mean_diff"] > 0 and choice["comparison"]["frac_a_better"] == 0.8
-    assert choice["arm"] == "dropout" and "no measurable difference" in choice["text"]
+    assert choice["arm"] == "dropout" and "cannot tell the arms apart" in choice["text"]
 
 
 def test_dropout_arm_takes_a_consistent_gain_smaller_than_the_seed_to_seed_spread():
     dense = np.array([0.970, 0.990, 0.980, 0.995, 0.975])  # seeds differ by about 1 point
     conv = dense + 2e-4 + 1e-5 * NOISE  # +0.02 points on every seed: paired, that is measurable
-    choice = analysis.dropout_arm({"dropout": _runs(dense), "dropout_conv": _runs(conv)})
+    choice = analysis.dropout_arm({"dropout": _arm(dense), "dropout_conv": _arm(conv)})
     assert choice["comparison"]["mean_diff"] < choice["comparison"]["seed_sd"] / 10
     assert choice["arm"] == "dropout_conv" and "measurably better" in choice["text"]
+
+
+def test_a_comparison_tied_on_every_seed_is_said_in_words_not_as_a_zero_interval():
+    variants = {"bn_input_hidden": _runs(0.99 + 1e-4 * NOISE, best_epoch=[8, 9, 10, 8, 9]),
+                "bn_hidden": _runs(0.99 + 1e-4 * NOISE[::-1], best_epoch=[8, 9, 10, 8, 9])}
+    text = analysis.verdict(p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", "best_epoch"),
+                            analysis.labels(variants))
+    assert text == "3.3 BN input + hidden and 3.2 BN hidden have the same best epoch on all 5 seeds"
+    assert "CI" not in text
+
+
+def test_an_unresolved_fit_difference_is_not_called_about_the_same():
+    variants = {"dropout": _runs(0.990 + 1e-4 * NOISE, train_loss=[0.026, 0.010, 0.042, 0.020, 0.030]),
+                "bn_hidden": _runs(0.991 + 1e-4 * NOISE[::-1], train_loss=[0.010, 0.030, 0.005, 0.012, 0.011])}
+    reading = analysis.fit_reading(variants, "dropout", "bn_hidden", max_epochs=100, patience=3)
+    assert analysis.outcome(reading["train_loss"]) == "unclear"
+    assert "no measurable difference in fit with 5 seeds" in reading["fit_text"]
+    assert "training loss 0.0256 vs 0.0136" in reading["fit_text"]
+    assert "about as" not in reading["text"]
+
+
+def test_what_the_seeds_resolve():
+    variants = {"dropout": _runs(0.990 + 3e-3 * NOISE), "bn_hidden": _runs(0.991 + 3e-3 * NOISE[::-1])}
+    diff = p3_lenet.comparison(variants, "dropout", "bn_hidden")
+    assert analysis.resolution(diff) == pytest.approx((diff["ci_high"] - diff["ci_low"]) / 2)
+    needed = analysis.seeds_needed(diff["sd_diff"], 0.001)
+    assert needed > 5  # these 5 seeds do not resolve 0.1 points ...
+    from hw2 import stats
+    half = stats.t_quantile_975(needed - 1) * diff["sd_diff"] / np.sqrt(needed)
+    fewer = stats.t_quantile_975(needed - 2) * diff["sd_diff"] / np.sqrt(needed - 1)
+    assert half <= 0.001 < fewer  # ... and one seed fewer does not
+    text = analysis.power_text(variants, [("dropout", "bn_hidden")])
+    assert f"± {100 * analysis.resolution(diff):.2f} points with 5 seeds; {needed} seeds to resolve 0.1 points" in text
+    assert analysis.accuracy_text(variants["bn_hidden"]).startswith("99.10 % (95 % CI ")
+    assert analysis.effect_word(diff) == "no measurable difference"
 
 
 def test_same_seed_agreement_separates_training_path_from_test_time():
@@ -229,3 +282,26 @@ def test_p3_plots_take_runs_of_different_lengths():
     fig, ax = plotting.new_figure()
     plotting.plot_variance_shift(ax, rows, analysis.labels(("bn_hidden", "bn_dropout")))
     assert len(ax.patches) == 2
+
+
+def test_drift_answer_compares_before_and_after_the_normalization():
+    steps = 4
+
+    def drift(wander):  # (seeds, checkpoints, units): one unit's mean walks by ``wander`` of its sd
+        mean = np.zeros((3, steps, 2))
+        mean[:, :, 0] = np.linspace(0, 1, steps) * np.asarray(wander)[:, None]
+        mean[:, :, 1] = mean[:, :, 0]
+        return mean
+
+    ones = np.ones((3, steps, 2))
+    variants = {"baseline": {"drift": {"mean": drift([0.5, 0.6, 0.7]), "std": ones,
+                                       "pre_mean": drift([0.5, 0.6, 0.7]), "pre_std": ones}},
+                "bn_hidden": {"drift": {"mean": drift([0.0, 0.0, 0.0]), "std": ones,
+                                        "pre_mean": drift([0.3, 0.4, 0.5]), "pre_std": ones}}}
+    out = analysis.drift_answer(variants)
+    assert out["without_bn"]["mean"] == pytest.approx(0.6) and out["before_bn"]["mean"] == pytest.approx(0.4)
+    assert out["after_bn"]["mean"] == pytest.approx(0.0)
+    assert out["text"].startswith("0.60 sd (95 % CI ") and "without BN, 0.40 sd (" in out["text"]
+    assert out["text"].endswith("before BN normalizes, 0.00 sd after")
+    table = analysis.drift_measures_table(variants)
+    assert "BN: z before its normalization" in table and "0.40 ± 0.10 (0.30 0.40 0.50)" in table

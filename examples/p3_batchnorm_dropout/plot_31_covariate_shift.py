@@ -43,106 +43,100 @@ without batch normalization and with it?
 # In every run of the study a probe feeds the same validation images through the network at
 # log-spaced training steps over the first epochs (which every run reaches before early stopping
 # can end it) and records, per unit of the second hidden dense layer (``fc2``, 84 units), the
-# distribution of the input to its tanh: ``z = W x + b`` without BN, and ``BN(z)`` computed with
-# the probe batch's own statistics — exactly what the nonlinearity receives in training — with BN
-# (:class:`hw2.covariate_shift.DriftProbe`). We compare the plain baseline with the variant that has
-# BN in every hidden layer (3.2); both train on the same data order and stop by the same rule.
+# distribution of ``z = W x + b`` and, with BN, also of ``BN(z)`` computed with the probe batch's
+# own statistics — exactly what the tanh receives in training
+# (:class:`hw2.covariate_shift.DriftProbe`). We compare the plain baseline with the variant that
+# has BN in every hidden layer (3.2); both train on the same data order and stop by the same rule.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hw2 import covariate_shift, experiments, plotting, report
+from hw2 import experiments, plotting, report
 from hw2.experiments import p3_analysis
 
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
-setup = result.data["setup"]
 variants = result.data["variants"]
-names = p3_analysis.labels(variants)
-compared = ("baseline", "bn_hidden")
-print(p3_analysis.convergence_report({name: variants[name] for name in compared}, setup))
-drift = {name: variants[name]["drift"] for name in compared}
-steps = drift["baseline"]["steps"]
-steps_per_epoch = variants["baseline"]["steps_per_epoch"]
-print(f"{setup['n_train']} training images, {steps_per_epoch} steps per epoch (batch {setup['batch_size']}), "
-      f"{setup['optimizer']}, seeds {setup['seeds']}")
-print(f"probe: {drift['baseline']['mean'].shape[-1]} units of {setup['drift_layer']}, {len(steps)} checkpoints "
-      f"from step {steps[0]} to {steps[-1]}, over the first {setup['probe_epochs']} epoch"
-      f"{'s' if setup['probe_epochs'] > 1 else ''} (every run trains at least that long)")
+print(p3_analysis.probe_text(result.data))
 
 # %%
 # One unit, seed by seed
 # ----------------------
 # Ioffe & Szegedy's figure 1: the 15th, 50th and 85th percentiles of one unit's input over
 # training. We show the unit whose drift (range of its mean over training, in its own sds) is the
-# median among the 84 units of the baseline, for the first seed.
-seed_index = 0
-unit = p3_analysis.typical_unit(drift["baseline"]["mean"][seed_index], drift["baseline"]["std"][seed_index])
-fig, axes = plotting.new_figure(ncols=2, height=3.2, sharey=True)
-for ax, name in zip(axes, compared):
-    plotting.plot_input_drift(ax, steps, drift[name]["percentiles"][seed_index], unit, names[name],
-                              plotting.P3_COLORS[name])
-    ax.set_title(f"{names[name]}: unit {unit} of {setup['drift_layer']}", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
+# median among the 84 units of the baseline, for the first seed; the same unit index in the BN
+# model, before and after its normalization.
+drift = {name: variants[name]["drift"] for name in ("baseline", "bn_hidden")}
+steps = drift["baseline"]["steps"]
+unit = p3_analysis.typical_unit(drift["baseline"]["mean"][0], drift["baseline"]["std"][0])
+fig, axes = plotting.new_figure(ncols=3, height=3.0, sharey=False)
+for ax, (label, name, before) in zip(axes, p3_analysis.DRIFT_VIEWS):
+    percentiles = drift[name]["pre_percentiles" if before else "percentiles"][0]
+    plotting.plot_input_drift(
+        ax,
+        steps,
+        percentiles,
+        unit,
+        label,
+        plotting.P3_COLORS[name],
+        ylabel="z" if "BN(z)" not in label else "BN(z)",
+    )
+    ax.set_title(label, fontsize=8)
 plt.show()
 
 # %%
-# The line is the median of the unit's tanh input over the probe images, the band its 15–85 % range,
-# at each checkpoint; left without BN, right with BN. With BN the probe standardizes with the batch's
-# own statistics, so by construction the median sits near ``β`` and the band spans about ``±|γ|``:
-# the band can move only as fast as those two parameters learn. How much this unit's distribution
-# moved in each model, in the two measures used for all units below:
-for name in compared:
-    one_unit = covariate_shift.drift_summary(drift[name]["mean"][seed_index][:, [unit]],
-                                             drift[name]["std"][seed_index][:, [unit]])
-    print(f"{names[name]:>28}: unit {unit}'s mean moved {one_unit['mean_range_over_std']:.3f} of its sd; "
-          f"its largest sd is {one_unit['std_ratio']:.3f}× its smallest")
-
-# %%
+# The line is the median over the probe images, the band their 15–85 % range, at each checkpoint.
+# Left, without BN, the tanh input of this unit moves as the layers below learn. Middle, the same
+# quantity ``z`` in the BN model moves too: BN does not stop the layers below from changing it.
+# Right, what BN hands the tanh: standardized with the batch's own statistics, its median sits near
+# ``β`` and its band spans about ``±|γ|`` by construction, so it can move only as fast as those two
+# parameters learn.
+#
 # All units, all seeds
 # --------------------
-# Two numbers per unit, then the median over the 84 units: how far the unit's mean wanders over
-# training, in units of its average sd, and the ratio of its largest to its smallest sd over the
-# checkpoints (1 = constant spread). Mean ± sd over seeds, and the ratio baseline / BN (geometric
-# mean over seeds, with the Student-t 95 % interval of the paired log ratio).
-drift_per_seed = p3_analysis.drift_table(variants)
-for key, what in p3_analysis.DRIFT_MEASURES.items():
-    base, bn = drift_per_seed["baseline"][key], drift_per_seed["bn_hidden"][key]
-    print(f"{what:>24}: baseline {base.mean():.3f} ± {base.std(ddof=1):.3f}   BN hidden {bn.mean():.3f} ± "
-          f"{bn.std(ddof=1):.3f}   baseline / BN per seed: {np.round(base / bn, 2)}")
-drift_verdicts = p3_analysis.drift_reading(drift_per_seed)
-for reading in drift_verdicts.values():
-    print(reading["text"])
+# Two numbers per unit, then the median over the 84 units: how far the unit's mean wanders over the
+# probed steps, in units of its average sd, and the ratio of its largest to its smallest sd (1 =
+# constant spread); mean ± sd over seeds, then each seed.
+print(p3_analysis.drift_measures_table(variants))
+headline = p3_analysis.drift_answer(variants)
 
 # %%
-spread = {name: p3_analysis.relative_spread(drift[name]) for name in compared}
+# What these numbers can and cannot show
+# --------------------------------------
+# The drift *after* BN is small by construction: BN removes the first two moments of ``z`` batch by
+# batch, and what is left moves only with ``γ`` and ``β``. So "BN has less drift after BN" says
+# nothing by itself; the informative comparison is ``z`` *before* the normalization, in the same
+# network: it shows how much shift the layers below still produce and BN absorbs. What the numbers
+# cannot show is whether the shift *hurts*: they measure movement of a distribution, not its effect
+# on learning (Santurkar et al. 2018 add noise after BN, recreating the shift, and BN still trains
+# fast). Pages 3.2 and 3.3 measure the effect on accuracy.
 fig, ax = plotting.new_figure(height=3.2)
-for name in compared:
-    plotting.plot_mean_band(ax, np.where(steps == 0, 0.5, steps), spread[name], names[name], plotting.P3_COLORS[name])
-ax.set(xscale="log", xlabel="training step (log; 0 drawn at 0.5)",
-       ylabel="sd / final sd (median over units)", title="spread of the tanh inputs of fc2 over training")
-ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle="--")
-ax.legend(fontsize=8)
+for (label, name, before), style in zip(p3_analysis.DRIFT_VIEWS, ("-", "--", "-")):
+    spread = p3_analysis.relative_spread({"std": drift[name]["pre_std" if before else "std"]})
+    plotting.plot_mean_band(
+        ax,
+        np.where(steps == 0, 0.5, steps),
+        spread,
+        label,
+        plotting.P3_COLORS[name],
+        linestyle=style,
+    )
+ax.set(
+    xscale="log",
+    xlabel="training step (log; 0 drawn at 0.5)",
+    ylabel="sd / final sd (median over units)",
+    title="spread of fc2's inputs over training",
+)
+ax.axhline(1.0, color="0.4", linewidth=0.8, linestyle=":")
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 plt.show()
 
 # %%
-# Each unit's input sd relative to its value at the last checkpoint, median over the 84 units
-# (line: mean over seeds; band: ± sd over seeds). A flat line at 1 means the layer above sees
-# inputs of a constant spread. The range each curve covers over the probed steps:
-for name in compared:
-    curve = spread[name].mean(axis=0)
-    print(f"{names[name]:>28}: sd / final sd from {curve.min():.3f} to {curve.max():.3f} "
-          f"(at step {steps[int(np.argmin(curve))]} and {steps[int(np.argmax(curve))]})")
-base_range = drift_per_seed["baseline"]["mean_range_over_std"]
-bn_range = drift_per_seed["bn_hidden"]["mean_range_over_std"]
-base_ratio, bn_ratio = drift_per_seed["baseline"]["std_ratio"], drift_per_seed["bn_hidden"]["std_ratio"]
-mean_drift, spread_drift = drift_verdicts["mean_range_over_std"], drift_verdicts["std_ratio"]
+# Each unit's sd relative to its value at the last checkpoint, median over the 84 units (line: mean
+# over seeds; band: ± sd over seeds). A flat line at 1 means the tanh sees inputs of a constant
+# spread.
 report.answer(
     "3.1",
-    f"Co-adaptation: units that are only useful together (dropout breaks them up); internal covariate "
-    f"shift: a layer's input distribution moves as earlier layers learn. Measured on the fc2 tanh inputs "
-    f"over the first {steps[-1]} steps ({len(base_range)} seeds): without BN a unit's mean wanders "
-    f"{base_range.mean():.2f} ± {base_range.std(ddof=1):.2f} of its sd and its sd changes {base_ratio.mean():.2f}× "
-    f"(median unit); with BN {bn_range.mean():.2f} ± {bn_range.std(ddof=1):.2f} sd and {bn_ratio.mean():.2f}×. "
-    f"Without / with BN: mean drift {mean_drift['ratio']:.3g}× (95% CI {mean_drift['ratio_low']:.3g}–"
-    f"{mean_drift['ratio_high']:.3g}×), sd change {spread_drift['ratio']:.3g}× (95% CI "
-    f"{spread_drift['ratio_low']:.3g}–{spread_drift['ratio_high']:.3g}×).", result)
+    "Co-adaptation: units that work only together (dropout breaks them up). Internal covariate "
+    f"shift: a layer's inputs move as earlier layers learn; fc2's moved {headline['text']}.",
+    result,
+)

@@ -41,16 +41,10 @@ plt.show()
 # %%
 # One violin per BN layer of the 3.3 model (dots: individual channels of every seed; dashed: the
 # initial values); ``input_bn`` has one channel, so it shows one value per seed. The table puts
-# each layer's mean ``γ`` and ``β`` next to those of the 3.2 model, which has no input BN:
-rows_33 = {row["layer"]: row for row in p3_analysis.bn_table(bn_params)}
-rows_32 = {row["layer"]: row for row in p3_analysis.bn_table(variants["bn_hidden"]["bn"])}
-print(f"{'layer':<9} | {'γ mean 3.2':>10} {'γ mean 3.3':>10} | {'β mean 3.2':>10} {'β mean 3.3':>10}")
-for layer, row in rows_33.items():
-    gamma_32 = f"{rows_32[layer]['gamma_mean']:10.3f}" if layer in rows_32 else f"{'—':>10}"
-    beta_32 = f"{rows_32[layer]['beta_mean']:10.3f}" if layer in rows_32 else f"{'—':>10}"
-    print(f"{layer:<9} | {gamma_32} {row['gamma_mean']:10.3f} | {beta_32} {row['beta_mean']:10.3f}")
-input_gamma, input_beta = np.ravel(bn_params["input_bn"]["gamma"]), np.ravel(bn_params["input_bn"]["beta"])
-print(f"input BN per seed: γ = {np.round(input_gamma, 3)}, β = {np.round(input_beta, 3)}")
+# each layer's mean ``γ`` and ``β`` next to those of the 3.2 model ("ref."), which has no input BN:
+print(p3_analysis.bn_parameter_table(bn_params, reference=variants["bn_hidden"]["bn"]))
+input_gamma = bn_params["input_bn"]["gamma"].ravel()
+input_beta = bn_params["input_bn"]["beta"].ravel()
 
 # %%
 # Curves of 3.2 and 3.3 on shared axes
@@ -70,7 +64,11 @@ plt.show()
 # held-out validation split carved from the training set, both in inference mode; a dot marks each
 # seed's best validation loss, whose weights every number below uses. The two models' epochs to
 # their best validation loss, compared seed by seed:
-print(p3_analysis.verdict(p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", "best_epoch"), names))
+print(
+    p3_analysis.verdict(
+        p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", "best_epoch"), names
+    )
+)
 
 # %%
 # Training and test accuracy and loss, every variant
@@ -85,8 +83,10 @@ print(p3_analysis.loss_table(variants))
 # -------------------------
 # The paired differences 3.3 − 3.2 over the same seeds, against the seed-to-seed spread.
 print(p3_analysis.accuracy_table(pair))
-input_bn_diffs = {metric: p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", metric)
-                  for metric in ("test_accuracy", "test_loss", "train_loss", "loss_gap")}
+input_bn_diffs = {
+    metric: p3_lenet.comparison(variants, "bn_input_hidden", "bn_hidden", metric)
+    for metric in ("test_accuracy", "test_loss", "train_loss", "loss_gap")
+}
 for diff in input_bn_diffs.values():
     print(p3_analysis.verdict(diff, names))
 accuracy_diff = input_bn_diffs["test_accuracy"]
@@ -108,20 +108,27 @@ print(f"|mean test-accuracy difference| / seed-to-seed sd = {size_in_seed_sds:.2
 # moving averages of both BN layers have caught up with the batch statistics, and early stopping
 # may end the two runs of a seed at different epochs. How close the same-seed runs end up, measured:
 agreement = p3_analysis.same_seed_agreement(variants, "bn_input_hidden", "bn_hidden")
-print("largest |γ(3.3) − γ(3.2)| over channels and seeds (same seed): "
-      + ", ".join(f"{layer} {gap:.4f}" for layer, gap in agreement["gamma_max_abs_diff"].items()))
+print(
+    "largest |γ(3.3) − γ(3.2)| over channels and seeds (same seed): "
+    + ", ".join(f"{layer} {gap:.4f}" for layer, gap in agreement["gamma_max_abs_diff"].items())
+)
 print(f"|test accuracy 3.3 − 3.2| per seed (points): {np.round(agreement['per_seed_points'], 3)}")
 print(agreement["text"] + ".")
 
 # %%
-# The verdict is read from the paired 95 % interval (Student t over the seeds).
-effect = {"better": "helped", "worse": "hurt", "unclear": "made no measurable difference to"}[
-    p3_analysis.outcome(accuracy_diff)]
+# What the seeds can resolve
+# --------------------------
+# The verdicts are read from paired 95 % intervals (Student t over the seeds). How wide they are,
+# and how many seeds would resolve a difference of 0.1 points at the spread these seeds show:
+print(p3_analysis.power_text(variants, [("bn_input_hidden", "bn_hidden")]))
+lead = {"better": "Yes", "worse": "No, it hurt", "unclear": "Not measurably"}[
+    p3_analysis.outcome(accuracy_diff)
+]
 report.answer(
     "3.3",
-    f"BN on the input as well {effect} test accuracy ({p3_analysis.verdict(accuracy_diff, names)}; "
-    f"{p3_analysis.convergence_status(pair, setup['max_epochs'], setup['patience'])}); |difference| = "
-    f"{size_in_seed_sds:.2f}× the seed-to-seed sd; test loss: "
-    f"{p3_analysis.verdict(input_bn_diffs['test_loss'], names)}; "
-    f"{agreement['text']}. Input BN learned γ = {input_gamma.mean():.2f} ± {input_gamma.std(ddof=1):.2f}, "
-    f"β = {input_beta.mean():.2f} ± {input_beta.std(ddof=1):.2f}.", result)
+    f"{lead}: {p3_analysis.accuracy_text(variants['bn_input_hidden'])} with input BN vs "
+    f"{p3_analysis.accuracy_text(variants['bn_hidden'])} without, a paired difference of "
+    f"{p3_analysis.difference_phrase(accuracy_diff)}. The input BN learned γ = {input_gamma.mean():.2f}, "
+    f"β = {input_beta.mean():+.2f}.",
+    result,
+)

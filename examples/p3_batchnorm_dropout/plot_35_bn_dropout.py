@@ -23,8 +23,10 @@ report.banner(result)
 setup = result.data["setup"]
 variants = result.data["variants"]
 names = p3_analysis.labels(variants)
-print(f"BN layers right after a dropout layer in {names['bn_dropout']}: "
-      f"{', '.join(p3_analysis.bn_layers_after_dropout('bn_dropout'))}")
+print(
+    f"BN layers right after a dropout layer in {names['bn_dropout']}: "
+    f"{', '.join(p3_analysis.bn_layers_after_dropout('bn_dropout'))}"
+)
 print(p3_analysis.convergence_report(variants, setup))
 print(p3_analysis.accuracy_table(variants))
 
@@ -39,13 +41,29 @@ plt.show()
 # runs of the same seed. The paired comparisons that answer the question — BN + dropout against
 # dropout alone (both arms of 3.4), BN alone and the baseline — in test accuracy and test loss:
 compared_with = ("dropout", "dropout_conv", "bn_hidden", "baseline")
-accuracy_diffs = {other: p3_lenet.comparison(variants, "bn_dropout", other) for other in compared_with}
+accuracy_diffs = {
+    other: p3_lenet.comparison(variants, "bn_dropout", other) for other in compared_with
+}
 for other in compared_with:
     print(p3_analysis.verdict(accuracy_diffs[other], names))
-    print("   " + p3_analysis.verdict(p3_lenet.comparison(variants, "bn_dropout", other, "test_loss"), names))
-print(p3_analysis.loss_table({name: variants[name] for name in ("bn_hidden", "dropout", "bn_dropout")}))
+    print(
+        "   "
+        + p3_analysis.verdict(
+            p3_lenet.comparison(variants, "bn_dropout", other, "test_loss"), names
+        )
+    )
+print(
+    p3_analysis.loss_table(
+        {name: variants[name] for name in ("bn_hidden", "dropout", "bn_dropout")}
+    )
+)
 for other in ("bn_hidden", "dropout"):
-    print(p3_analysis.fit_reading(variants, "bn_dropout", other, setup["max_epochs"], setup["patience"])["text"] + ".")
+    print(
+        p3_analysis.fit_reading(
+            variants, "bn_dropout", other, setup["max_epochs"], setup["patience"]
+        )["text"]
+        + "."
+    )
 
 # %%
 # Variance shift, measured
@@ -59,10 +77,10 @@ for other in ("bn_hidden", "dropout"):
 # each BN layer's moving variance and the actual variance of its input over the validation split in
 # inference mode; their ratio is 1 when there is no shift and below 1 when BN over-estimates the
 # variance.
-shift_rows = p3_analysis.variance_shift_table({name: variants[name] for name in ("bn_hidden", "bn_dropout")})
-print(f"{'variant':<26}{'BN layer':<10} inference var / moving var (median over channels, mean ± sd over seeds)")
-for row in shift_rows:
-    print(f"{names[row['variant']]:<26}{row['layer']:<10} {row['ratio_median']:.3f} ± {row['ratio_sd']:.3f}")
+shift_rows = p3_analysis.variance_shift_table(
+    {name: variants[name] for name in ("bn_hidden", "bn_dropout")}
+)
+print(p3_analysis.variance_shift_text(shift_rows))
 
 # %%
 fig, ax = plotting.new_figure(height=3.2)
@@ -84,27 +102,21 @@ print(shift["text"] + ".")
 # Reading the result
 # ------------------
 # Dropout and BN both regularize, and BN was introduced to speed up optimization (Ioffe & Szegedy
-# 2015). Combining them adds dropout noise
-# to a BN model, and the variance shift adds a train/test mismatch in every BN layer placed after a
-# dropout layer. Li et al. recommend placing dropout only after the last BN layer or using a
-# variance-stable form of dropout. The answer below is built from the paired intervals above.
-after_dropout = shift["after_dropout"]
-chosen_arm = p3_analysis.dropout_arm(variants)["arm"]
-versus_chosen_arm = ("" if chosen_arm == "dropout" else
-                     f" vs the arm the 3.4 answer uses: {p3_analysis.verdict(accuracy_diffs[chosen_arm], names)};")
-bn_dropout_accuracy = 100 * variants["bn_dropout"]["test_accuracy"]
+# 2015). Combining them adds dropout noise to a BN model, and the variance shift adds a train/test
+# mismatch in every BN layer placed after a dropout layer. Li et al. recommend placing dropout only
+# after the last BN layer or using a variance-stable form of dropout. The answer below is built from
+# the paired intervals above; how wide those intervals are, and the seeds that would resolve 0.1
+# points at the spread seen:
+print(p3_analysis.power_text(variants, [("bn_dropout", "dropout"), ("bn_dropout", "bn_hidden")]))
+versus = {"dropout alone": accuracy_diffs["dropout"], "BN alone": accuracy_diffs["bn_hidden"]}
 report.answer(
     "3.5",
-    f"BN + dropout (dense-only dropout as in 3.4; "
-    f"{p3_analysis.convergence_status(variants, setup['max_epochs'], setup['patience'])}): test accuracy "
-    f"{bn_dropout_accuracy.mean():.2f} ± {bn_dropout_accuracy.std(ddof=1):.2f} %; vs dropout alone: "
-    f"{p3_analysis.verdict(accuracy_diffs['dropout'], names)};{versus_chosen_arm} vs BN alone: "
-    f"{p3_analysis.verdict(accuracy_diffs['bn_hidden'], names)}. Variance shift: in the BN layers right after "
-    f"dropout the test-time input variance is "
-    + " and ".join(f"{shift['layers'][layer]['ratio_shifted']:.2f}× ({layer})" for layer in after_dropout)
-    + " of BN's moving variance, vs "
-    + " and ".join(f"{shift['layers'][layer]['ratio_reference']:.2f}×" for layer in after_dropout)
-    + f" without dropout: measurably lower in {len(shift['shifted_after_dropout'])} of {len(after_dropout)}"
-    + "".join(f"; further down measurably {word} in {', '.join(layers)}"
-              for word, layers in shift["changed_others"].items() if layers) + ".",
-    result)
+    f"BN + dropout: {p3_analysis.accuracy_text(variants['bn_dropout'])}; vs "
+    + "; vs ".join(
+        f"{label}: {p3_analysis.effect_word(diff)}, {p3_analysis.difference_phrase(diff)}"
+        for label, diff in versus.items()
+    )
+    + f". Variance shift in {len(shift['shifted_after_dropout'])} of the {len(shift['after_dropout'])} BN "
+    f"layers after dropout.",
+    result,
+)

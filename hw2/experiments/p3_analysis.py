@@ -15,7 +15,9 @@ threshold and verdict is here and runs when a page renders, so changing one reco
   :func:`convergence_report`, :func:`convergence_status` -- did every run converge by the stopping
   rule, or did the epoch cap end some?
 * :func:`fit_reading` -- does a regularizer trail because it fits the training set less (3.4, 3.5)?
-* :func:`dropout_arm` -- which dropout arm the 3.4 answer uses;
+* :func:`validation_accuracy`, :func:`dropout_arm` -- which dropout arm the 3.4 answer uses, chosen
+  on the validation split;
+* :func:`resolution`, :func:`seeds_needed` -- how small a paired difference the seeds can resolve;
 * :func:`same_seed_agreement` -- how close two variants trained with the same seed end up (3.3);
 * :func:`variance_shift_per_seed`, :func:`bn_layers_after_dropout`, :func:`variance_shift_table`,
   :func:`variance_shift_reading` -- the variance shift of BN after dropout (3.5);
@@ -28,7 +30,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from hw2 import covariate_shift
+from hw2 import covariate_shift, stats
 from hw2.experiments.p3_lenet import (
     VARIANTS,
     LeNetConfig,
@@ -59,6 +61,9 @@ METRICS = {
                  "higher_is_better": False},
     "best_epoch": {"what": "best epoch", "scale": 1.0, "unit": " epochs", "digits": 1, "higher_is_better": False,
                    "words": ("earlier", "later")},
+    # read off the stored curves here (validation_accuracy), not a stored metric of p3_lenet
+    "val_accuracy": {"what": "validation accuracy", "scale": 100.0, "unit": " points", "digits": 2,
+                     "higher_is_better": True},
 }
 
 
@@ -95,6 +100,15 @@ def verdict(diff: dict, labels: dict | None = None) -> str:
     spec = METRICS[metric]
     digits, scale = spec["digits"], spec["scale"]
     value, lo, hi = scale * diff["mean_diff"], scale * diff["ci_low"], scale * diff["ci_high"]
+    if diff.get("frac_tie") == 1.0:  # an interval "+0.0 to +0.0" says nothing; this does
+        return f"{a} and {b} have the same {spec['what']} on all {diff['n']} seeds"
+    if metric == "val_accuracy":
+        wins = round(diff["frac_a_better"] * diff["n"])
+        ci = f"paired 95% CI {lo:+.2f} to {hi:+.2f}; better on {wins} of {diff['n']} seeds"
+        if diff["significant"]:
+            return (f"{a} {'beats' if value > 0 else 'trails'} {b} on validation accuracy by "
+                    f"{abs(value):.2f} points ({ci})")
+        return f"no clear difference in validation accuracy between {a} and {b}: {value:+.2f} points ({ci})"
     if metric == "test_accuracy":
         wins = round(diff["frac_a_better"] * diff["n"])
         ci = (f"paired 95% CI {lo:+.2f} to {hi:+.2f}; better on {wins} of {diff['n']} seeds; "
@@ -199,9 +213,8 @@ def epochs_table(variants: dict, max_epochs: int, patience: int) -> str:
         rows[-1].append("n/a (best epoch < 3)" if np.isnan(change) else
                         f"{100 * change:+.2f} ± {100 * change_sd:.2f}" if np.isfinite(change_sd) else
                         f"{100 * change:+.2f}")
-    return _text_table(["variant", "best epoch: mean (seeds)", "epochs run: mean (seeds)",
-                        f"at the {max_epochs}-epoch cap", "still improving at it",
-                        "val. acc. rise over 2 epochs to best (points)"], rows)
+    return _text_table(["variant", "best epoch (seeds)", "epochs run (seeds)", f"at cap {max_epochs}",
+                        "improving at cap", "val. acc. rise, 2 epochs to best"], rows)
 
 
 def convergence_note(variants: dict, max_epochs: int, patience: int) -> str:
@@ -265,15 +278,21 @@ def fit_reading(variants: dict, a: str, b: str, max_epochs: int, patience: int) 
 
     Returns the paired comparisons ``a - b`` of the training loss, of the test − training loss gap and
     of the test accuracy, and sentences built from their intervals (:func:`outcome`): ``fit_text``
-    (training loss and gap), ``conclusion`` (what the test accuracy adds; it says "trained to
-    convergence" only when no run of ``a`` or ``b`` was still improving at the ``max_epochs`` cap,
-    see :func:`unconverged`) and ``text`` (all of it).
+    (training loss and gap, with both means), ``conclusion`` (what the test accuracy adds; it says
+    "trained to convergence" only when no run of ``a`` or ``b`` was still improving at the
+    ``max_epochs`` cap, see :func:`unconverged`) and ``text`` (all of it). Every comparative word
+    comes from an interval: a difference the interval cannot resolve is called "not measurable
+    with these seeds", never "about the same".
     """
     names = labels(variants)
     diffs = {m: comparison(variants, a, b, m) for m in ("train_loss", "loss_gap", "test_accuracy")}
-    fit = {"worse": "fits the training set less closely than", "better": "fits the training set more closely than",
-           "unclear": "fits the training set about as closely as"}[outcome(diffs["train_loss"])]
-    gap = {"better": "a smaller", "worse": "a larger", "unclear": "no clearly different"}[outcome(diffs["loss_gap"])]
+    loss = {v: float(np.mean(variants[v]["train_loss"])) for v in (a, b)}
+    n = diffs["train_loss"]["n"]
+    fit = {"worse": f"fits the training set less closely than {names[b]}",
+           "better": f"fits the training set more closely than {names[b]}",
+           "unclear": f"and {names[b]}: no measurable difference in fit with {n} seeds"}[outcome(diffs["train_loss"])]
+    gap = {"better": "a smaller", "worse": "a larger", "unclear": "no measurably different"}[
+        outcome(diffs["loss_gap"])]
     test, train = outcome(diffs["test_accuracy"]), outcome(diffs["train_loss"])
     still = sum(int(unconverged(variants[v], max_epochs, patience).sum()) for v in (a, b))
     total = sum(len(variants[v]["epochs_run"]) for v in (a, b))
@@ -286,26 +305,75 @@ def fit_reading(variants: dict, a: str, b: str, max_epochs: int, patience: int) 
         close = f"so on the test set its regularization pays off {when}"
     else:
         close = f"so on test accuracy the two cannot be told apart with these seeds {when}"
-    fit_text = (f"{names[a]} {fit} {names[b]} (training loss {difference_text(diffs['train_loss'])}), with {gap} "
-                f"test − training loss gap ({difference_text(diffs['loss_gap'])})")
+    fit_text = (f"{names[a]} {fit} (training loss {loss[a]:.4f} vs {loss[b]:.4f}, difference "
+                f"{difference_text(diffs['train_loss'])}), with {gap} test − training loss gap "
+                f"({difference_text(diffs['loss_gap'])})")
     text = f"{fit_text}; test accuracy: {verdict(diffs['test_accuracy'], names)}; {close}"
     return dict(diffs, fit_text=fit_text, conclusion=close, text=text)
 
 
+def validation_accuracy(runs: dict) -> np.ndarray:
+    """Per seed: the validation accuracy of the restored weights (the best epoch's, inference mode).
+
+    Example:
+        >>> runs = {"history": {"val_accuracy": np.array([[0.97, 0.98, 0.975]])}, "best_epoch": np.array([2])}
+        >>> validation_accuracy(runs).tolist()
+        [0.98]
+    """
+    curves = np.asarray(runs["history"]["val_accuracy"], np.float64)
+    best = np.asarray(runs["best_epoch"], np.int64) - 1
+    return curves[np.arange(len(best)), best]
+
+
+def validation_comparison(variants: dict, a: str, b: str) -> dict:
+    """Paired difference ``a - b`` of :func:`validation_accuracy` (metric ``'val_accuracy'``)."""
+    values = {v: validation_accuracy(variants[v]) for v in (a, b)}
+    spread = float(np.mean([np.std(values[v], ddof=1) if values[v].size > 1 else np.nan for v in (a, b)]))
+    return dict(paired_comparison(values[a], values[b]), a=a, b=b, seed_sd=spread, metric="val_accuracy")
+
+
 def dropout_arm(variants: dict) -> dict:
-    """Which dropout arm the 3.4 answer uses, decided by the paired test-accuracy comparison of
-    dropout after the conv blocks too (``dropout_conv``) with dense-only dropout (``dropout``):
-    the conv arm if it is measurably better, else the dense-only arm (fewer dropout layers, and the
-    one that 3.5's BN + dropout variant shares). Returns ``arm``, the ``comparison`` and ``text``."""
+    """Which dropout arm the 3.4 answer uses, chosen on the validation split (the test set only
+    reports): dropout after the conv blocks too (``dropout_conv``) if its paired validation
+    accuracy is measurably higher than dense-only dropout's (``dropout``), else the dense-only arm
+    (fewer dropout layers, and the one 3.5's BN + dropout variant shares). Returns ``arm``, the
+    ``comparison`` and ``text``."""
     names = labels(variants)
-    diff = comparison(variants, "dropout_conv", "dropout")
+    diff = validation_comparison(variants, "dropout_conv", "dropout")
     result = outcome(diff)
     arm = "dropout_conv" if result == "better" else "dropout"
-    why = {"better": "dropout after the conv blocks as well is measurably better, so the 3.4 answer uses it",
-           "worse": "dropout after the conv blocks as well costs accuracy, so the 3.4 answer uses dense-only dropout",
-           "unclear": "the conv-block dropout gives no measurable difference, so the 3.4 answer uses the simpler "
-                      "dense-only dropout"}[result]
+    why = {"better": "the conv-block arm is measurably better on validation, so the 3.4 answer uses it",
+           "worse": "the conv-block arm is measurably worse on validation, so the 3.4 answer uses dense-only dropout",
+           "unclear": "validation cannot tell the arms apart, so the 3.4 answer uses the simpler dense-only "
+                      "dropout"}[result]
     return {"arm": arm, "comparison": diff, "text": f"{verdict(diff, names)}: {why}"}
+
+
+# ------------------------------------------------------------------------------ what the seeds resolve
+def resolution(diff: dict) -> float:
+    """Half-width of a paired comparison's 95 % interval (``diff``'s scale): the smallest mean
+    difference these seeds can tell from zero, at the spread of the paired differences they show.
+
+    Example:
+        >>> resolution({"ci_low": 0.001, "ci_high": 0.005})
+        0.002
+    """
+    return (diff["ci_high"] - diff["ci_low"]) / 2
+
+
+def seeds_needed(sd_diff: float, target: float, most: int = 10000) -> int | None:
+    """Fewest seeds whose paired Student-t 95 % interval has half-width ``<= target``, for paired
+    differences of standard deviation ``sd_diff`` (``None`` beyond ``most``). It sizes a study to
+    *resolve* a difference of ``target``; detecting it reliably (power 80 %) takes about twice as many.
+
+    Example:
+        >>> seeds_needed(0.001, 0.001)
+        7
+    """
+    for n in range(2, most + 1):
+        if stats.t_quantile_975(n - 1) * sd_diff / np.sqrt(n) <= target:
+            return n
+    return None
 
 
 def same_seed_agreement(variants: dict, a: str, b: str) -> dict:
@@ -463,13 +531,145 @@ def drift_reading(table: dict, a: str = "baseline", b: str = "bn_hidden") -> dic
     return out
 
 
-def drift_table(variants: dict, names=("baseline", "bn_hidden")) -> dict:
-    """:func:`hw2.covariate_shift.drift_summary` per seed for the named variants (arrays over seeds)."""
+def drift_table(variants: dict, names=("baseline", "bn_hidden"), before_normalization: bool = False) -> dict:
+    """:func:`hw2.covariate_shift.drift_summary` per seed for the named variants (arrays over seeds):
+    of what the nonlinearity receives, or with ``before_normalization`` of the dense layer's output
+    ``z`` before any BN (the same thing in a variant without BN)."""
+    prefix = "pre_" if before_normalization else ""
     out = {}
     for name in names:
         if name in variants:
             d = variants[name]["drift"]
-            per_seed = [covariate_shift.drift_summary(m, s) for m, s in zip(d["mean"], d["std"])]
+            per_seed = [covariate_shift.drift_summary(m, s) for m, s in zip(d[f"{prefix}mean"], d[f"{prefix}std"])]
             out[name] = {k: np.asarray([p[k] for p in per_seed]) for k in per_seed[0]}
     return out
 
+
+def drift_answer(variants: dict, a: str = "baseline", b: str = "bn_hidden") -> dict:
+    """The 3.1 headline: how far the median unit's mean wanders (in its own sds) in ``a``, in ``b``
+    before its normalization and in ``b`` after it (what the nonlinearity receives), each the mean
+    over seeds with its Student-t 95 % interval; ``text`` says it in one sentence."""
+    out = {}
+    for key, table in (("without_bn", drift_table(variants, (a,))[a]),
+                       ("before_bn", drift_table(variants, (b,), before_normalization=True)[b]),
+                       ("after_bn", drift_table(variants, (b,))[b])):
+        mean, low, high = stats.t_interval(table["mean_range_over_std"])
+        out[key] = {"mean": mean, "ci95": [low, high]}
+
+    def say(key, ci="95 % CI "):
+        m = out[key]
+        return f"{m['mean']:.2f} sd ({ci}{m['ci95'][0]:.2f} to {m['ci95'][1]:.2f})"
+
+    out["text"] = (f"{say('without_bn')} without BN, {say('before_bn', '')} before BN normalizes, "
+                   f"{out['after_bn']['mean']:.2f} sd after")
+    return out
+
+
+# The three distributions 3.1 compares: (label, variant, before its normalization?)
+DRIFT_VIEWS = (("no BN: z = Wx + b (the tanh input)", "baseline", False),
+               ("BN: z before its normalization", "bn_hidden", True),
+               ("BN: BN(z), the tanh input", "bn_hidden", False))
+
+
+def drift_measures_table(variants: dict) -> str:
+    """Plain-text table: per view of :data:`DRIFT_VIEWS`, each measure of :data:`DRIFT_MEASURES`
+    (median over units) as mean ± sd over seeds and per seed."""
+    rows = []
+    for label, name, before in DRIFT_VIEWS:
+        table = drift_table(variants, (name,), before_normalization=before)[name]
+        cells = [label]
+        for key in DRIFT_MEASURES:
+            v = table[key]
+            sd = f" ± {v.std(ddof=1):.2f}" if v.size > 1 else ""
+            cells.append(f"{v.mean():.2f}{sd} ({' '.join(f'{x:.2f}' for x in v)})")
+        rows.append(cells)
+    return _text_table(["fc2 units, median unit", *(f"{what}: mean (seeds)" for what in DRIFT_MEASURES.values())],
+                       rows)
+
+
+def probe_text(result_data: dict) -> str:
+    """What the 3.1 drift probe measured: layer, units, checkpoints, steps, epochs, training set."""
+    setup, runs = result_data["setup"], result_data["variants"]["baseline"]
+    steps = runs["drift"]["steps"]
+    epochs = setup["probe_epochs"]
+    return (f"{setup['n_train']} training images, {runs['steps_per_epoch']} steps per epoch (batch "
+            f"{setup['batch_size']}); probe: {runs['drift']['mean'].shape[-1]} units of "
+            f"{setup['drift_layer']}, {len(steps)} checkpoints from step {steps[0]} to {steps[-1]}\n"
+            f"(the first {epochs} epoch{'s' if epochs > 1 else ''}, which every run reaches), "
+            f"seeds {setup['seeds']}")
+
+
+# ------------------------------------------------------------------------------ page text
+def setup_text(result_data: dict) -> str:
+    """The training setup every variant shares, in three lines (3.2)."""
+    setup, variants = result_data["setup"], result_data["variants"]
+    params = ", ".join(f"{labels((v,))[v]} {variants[v]['n_params']}" for v in ("baseline", "bn_hidden")
+                       if v in variants)
+    return (f"training {setup['n_train']} / validation {setup['n_validation']} / test {setup['n_test']} "
+            f"images; input mean {setup['input_mean']:.4f}, sd {setup['input_sd']:.4f}\n"
+            f"{setup['optimizer']}; batch {setup['batch_size']} (last partial batch dropped); "
+            f"activation {setup['activation']}; seeds {setup['seeds']}\nparameters: {params}")
+
+
+def bn_parameter_table(bn: dict, reference: dict | None = None) -> str:
+    """Plain-text table of :func:`bn_table` per BN layer: γ and β mean, sd, range and mean distance
+    from their start (γ 1, β 0); with ``reference`` (another variant's BN parameters) its γ and β
+    means alongside, '—' for a layer it lacks."""
+    ref = {row["layer"]: row for row in bn_table(reference)} if reference is not None else None
+    header = ["layer", "units", "γ mean", "γ sd", "γ range", "mean |γ−1|", "β mean", "β sd", "β range", "mean |β|"]
+    if ref is not None:
+        header[3:3] = ["γ mean (ref.)"]
+        header.insert(8, "β mean (ref.)")
+    rows = []
+    for row in bn_table(bn):
+        cells = [row["layer"], str(row["channels"])]
+        for name in ("gamma", "beta"):
+            own = [f"{row[f'{name}_mean']:.3f}", f"{row[f'{name}_sd']:.3f}",
+                   f"{row[f'{name}_min']:.2f} to {row[f'{name}_max']:.2f}", f"{row[f'{name}_mean_abs_change']:.3f}"]
+            if ref is not None:
+                other = ref.get(row["layer"])
+                own.insert(1, f"{other[f'{name}_mean']:.3f}" if other else "—")
+            cells += own
+        rows.append(cells)
+    return _text_table(header, rows)
+
+
+def accuracy_text(runs: dict) -> str:
+    """``'99.07 % (95 % CI 98.95–99.19)'``: mean test accuracy over seeds, Student-t interval."""
+    mean, low, high = stats.t_interval(100 * np.asarray(runs["test_accuracy"], np.float64))
+    return f"{mean:.2f} % (95 % CI {low:.2f}–{high:.2f})"
+
+
+def difference_phrase(diff: dict) -> str:
+    """``'+0.17 points (paired 95 % CI −0.05 to +0.39)'`` in the metric's unit."""
+    spec = METRICS[diff.get("metric", "test_accuracy")]
+    digits, scale = spec["digits"], spec["scale"]
+    return (f"{scale * diff['mean_diff']:+.{digits}f}{spec['unit']} (paired 95 % CI "
+            f"{scale * diff['ci_low']:+.{digits}f} to {scale * diff['ci_high']:+.{digits}f})")
+
+
+def effect_word(diff: dict) -> str:
+    """``'higher'``, ``'lower'`` or ``'no measurable difference'`` for a test-accuracy comparison."""
+    return {"better": "higher", "worse": "lower", "unclear": "no measurable difference"}[outcome(diff)]
+
+
+def power_text(variants: dict, pairs, target_points: float = 0.1) -> str:
+    """What the seeds can resolve: for each paired test-accuracy comparison in ``pairs`` (``(a, b)``),
+    the half-width of its 95 % interval (:func:`resolution`) and the seeds that would resolve a
+    difference of ``target_points`` at its observed spread (:func:`seeds_needed`)."""
+    names = labels(variants)
+    lines = []
+    for a, b in pairs:
+        diff = comparison(variants, a, b)
+        needed = seeds_needed(diff["sd_diff"], target_points / 100)
+        lines.append(f"{names[a]} − {names[b]}: ± {100 * resolution(diff):.2f} points with {diff['n']} seeds; "
+                     f"{needed if needed else 'more than 10000'} seeds to resolve {target_points:g} points")
+    return "\n".join(lines)
+
+
+def variance_shift_text(rows: list[dict]) -> str:
+    """Plain-text table of :func:`variance_shift_table` rows (variant, BN layer, ratio mean ± sd)."""
+    names = labels(dict.fromkeys(r["variant"] for r in rows))
+    return _text_table(["variant", "BN layer", "test-time var / moving var (median unit, mean ± sd)"],
+                       [[names[r["variant"]], r["layer"], f"{r['ratio_median']:.3f} ± {r['ratio_sd']:.3f}"]
+                        for r in rows])
