@@ -93,6 +93,18 @@ def plot_p1_accuracies(axes, data: dict, key: str = "fresh_accuracy", what: str 
     return axes
 
 
+def plot_p1_tilts(ax, data: dict):
+    """Distribution over training sets of each loss's learned separator's tilt: the signed angle of
+    its normal ``w`` from the true normal (1, −1), 0° = the true diagonal. No legend: the caller
+    draws one for the figure."""
+    for name, color in zip(data["losses"], (PALETTE[2], PALETTE[4])):
+        w = np.asarray(data["weights"][name])
+        tilt = np.degrees(np.arctan2(w[:, 0] + w[:, 1], w[:, 0] - w[:, 1]))
+        sns.kdeplot(tilt, ax=ax, color=color, label=name, fill=True, alpha=0.25, bw_adjust=0.6)
+    ax.set(xlabel="tilt of the learned separator (degrees)", title="direction across training sets")
+    return ax
+
+
 # ------------------------------------------------------------------------------------------ P3
 P3_COLORS = {"baseline": PALETTE[7], "bn_hidden": PALETTE[0], "bn_input_hidden": PALETTE[1],
              "dropout": PALETTE[2], "dropout_conv": PALETTE[3], "bn_dropout": PALETTE[4]}

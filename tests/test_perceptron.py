@@ -58,6 +58,92 @@ def test_perceptron_from_zero_is_learning_rate_invariant_and_runs_are_independen
     np.testing.assert_allclose(together[0], together[2])
 
 
+def _reference_margin_sgd(x, y, margin, lr, epochs, rng, w0=None, record_epochs=(), runs_per_order=1):
+    """The trainer as first written (runs x features layout, every epoch draws its orders): the
+    optimized one must give the same numbers bit for bit."""
+    runs, points, features = x.shape
+    w = np.zeros((runs, features)) if w0 is None else np.array(w0, dtype=np.float64, copy=True)
+    lr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (runs,))
+    converged = np.zeros(runs, dtype=bool)
+    snapshots = {0: (w.copy(), converged.copy())} if 0 in record_epochs else {}
+    base_order = np.tile(np.arange(points), (runs // runs_per_order, 1))
+    for epoch in range(1, epochs + 1):
+        order = np.repeat(rng.permuted(base_order, axis=1), runs_per_order, axis=0)
+        live = np.flatnonzero(~converged)
+        if live.size:
+            xs = np.take_along_axis(x[live], order[live][:, :, None], axis=1)
+            ys = np.take_along_axis(y[live], order[live], axis=1)
+            w_live, lr_live = w[live], lr[live]
+            updated = np.zeros(live.size, dtype=bool)
+            for step in range(points):
+                xi, yi = xs[:, step], ys[:, step]
+                active = yi * (xi * w_live).sum(axis=1) <= margin
+                w_live += (lr_live * active * yi)[:, None] * xi
+                updated |= active
+            w[live] = w_live
+            converged[live] = ~updated
+        if epoch in record_epochs:
+            snapshots[epoch] = (w.copy(), converged.copy())
+    return w, snapshots
+
+
+@pytest.mark.parametrize("margin, features, runs_per_order, with_w0", [
+    (0.0, 2, 3, False), (1.0, 2, 3, False), (1.0, 2, 1, True), (0.5, 3, 2, True),
+])
+def test_trainer_matches_the_reference_bit_for_bit(margin, features, runs_per_order, with_w0):
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0, 1, size=(12, 9, features))
+    y = np.where(x[..., 0] > x[..., 1], 1.0, -1.0)
+    lr = np.tile([0.1, 1.0, 10.0], 4)[: len(x)]
+    w0 = rng.normal(size=(len(x), features)) if with_w0 else None
+    record = (0, 1, 5, 40, 400)  # 400: long after every run has stopped (the optimized loop stops too)
+    args = {"margin": margin, "lr": lr, "epochs": 400, "w0": w0, "record_epochs": record,
+            "runs_per_order": runs_per_order}
+    w, snaps = perceptron.train_margin_sgd(x, y, rng=np.random.default_rng(5), **args)
+    w_ref, snaps_ref = _reference_margin_sgd(x, y, rng=np.random.default_rng(5), **args)
+    np.testing.assert_array_equal(w, w_ref)
+    assert snaps.keys() == snaps_ref.keys() == set(record)
+    for epoch in record:
+        np.testing.assert_array_equal(snaps[epoch][0], snaps_ref[epoch][0])
+        np.testing.assert_array_equal(snaps[epoch][1], snaps_ref[epoch][1])
+    if margin == 0.0:
+        assert snaps[400][1].all()  # the perceptron stops on separable data: the early exit was taken
+
+
+def test_sorted_sample_counts_what_predict_counts():
+    from hw2 import stats
+
+    rng = np.random.default_rng(3)
+    x, y = unit_square(5000, rng)
+    w = np.concatenate([rng.normal(size=(200, 2)), [[1, 1], [-1, -1], [0, 0], [1, -1], [0, 2], [-2, 0]]])
+    sample = perceptron.SortedSample.of(x, y)
+    direct = perceptron.predict(w, x)
+    np.testing.assert_array_equal(sample.correct(w), (direct == y).sum(axis=1))
+    np.testing.assert_allclose(sample.accuracy(w), perceptron.accuracy(w, x, y))
+    per_run = sample.disagreement_with_others(w)
+    assert per_run.shape == (len(w),)
+    assert abs(per_run.mean() - stats.mean_pairwise_disagreement(direct)) < 1e-12
+    # Run 0 against every other run, by brute force.
+    brute = np.mean([(direct[0] != direct[s]).mean() for s in range(1, len(w))])
+    assert abs(per_run[0] - brute) < 1e-12
+
+
+@pytest.mark.parametrize("x, y, match", [
+    (np.ones((3, 3)), np.ones(3), r"`x` must be an array of shape \(points, 2\)"),
+    (np.ones((3, 2)), np.ones(2), r"`y` must be an array of shape \(3,\)"),
+    (np.ones((3, 2)), np.zeros(3), "only -1 and \\+1"),
+    (-np.ones((3, 2)), np.ones(3), "nonnegative coordinates"),
+])
+def test_sorted_sample_names_bad_arguments(x, y, match):
+    with pytest.raises(ValueError, match=match):
+        perceptron.SortedSample.of(x, y)
+    sample = perceptron.SortedSample.of(np.array([[0.9, 0.1], [0.1, 0.9]]), np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match=r"`w` must be an array of shape \(runs, 2\)"):
+        sample.correct(np.ones(2))
+    with pytest.raises(ValueError, match="runs >= 2"):
+        sample.disagreement_with_others(np.ones((1, 2)))
+
+
 def test_converged_runs_are_fixed_points():
     x, y = unit_square(20, np.random.default_rng(4))
     _, snaps = perceptron.train_margin_sgd(x[None], y[None], margin=0.0, lr=1.0, epochs=300,
@@ -88,6 +174,17 @@ def test_angle_and_accuracy_helpers():
     assert perceptron.accuracy(np.array([[1.0, -1.0], [-1.0, 1.0]]), x, np.array([1.0, -1.0])).tolist() == [1.0, 0.0]
 
 
+def test_training_margin_is_the_closest_training_point():
+    from hw2.experiments.p1_perceptron import training_margin
+
+    x = np.array([[[0.9, 0.1], [0.2, 0.8], [0.6, 0.5]]])
+    y = np.array([[1.0, -1.0, 1.0]])
+    w = np.array([[2.0, -2.0]])
+    np.testing.assert_allclose(training_margin(w, x, y), [0.1 / np.sqrt(2)])
+    assert training_margin(np.zeros((1, 2)), x, y).tolist() == [0.0]
+    assert training_margin(-w, x, y)[0] < 0  # misclassified points: negative
+
+
 def test_p1_experiment_is_reproducible_and_consistent(tmp_path):
     from hw2.store import ResultStore
 
@@ -103,6 +200,27 @@ def test_p1_experiment_is_reproducible_and_consistent(tmp_path):
     summary = data["summary"]
     assert 0.5 < summary["perceptron"]["accuracy_mean"] <= 1.0
     assert summary["hinge_minus_perceptron"]["n"] == first.config["n_repeats"]
+    # The fresh sample: the configured setting's per-run accuracies are the grid's, and they are
+    # close to (not equal to) the fixed test set's.
+    li, ri = data["losses"].index("hinge"), list(data["lr_grid"]).index(first.config["lr"])
+    ei = list(data["epochs_grid"]).index(first.config["epochs"])
+    np.testing.assert_allclose(data["grid_fresh_correct"][li, ri, ei] / data["n_fresh"],
+                               data["fresh_accuracy"]["hinge"])
+    assert data["n_fresh"] == first.config["n_fresh"] == 200_000
+    assert abs(summary["hinge"]["fresh_accuracy_mean"] - summary["hinge"]["accuracy_mean"]) < 0.02
+    assert summary["hinge_minus_perceptron_fresh"]["n"] == first.config["n_repeats"]
+    np.testing.assert_allclose(summary["hinge"]["mean_pairwise_disagreement"], data["grid_disagreement"][li, ri, ei])
+
+
+def test_p1_fresh_sample_is_its_own_stream(tmp_path):
+    """Growing the fresh sample changes neither the training sets nor the fixed test set's numbers."""
+    from hw2.store import ResultStore
+
+    small = experiments.run("p1.perceptron", "smoke", n_fresh=1000, store=ResultStore(tmp_path / "a")).data
+    large = experiments.run("p1.perceptron", "smoke", store=ResultStore(tmp_path / "b")).data
+    np.testing.assert_array_equal(small["grid_correct"], large["grid_correct"])
+    np.testing.assert_array_equal(small["weights"]["hinge"], large["weights"]["hinge"])
+    assert not np.array_equal(small["grid_fresh_correct"], large["grid_fresh_correct"])
 
 
 def test_p1_config_validation():
@@ -114,40 +232,8 @@ def test_p1_config_validation():
         PerceptronConfig(n_train=1)
     with pytest.raises(ValueError, match=r"^Argument `n_repeats` must be an integer >= 2. Received: n_repeats=1$"):
         PerceptronConfig(n_repeats=1)
-
-
-def _grid_data(hinge_correct, perceptron_correct, lr_grid, epochs_grid):
-    correct = np.stack([perceptron_correct, hinge_correct])
-    return {"losses": ["perceptron", "hinge"], "lr_grid": np.asarray(lr_grid), "epochs_grid": np.asarray(epochs_grid),
-            "n_test": 100, "grid_correct": correct, "grid_converged": np.ones(correct.shape[:3])}
-
-
-def test_grid_readers_name_the_winner_of_every_setting_and_the_edge():
-    from hw2.experiments import p1_perceptron as p1
-
-    rng = np.random.default_rng(0)
-    base = rng.integers(80, 90, size=(2, 3, 200))
-    noise = rng.integers(-1, 2, size=(2, 3, 200))
-    hinge = base + noise
-    hinge[1, 2] += 5   # clearly better at (lr 1, 100 epochs) only
-    hinge[0, 0] -= 5   # clearly worse at (lr 0.1, 1 epoch)
-    data = _grid_data(hinge, base, (0.1, 1.0), (1, 10, 100))
-    wins = p1.where_each_wins(data)
-    assert wins["hinge"] == [(1.0, 100)] and wins["perceptron"] == [(0.1, 1)]
-    assert len(wins["tie"]) == 4
-    check = p1.edge_check(data)
-    assert check["best"] == (1.0, 100) and set(check["edges"]) == {"largest epochs", "largest lr"}
-    assert not check["stable"] and check["edges"]["largest epochs"]["gain"] > 0.04
-    # The best strictly inside the grid: nothing depends on where it stops.
-    interior = np.full((3, 3, 50), 80)
-    interior[1, 1] = 90
-    check = p1.edge_check(_grid_data(interior, interior, (0.1, 1.0, 10.0), (1, 10, 100)))
-    assert check["best"] == (1.0, 10) and check["edges"] == {} and check["stable"]
-    # At an edge, but the last step buys nothing beyond the noise: stable.
-    same = np.repeat(rng.integers(85, 95, size=(1, 1, 300)), 2, axis=1).repeat(2, axis=0)
-    check = p1.edge_check(_grid_data(same, same, (0.1, 1.0), (10,)))
-    assert check["edges"]["largest lr" if check["best"][0] == 1.0 else "smallest lr"]["gain"] == 0
-    assert check["stable"]
+    with pytest.raises(ValueError, match=r"^Argument `n_fresh` must be an integer >= 2. Received: n_fresh=0$"):
+        PerceptronConfig(n_fresh=0)
 
 
 def test_p1_summary_has_the_paired_single_set_comparison(tmp_path):
