@@ -193,7 +193,7 @@ def test_what_the_seeds_resolve():
     text = analysis.power_text(variants, [("dropout", "bn_hidden")])
     assert f"± {100 * analysis.resolution(diff):.2f} points with 5 seeds; {needed} seeds to resolve 0.1 points" in text
     assert analysis.accuracy_text(variants["bn_hidden"]).startswith("99.10 % (95 % CI ")
-    assert analysis.effect_word(diff) == "no measurable difference"
+    assert analysis.versus_phrase(diff, "3.2").startswith("not measurably different from 3.2 (-0.10 points, ")
 
 
 def test_same_seed_agreement_separates_training_path_from_test_time():

@@ -137,6 +137,6 @@ plt.show()
 report.answer(
     "3.1",
     "Co-adaptation: units that work only together (dropout breaks them up). Internal covariate "
-    f"shift: a layer's inputs move as earlier layers learn; fc2's moved {headline['text']}.",
+    f"shift: a layer's inputs move as earlier layers learn; fc2's unit means moved {headline['text']}.",
     result,
 )

@@ -98,7 +98,6 @@ report.answer(
     f"Per layer, mean γ is {min(gamma):.2f}–{max(gamma):.2f} and mean β {min(beta):+.2f} to "
     f"{max(beta):+.2f} (violins on the page). Test accuracy with BN: "
     f"{p3_analysis.accuracy_text(variants['bn_hidden'])}, "
-    f"{p3_analysis.effect_word(accuracy_diff)} vs no BN: "
-    f"{p3_analysis.difference_phrase(accuracy_diff)}.",
+    f"{p3_analysis.versus_phrase(accuracy_diff, 'without BN')}.",
     result,
 )

@@ -126,9 +126,8 @@ lead = {"better": "Yes", "worse": "No, it hurt", "unclear": "Not measurably"}[
 ]
 report.answer(
     "3.3",
-    f"{lead}: {p3_analysis.accuracy_text(variants['bn_input_hidden'])} with input BN vs "
-    f"{p3_analysis.accuracy_text(variants['bn_hidden'])} without, a paired difference of "
-    f"{p3_analysis.difference_phrase(accuracy_diff)}. The input BN learned γ = {input_gamma.mean():.2f}, "
-    f"β = {input_beta.mean():+.2f}.",
+    f"{lead}: with input BN, test accuracy {p3_analysis.accuracy_text(variants['bn_input_hidden'])} is "
+    f"{p3_analysis.versus_phrase(accuracy_diff, 'hidden BN alone')}. The input BN learned "
+    f"γ = {input_gamma.mean():.2f}, β = {input_beta.mean():+.2f}.",
     result,
 )

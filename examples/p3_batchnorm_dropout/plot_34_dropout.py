@@ -124,10 +124,10 @@ print(
 versus = {other: accuracy_diffs[(arm, other)] for other in ("bn_hidden", "bn_input_hidden")}
 report.answer(
     "3.4",
-    f"{names[arm].removeprefix('3.4 ').capitalize()} (no BN): {p3_analysis.accuracy_text(variants[arm])}; vs "
-    + "; vs ".join(
-        f"{other_label}: {p3_analysis.effect_word(diff)}, {p3_analysis.difference_phrase(diff)}"
-        for other_label, diff in zip(("3.2", "3.3"), versus.values())
+    f"{names[arm].removeprefix('3.4 ').capitalize()} (no BN): {p3_analysis.accuracy_text(variants[arm])}, "
+    + " and ".join(
+        p3_analysis.versus_phrase(diff, label)
+        for label, diff in zip(("3.2", "3.3"), versus.values())
     )
     + ".",
     result,

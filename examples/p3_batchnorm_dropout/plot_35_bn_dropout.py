@@ -111,11 +111,8 @@ print(p3_analysis.power_text(variants, [("bn_dropout", "dropout"), ("bn_dropout"
 versus = {"dropout alone": accuracy_diffs["dropout"], "BN alone": accuracy_diffs["bn_hidden"]}
 report.answer(
     "3.5",
-    f"BN + dropout: {p3_analysis.accuracy_text(variants['bn_dropout'])}; vs "
-    + "; vs ".join(
-        f"{label}: {p3_analysis.effect_word(diff)}, {p3_analysis.difference_phrase(diff)}"
-        for label, diff in versus.items()
-    )
+    f"BN + dropout: {p3_analysis.accuracy_text(variants['bn_dropout'])}, "
+    + " and ".join(p3_analysis.versus_phrase(diff, label) for label, diff in versus.items())
     + f". Variance shift in {len(shift['shifted_after_dropout'])} of the {len(shift['after_dropout'])} BN "
     f"layers after dropout.",
     result,

@@ -640,17 +640,17 @@ def accuracy_text(runs: dict) -> str:
     return f"{mean:.2f} % (95 % CI {low:.2f}–{high:.2f})"
 
 
-def difference_phrase(diff: dict) -> str:
-    """``'+0.17 points (paired 95 % CI −0.05 to +0.39)'`` in the metric's unit."""
-    spec = METRICS[diff.get("metric", "test_accuracy")]
-    digits, scale = spec["digits"], spec["scale"]
-    return (f"{scale * diff['mean_diff']:+.{digits}f}{spec['unit']} (paired 95 % CI "
-            f"{scale * diff['ci_low']:+.{digits}f} to {scale * diff['ci_high']:+.{digits}f})")
+def versus_phrase(diff: dict, other: str) -> str:
+    """A test-accuracy comparison against ``other`` in words read from its interval, then its numbers.
 
-
-def effect_word(diff: dict) -> str:
-    """``'higher'``, ``'lower'`` or ``'no measurable difference'`` for a test-accuracy comparison."""
-    return {"better": "higher", "worse": "lower", "unclear": "no measurable difference"}[outcome(diff)]
+    Example:
+        >>> versus_phrase({"mean_diff": 0.0017, "ci_low": 0.0003, "ci_high": 0.0031, "significant": True}, "3.2")
+        'measurably higher than 3.2 (+0.17 points, paired 95 % CI +0.03 to +0.31)'
+    """
+    words = {"better": f"measurably higher than {other}", "worse": f"measurably lower than {other}",
+             "unclear": f"not measurably different from {other}"}[outcome(diff)]
+    return (f"{words} ({100 * diff['mean_diff']:+.2f} points, paired 95 % CI {100 * diff['ci_low']:+.2f} to "
+            f"{100 * diff['ci_high']:+.2f})")
 
 
 def power_text(variants: dict, pairs, target_points: float = 0.1) -> str:
