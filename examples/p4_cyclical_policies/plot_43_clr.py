@@ -128,10 +128,8 @@ if not gap["causes"]:
 # length); unless that list is empty, the gap cannot be attributed to the cyclical learning rate.
 report.answer(
     "4.3",
-    f"Test accuracy {interval} after {clr_run['epochs']} epochs of CLR exp_range between {clr_run['lr_min']:.2g} and "
-    f"{clr_run['lr_max']:.2g} (step {config['step_epochs']} epochs, {config['cycles']} cycles, {clr_run['updates']} "
-    f"updates). {gap_text[0].upper()}{gap_text[1:]}"
-    + (f", a run that differs from the article's in {len(gap['causes'])} way(s) listed on the page" if gap["causes"]
-       else "") + f"; {rising_short}.",
+    f"Test accuracy {interval} after {clr_run['epochs']} epochs of CLR (exp_range, "
+    f"{clr_run['lr_min']:.2g} to {clr_run['lr_max']:.2g}, {config['cycles']} cycles); "
+    f"{gap_text}; {rising_short}.",
     result,
 )

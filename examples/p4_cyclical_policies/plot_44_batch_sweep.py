@@ -194,8 +194,8 @@ print(f"{plain}. Rank correlation of the batch curve's loss with -log B: {simila
 # The printed verdict is the page's answer.
 report.answer(
     "4.4",
-    f"{plain}. At lr {batch_data['lr']:.2g}, the loss after {batch_curve['epochs']} epochs {trend} from "
-    f"{first_loss:.3f} (batch {batch_curve['batch_sizes'][0]}, {batch_curve['steps'][0]} updates) to {last_loss:.3f} "
-    f"(batch {batch_curve['batch_sizes'][-1]}, {batch_curve['steps'][-1]} updates); {updates_text}.",
+    f"{plain}. At lr {batch_data['lr']:.2g} the loss after {batch_curve['epochs']} epochs {trend} "
+    f"from {first_loss:.3f} (batch {batch_curve['batch_sizes'][0]}) to {last_loss:.3f} "
+    f"(batch {batch_curve['batch_sizes'][-1]}).",
     batch_result,
 )

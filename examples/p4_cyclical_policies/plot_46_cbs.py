@@ -248,16 +248,14 @@ print(f"homework CBS hottest epoch lr/B {temperature.max():.3g} = {temperature.m
 
 # %%
 # A ratio below 1 means the homework's CBS is never as noisy as the CLR at its quietest.
-short_direction = ("increase: exp_range shrinks each cycle's excursion towards bmin, so the batch size drifts up and "
-                   "the noise lr/B down, as the CLR's rate decays" if trajectory["direction"] == "increase"
+short_direction = ("increase: the batch size drifts up and the noise lr/B down as the CLR's rate decays"
+                   if trajectory["direction"] == "increase"
                    else "neither: without decay every cycle repeats the whole range")
 report.answer(
     "4.6",
     f"Exponential {short_direction}. The homework CBS ({cbs_run['b_min']}–{cbs_run['b_max']} at lr "
-    f"{cbs_run['lr']:.2g}, "
-    f"{cbs_run['updates']} updates) {progress['words']}: {100 * cbs_run['test_accuracy']:.1f} % test accuracy "
-    f"(95 % Wilson interval {100 * low:.1f}–{100 * high:.1f} %), its summed step length {progress['step_ratio']:.2g} x "
-    f"the CLR's. The noise-matched CBS at lr {matched_run['lr']:.2g} (batch {trace['smallest']}–{trace['largest']}, "
-    f"lr/B within {low_ratio:.2f}–{high_ratio:.2f} of the CLR's) reaches {100 * matched_run['test_accuracy']:.1f} %.",
+    f"{cbs_run['lr']:.2g}) reaches {100 * cbs_run['test_accuracy']:.1f} % test accuracy (95 % "
+    f"Wilson interval {100 * low:.1f}–{100 * high:.1f} %); the noise-matched CBS at lr "
+    f"{matched_run['lr']:.2g}, {100 * matched_run['test_accuracy']:.1f} %.",
     cbs_result,
 )

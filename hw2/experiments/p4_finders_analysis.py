@@ -12,7 +12,7 @@ policy runs (4.3, 4.6, 4.7) are in :mod:`hw2.experiments.p4_policies_analysis`.
   -- every finder rule read off a stored curve; :func:`lr_max_placement` -- where lr_max sits on
   the sweep and why;
 * :func:`sweep_updates`, :func:`range_test_updates` -- how many optimizer updates a finder made;
-* :func:`lr_agreement`, :func:`agreement_sentence`, :func:`agreement_brief` -- do the LR sweep and
+* :func:`lr_agreement`, :func:`agreement_sentence` -- do the LR sweep and
   the range test give the same bounds (4.2)? :func:`batch_bound_agreement` asks the same of the two
   batch finders (4.5);
 * :func:`plateau_lines` -- which rules landed on a flat stretch of their curve (4.2);
@@ -142,36 +142,6 @@ def agreement_sentence(agreement: dict) -> str:
         else:
             parts.append(f"{bound} {_times(ratio)} times apart, more than one sweep step (x{step:.3g})")
     return "; ".join(parts)
-
-
-def agreement_brief(agreement: dict) -> str:
-    """:func:`agreement_sentence` in one short clause for an answer line.
-
-    Example:
-        >>> agreement_brief({"grid_factor": 12.9, "ratio": {"lr_min": 7.37, "lr_max": 3.15},
-        ...     "same": {"lr_min": False, "lr_max": False}, "steps": {"lr_min": 0.8, "lr_max": 0.45},
-        ...     "within_step": {"lr_min": True, "lr_max": True}, "bounds": ("lr_min", "lr_max")})
-        'x7.37 and x3.15 apart, each less than one sweep step (x12.9)'
-        >>> agreement_brief({"grid_factor": 2.0, "ratio": {"b_min": 4.0, "b_max": 1.0},
-        ...     "same": {"b_min": False, "b_max": True}, "steps": {"b_min": 2.0, "b_max": 0.0},
-        ...     "within_step": {"b_min": False, "b_max": True}, "bounds": ("b_min", "b_max")})
-        'b_min x4 apart (2 grid steps of x2), b_max the same'
-    """
-    bounds = agreement["bounds"]
-    step = agreement["grid_factor"]
-    if all(agreement["within_step"][b] and not agreement["same"][b] for b in bounds):
-        ratios = " and ".join(f"x{_times(agreement['ratio'][b])}" for b in bounds)
-        return f"{ratios} apart, each less than one sweep step (x{step:.3g})"
-    parts = []
-    for b in bounds:
-        if agreement["same"][b]:
-            parts.append(f"{b} the same")
-        else:
-            steps = agreement["steps"][b]
-            where = ("less than one sweep step" if agreement["within_step"][b]
-                     else f"{steps:.2g} grid step{'s' if round(steps, 6) != 1 else ''}")
-            parts.append(f"{b} x{_times(agreement['ratio'][b])} apart ({where} of x{step:.3g})")
-    return ", ".join(parts)
 
 
 def sweep_updates(lr_sweep_data: dict) -> dict:
