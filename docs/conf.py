@@ -173,7 +173,7 @@ def write_answers(app):
 
 def write_stored_results(app):
     """A table of the committed full-spec results with their provenance (for reproducibility.rst)."""
-    from hw2 import experiments
+    from hw2 import experiments, provenance
     from hw2.store import store_for
 
     rows = []
@@ -185,11 +185,11 @@ def write_stored_results(app):
             current = False
         rows.append(f"   * - ``{meta['experiment']}``\n     - {meta['version']}{'' if current else ' (stale)'}"
                     f"\n     - {prov.get('device', '?')}\n     - {prov.get('backend', '?')}"
-                    f"\n     - {prov.get('date', '?')}\n     - {prov.get('wall_time_s', 0):.0f} s"
+                    f"\n     - {prov.get('date', '?')}\n     - {provenance.compute_time(prov)}"
                     f"\n     - ``{prov.get('code_version', '?')}``")
     if rows:
         text = (".. list-table::\n   :header-rows: 1\n\n   * - experiment\n     - version\n     - device\n"
-                "     - backend\n     - date\n     - wall time\n     - code\n" + "\n".join(rows) + "\n")
+                "     - backend\n     - date\n     - compute time\n     - code\n" + "\n".join(rows) + "\n")
     else:
         text = "No full-specification results are stored yet.\n"
     _write_if_changed(DOCS / "_answers" / "stored_results.rst", text)
