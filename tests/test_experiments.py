@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hw2 import experiments, profiles
+from hw2 import experiments, profiles, provenance
 from hw2.store import ResultStore
 
 
@@ -195,6 +195,17 @@ def test_parts_are_cached_but_follow_force_and_code_changes(multi, tmp_path, mon
     experiments.run("t.multi", "smoke", store=store)  # other code: old parts are not served
     assert _trained == [0, 1, 2, 3, 0, 1, 2, 0, 1, 2]
     assert experiments.cached_part("run", {"n": 1}, lambda: {"outside": 1}) == {"outside": 1}  # no run: no cache
+
+
+def test_a_result_assembled_from_cached_parts_records_what_they_took_to_compute(multi, tmp_path):
+    store = ResultStore(tmp_path)
+    first = experiments.run("t.multi", "smoke", store=store)
+    parts = first.provenance["parts"]
+    assert parts["n_parts"] == 3 and parts["n_cached"] == 0 and parts["n_untimed"] == 0
+    assert 0 <= parts["compute_time_s"] <= first.provenance["wall_time_s"] + 1e-3
+    assembled = experiments.run("t.multi", "smoke", store=store, n_seeds=4)  # 3 parts cached, 1 new
+    assert assembled.provenance["parts"]["n_parts"] == 4 and assembled.provenance["parts"]["n_cached"] == 3
+    assert "assembled in" in provenance.compute_time(assembled.provenance)
 
 
 def test_an_edited_part_is_an_error_naming_its_file(multi, tmp_path):
