@@ -14,8 +14,9 @@ Keras 3 has no backend-independent ``grad``; :class:`GradientRecorder` is an opt
 of updating the weights, stores the gradients it is handed, so one ``train_on_batch`` yields the
 exact gradients the backend computes for training.
 
-:func:`classify` turns the per-layer numbers of a case into one verdict, with one measure (the
-per-layer factor of a scale) and one threshold (:data:`SCALE_THRESHOLD`).
+:func:`classify` turns the per-layer numbers of a case into one verdict — saturates, vanishes,
+explodes, or keeps its scale — from one measure of each scale (its per-layer factor), one threshold
+on it (:data:`SCALE_THRESHOLD`) and one on the saturated share (:data:`SATURATION_THRESHOLD`).
 
 Example:
     >>> import numpy as np
@@ -142,6 +143,23 @@ def expected_gain(activation: str) -> float:
 # that Glorot's variance gives ReLU: the two answers the homework contrasts fall on either side.
 SCALE_THRESHOLD = 2 ** 0.25
 
+# A bounded activation (tanh, sigmoid) *saturates* when at least this share of some hidden layer's
+# outputs sits in its flat tails (see :func:`layer_statistics`), where the slope is under 4 % of its
+# largest value: that share of the layer passes almost no gradient back.
+SATURATION_THRESHOLD = 0.25
+
+
+def saturation_applies(activation: str) -> bool:
+    """Whether ``activation`` can saturate: tanh and sigmoid are bounded; ReLU is not (its zeros,
+    about half of its outputs at any scale, are its normal state, not a flat tail reached by scale).
+
+    Example:
+        >>> saturation_applies("sigmoid"), saturation_applies("relu")
+        (True, False)
+    """
+    check_choice("activation", activation, ACTIVATIONS)
+    return activation != "relu"
+
 
 def per_layer_factor(values) -> float:
     """Geometric mean factor per layer, ``(last / first) ** (1 / (layers - 1))``; nan if first is 0 or not finite.
@@ -159,19 +177,27 @@ def per_layer_factor(values) -> float:
     return float((last / first) ** (1.0 / (values.size - 1)))
 
 
-def classify(activation_signal_std, gradient_std, threshold: float = SCALE_THRESHOLD) -> dict:
-    """One verdict per case from one measure and one threshold.
+def classify(activation_signal_std, gradient_std, threshold: float = SCALE_THRESHOLD, saturated=None,
+             saturation_threshold: float = SATURATION_THRESHOLD) -> dict:
+    """One verdict per case: saturates, vanishes, explodes, or keeps its scale.
 
-    The measure is the per-layer factor :func:`per_layer_factor` of two scales through the hidden
-    layers: the input-dependent spread of the activations (forward pass; each unit's std over the
-    images, averaged) and the std of the weight gradients (backward pass). The case *keeps its
-    scale* when both factors lie in ``[1/threshold, threshold]``; otherwise the verdict names the
-    factor farther from 1 (on a log scale): ``'activations vanish'`` / ``'activations explode'``
-    (f below / above the band), ``'gradients vanish towards the input'`` (the gradient grows
-    towards the output, f above the band) / ``'gradients explode towards the input'``. Gradients that
-    are exactly zero in every layer give ``'gradients exactly zero'``.
+    *Activation scale* is one measure, the **spread**: each unit's std over the images, averaged over
+    the units of a layer (``activation_signal_std`` of :func:`layer_statistics`); the gradient scale
+    is the std of the layer's weight gradient. Each enters through its per-layer factor
+    (:func:`per_layer_factor`). In this order:
 
-    Returns ``{'verdict', 'keeps_scale', 'activation_factor', 'gradient_factor', 'threshold'}``.
+    1. ``'saturates'``: ``saturated`` (per-layer share of outputs in the flat tails; ``None`` for an
+       activation that cannot saturate, :func:`saturation_applies`) reaches ``saturation_threshold``
+       in some layer;
+    2. both factors within ``[1/threshold, threshold]``: ``'keeps its scale'``, or ``'gradients
+       exactly zero'`` when every gradient is exactly 0;
+    3. otherwise the factor farther from 1 (log scale; a zero gradient counts only through the
+       activations) names it: ``'activations vanish'`` / ``'activations explode'``, ``'gradients
+       vanish towards the input'`` (they grow towards the output) / ``'gradients explode towards
+       the input'``.
+
+    Returns ``{'verdict', 'keeps_scale', 'activation_factor', 'gradient_factor', 'saturated_max',
+    'gradients_zero', 'threshold', 'saturation_threshold'}``.
 
     Example:
         >>> classify([1.0, 0.9, 0.8, 0.75, 0.7], [1.0] * 5)["verdict"]   # ×0.91/layer
@@ -180,18 +206,26 @@ def classify(activation_signal_std, gradient_std, threshold: float = SCALE_THRES
         'activations vanish'
         >>> classify([1.0] * 5, [1.0, 3.0, 9.0, 27.0, 81.0])["verdict"]  # layer 1's gradient 81× smaller
         'gradients vanish towards the input'
+        >>> classify([1.0] * 5, [1.0] * 5, saturated=[0.6, 0.3, 0.2, 0.2, 0.2])["verdict"]
+        'saturates'
     """
     check_range("threshold", threshold, low=1, inclusive="neither")
+    check_range("saturation_threshold", saturation_threshold, 0, 1, inclusive="right")
     gradient_std = np.asarray(gradient_std, dtype=np.float64)
     f_act, f_grad = per_layer_factor(activation_signal_std), per_layer_factor(gradient_std)
-    out = {"activation_factor": f_act, "gradient_factor": f_grad, "threshold": float(threshold)}
-    if np.all(gradient_std == 0):
-        return {**out, "verdict": "gradients exactly zero", "keeps_scale": False}
+    zero = bool(np.all(gradient_std == 0))
+    sat_max = float(np.max(saturated)) if saturated is not None else float("nan")
+    out = {"activation_factor": f_act, "gradient_factor": f_grad, "saturated_max": sat_max, "gradients_zero": zero,
+           "threshold": float(threshold), "saturation_threshold": float(saturation_threshold)}
+    if saturated is not None and sat_max >= saturation_threshold:
+        return {**out, "verdict": "saturates", "keeps_scale": False}
     log_t = np.log(threshold)
     distance = {"activations": abs(np.log(f_act)) if f_act > 0 else np.inf,
-                "gradients": abs(np.log(f_grad)) if f_grad > 0 else np.inf}
+                "gradients": 0.0 if zero else abs(np.log(f_grad)) if f_grad > 0 else np.inf}
     worst = max(distance, key=distance.get)
     if distance[worst] <= log_t:
+        if zero:
+            return {**out, "verdict": "gradients exactly zero", "keeps_scale": False}
         return {**out, "verdict": "keeps its scale", "keeps_scale": True}
     if worst == "activations":
         verdict = "activations vanish" if f_act < 1 else "activations explode"

@@ -675,3 +675,116 @@ def plot_network_functions(ax, grid, outputs, target, collapsed=None, title: str
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper center")
     return ax
+
+
+LINE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+
+
+def plot_layer_scales(axes, values, labels, groups, ylabel: str):
+    """Small multiples of a per-layer scale: one panel per group (e.g. activation), one line per case.
+
+    ``values`` (cases, layers), ``labels`` and ``groups`` one per case; ``axes`` one per distinct
+    group, in order of first appearance. Within a panel every line has its own colour and marker,
+    labelled without the ``'group, '`` prefix (the panel's title); values <= 0 (log axis) are left out.
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> fig, axes = new_figure(ncols=2)
+        >>> _ = plot_layer_scales(axes, [[1, 0.5], [1, 1], [2, 4]], ["a", "b", "c"], ["t", "t", "r"], "std")
+        >>> [len(ax.get_lines()) for ax in axes]
+        [2, 1]
+    """
+    values = np.asarray(values, dtype=float)
+    order = list(dict.fromkeys(groups))
+    if len(axes) != len(order):
+        raise argument_error("axes", f"one axis per group ({len(order)})", received=f"{len(axes)} axes")
+    layers = np.arange(1, values.shape[1] + 1)
+    for ax, group in zip(axes, order):
+        members = [i for i, g in enumerate(groups) if g == group]
+        for k, i in enumerate(members):
+            keep = np.isfinite(values[i]) & (values[i] > 0)
+            ax.plot(layers[keep], values[i][keep], marker=LINE_MARKERS[k % len(LINE_MARKERS)], markersize=4,
+                    linewidth=1.3, color=PALETTE[k % len(PALETTE)], label=str(labels[i]).removeprefix(f"{group}, "))
+        ax.set(yscale="log", xlabel="hidden layer", ylabel=ylabel, xticks=layers)
+        ax.set_title(str(group), fontsize=9)
+    return axes
+
+
+def plot_depth_sweep(ax, data: dict):
+    """Width-2 ReLU networks of ``p2.dying_relu_depth`` against depth: collapsed after training (95 %
+    intervals), born dead (same networks and Monte Carlo), the one-sided bound, and 90 % dashed."""
+    depths, mc_depths, mc_widths = data["depths"], data["mc_depths"], list(data["mc_widths"])
+    plot_fraction_ci(ax, depths, data["collapsed"], data["collapsed_ci95"], "collapsed after training",
+                     color=PALETTE[3])
+    ax.plot(depths, data["born_dead"], "s", color=PALETTE[0], markersize=4, label="born dead (same networks)")
+    if 2 in mc_widths:
+        w2 = mc_widths.index(2)
+        ax.plot(mc_depths, data["mc_born_dead"][w2], "-", color=PALETTE[0], linewidth=1.2,
+                label="born dead (Monte Carlo)")
+        ax.plot(mc_depths, data["one_sided_death"][w2], ":", color="k", linewidth=1.2,
+                label="bound 1 − (3/4)^(depth−1)")
+    ax.axhline(0.9, color="0.5", linestyle="--", linewidth=0.8)
+    ax.set(xlabel="depth (weight layers)", ylabel="fraction of networks", ylim=(-0.02, 1.02), title="ReLU, width 2")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+def plot_depth_width_maps(axes, data: dict):
+    """Two depth x width heat maps of ``p2.dying_relu_depth`` (collapsed after training, born dead),
+    each cell labelled with its percentage; returns the image (for a shared colour bar)."""
+    for ax, values, title in ((axes[0], data["map_collapsed"], "collapsed after training"),
+                              (axes[1], data["map_born_dead"], "born dead (same networks)")):
+        image = ax.imshow(100 * values, origin="lower", cmap="magma", vmin=0, vmax=100, aspect="auto")
+        ax.set_xticks(range(len(data["map_depths"])), [str(d) for d in data["map_depths"]])
+        ax.set_yticks(range(len(data["map_widths"])), [str(w) for w in data["map_widths"]])
+        for (wi, di), v in np.ndenumerate(values):
+            ax.text(di, wi, f"{100 * v:.0f}", ha="center", va="center", fontsize=7,
+                    color="white" if v < 0.6 else "black")
+        ax.set(xlabel="depth", ylabel="width", title=title)
+        ax.grid(False)
+    return image
+
+
+def plot_born_dead_by_width(ax, data: dict):
+    """Monte-Carlo born-dead probability of ``p2.dying_relu_depth`` against depth, one line per width
+    (dotted: the one-sided bound), with the trained map's collapsed shares as dots."""
+    widths, map_widths = data["mc_widths"], list(data["map_widths"])
+    for wi, width in enumerate(widths):
+        color = PALETTE[wi % len(PALETTE)]
+        ax.plot(data["mc_depths"], 100 * data["mc_born_dead"][wi], "-", color=color, label=f"width {width}")
+        ax.plot(data["mc_depths"], 100 * data["one_sided_death"][wi], ":", color=color, linewidth=1)
+        if width in map_widths:
+            ax.plot(data["map_depths"], 100 * data["map_collapsed"][map_widths.index(width)], "o", color=color,
+                    markersize=4)
+    ax.set(xlabel="depth (weight layers)", ylabel="%")
+    ax.set_title("born dead (lines: Monte Carlo; dotted: one-sided bound); dots: collapsed after training",
+                 fontsize=8)
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_collapse_history(axes, data: dict, labels, dead: bool = False):
+    """Two panels of a ``p2.dying_relu_long`` result against epochs (log axes; epoch 0 drawn at 0.5):
+    the collapsed share of every arm at each checkpoint (``dead``: also the share with a dead /
+    negative-regime layer, dotted), and the training loss (median, 10–90 % band) with Var(|x|)."""
+    n = len(next(iter(data["per_arm"].values()))["collapsed"])
+    marks = np.maximum(np.asarray(data["checkpoint_epochs"], dtype=float), 0.5)
+    for a, label in enumerate(labels):
+        color = PALETTE[a % len(PALETTE)]
+        axes[0].plot(marks, 100 * data["collapsed_counts"][:, a] / n, marker="o", markersize=2.5, color=color,
+                     label=f"{label}: collapsed" if dead else label)
+        if dead:
+            axes[0].plot(marks, 100 * data["dead_counts"][:, a] / n, ":", marker="s", markersize=2.5, color=color,
+                         label=f"{label}: dead / negative-regime layer")
+        q = data["loss_quantiles"][:, :, a]
+        span = np.arange(1, q.shape[1] + 1)
+        axes[1].fill_between(span, q[0], q[2], color=color, alpha=0.2)
+        axes[1].plot(span, q[1], color=color, label=label)
+    axes[0].set(xscale="log", xlabel="epoch (0 drawn at 0.5)", ylabel="% of networks", title="collapsed share")
+    axes[1].axhline(data["summary"]["target_variance_on_domain"], color="k", linestyle=":", linewidth=1,
+                    label="Var(|x|)")
+    axes[1].set(xscale="log", yscale="log", xlabel="epoch", ylabel="training MSE", title="training loss")
+    for ax in axes:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    return axes

@@ -64,8 +64,13 @@ SIZES: dict[str, dict[str, dict]] = {
         "laptop": {},
         "full": {},
     },
-    "p2.leaky_long": {"smoke": {"n_simulations": 20, "epochs": 4, "every": 2, "n_points": 640, "grid_size": 201},
-                      "laptop": {}, "full": {}},
+    "p2.dying_relu_long": {
+        # The same simulations as p2.dying_relu's smoke run, compared with it after its 3 epochs.
+        "smoke": {"n_simulations": 40, "n_points": 640, "grid_size": 201, "every": 3, "window": 6,
+                  "max_epochs": 9, "snapshot_epoch": 3},
+        "laptop": {},
+        "full": {},
+    },
     "p2.dying_relu_depth": {
         "smoke": {"depths": (2, 3, 4), "n_simulations": 30, "map_depths": (2, 4), "map_widths": (2,),
                   "map_simulations": 20, "mc_depths": (1, 2, 3, 4, 5, 6), "mc_widths": (2, 3),

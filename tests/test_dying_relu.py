@@ -1,5 +1,7 @@
 """The dying-ReLU simulator: each network of the ensemble trains exactly like a plain Keras model."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -151,22 +153,49 @@ def test_experiment_configs_validate_and_checkpoints():
 
 
 def test_every_p2_config_checks_its_batch_size_as_the_simulator_does():
-    from hw2.experiments.p2_initialization import DepthSweepConfig, DyingReluConfig, LeakyLongConfig
+    from hw2.experiments.p2_initialization import ConvergedConfig, DepthSweepConfig, DyingReluConfig
 
     message = r"^Argument `batch_size` must be <= n_points=100. Received: batch_size=128$"
-    for config in (DyingReluConfig, DepthSweepConfig, LeakyLongConfig, dr.DyingReluEnsemble):
+    for config in (DyingReluConfig, DepthSweepConfig, ConvergedConfig, dr.DyingReluEnsemble):
         arguments = {"n_simulations": 1} if config is dr.DyingReluEnsemble else {}
         with pytest.raises(ValueError, match=message):
             config(n_points=100, batch_size=128, **arguments)
 
 
-def test_leaky_long_config_counts_are_checked():
-    from hw2.experiments.p2_initialization import LeakyLongConfig
+def test_converged_config_counts_are_checked():
+    from hw2.experiments.p2_initialization import ConvergedConfig
 
-    LeakyLongConfig(n_simulations=1, epochs=1, every=1)
-    for name in ("n_simulations", "epochs", "every"):
+    ConvergedConfig(n_simulations=1, every=1, window=1, max_epochs=1, snapshot_epoch=1, max_change=0)
+    for name in ("n_simulations", "every", "window", "max_epochs", "snapshot_epoch"):
         with pytest.raises(ValueError, match=rf"^Argument `{name}` must be an integer >= 1. Received: {name}=0$"):
-            LeakyLongConfig(**{name: 0})
+            ConvergedConfig(**{name: 0})
+    with pytest.raises(ValueError, match=r"^Argument `max_change` must be an integer >= 0"):
+        ConvergedConfig(max_change=-1)
+    with pytest.raises(ValueError, match="`activation`"):
+        ConvergedConfig(arms=("elu",))
+
+
+@pytest.mark.slow
+def test_converged_run_stops_by_its_rule_and_keeps_the_snapshot():
+    """Smoke-sized run: stops at the first checkpoint where the rule holds, or at the cap; the
+    snapshot is the state after its epoch, and the counts match the per-network flags."""
+    from hw2.experiments.p2_initialization import ConvergedConfig, changed_within, compute_converged, converged_marks
+
+    config = ConvergedConfig(n_simulations=6, depth=4, n_points=128, grid_size=51, every=1, window=2,
+                             max_change=6, max_epochs=5, snapshot_epoch=1)
+    out = compute_converged(config)
+    s = out["summary"]
+    assert s["stopped_by"] == "rule" and s["epochs_run"] == 2  # every network may change: stops at the window
+    assert list(out["checkpoint_epochs"]) == [0, 1, 2]
+    for a, arm in enumerate(out["arms"]):
+        flags = out["per_arm"][arm]["collapsed"]
+        assert out["collapsed_counts"][-1, a] == flags.sum() == s[arm]["collapsed"]["count"]
+        assert out["per_arm"][arm]["collapsed_at_snapshot"].shape == flags.shape
+        assert s[arm]["changed_in_last_window"] == changed_within(out["per_arm"][arm]["last_change"], 2, 2)
+    assert out["loss_quantiles"].shape == (3, 2, 2)
+    assert converged_marks(25, 60) == (1, 2, 5, 10, 20, 25, 50, 60)
+    strict = compute_converged(dataclasses.replace(config, max_change=0, window=5, max_epochs=3))
+    assert strict["summary"]["stopped_by"] == "cap" and strict["summary"]["epochs_run"] == 3
 
 
 # ------------------------------------------------------------------------------ Keras serialization

@@ -97,8 +97,26 @@ def test_classify_uses_one_factor_and_one_threshold():
     assert not init_study.classify(2 ** (-layers / 2), flat)["keeps_scale"]
     assert init_study.classify(flat, flat)["keeps_scale"]
     assert init_study.classify(flat, np.zeros(5))["verdict"] == "gradients exactly zero"
+    # Zero gradients count only through the activations: exploding activations name the verdict.
+    exploding = init_study.classify(6.0 ** layers, np.zeros(5))
+    assert exploding["verdict"] == "activations explode" and exploding["gradients_zero"]
     with pytest.raises(ValueError, match="`threshold` must be > 1"):
         init_study.classify(flat, flat, threshold=1.0)
+
+
+def test_saturation_is_its_own_verdict_and_comes_first():
+    t = init_study.SATURATION_THRESHOLD
+    flat = np.ones(5)
+    below, at = [t - 0.01] + [0.0] * 4, [0.0, 0.0, t, 0.0, 0.0]
+    assert init_study.classify(flat, flat, saturated=below)["verdict"] == "keeps its scale"
+    saturated = init_study.classify(0.5 ** np.arange(5), flat, saturated=at)
+    assert saturated["verdict"] == "saturates" and saturated["saturated_max"] == t
+    assert np.isnan(init_study.classify(flat, flat)["saturated_max"])
+    assert init_study.saturation_applies("tanh") and not init_study.saturation_applies("relu")
+    with pytest.raises(ValueError, match="`saturation_threshold` must be in"):
+        init_study.classify(flat, flat, saturated=at, saturation_threshold=0.0)
+    with pytest.raises(ValueError, match="`activation`"):
+        init_study.saturation_applies("elu")
 
 
 def test_layer_violins_name_the_power_of_ten_in_the_axis_label():

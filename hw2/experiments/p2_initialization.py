@@ -2,14 +2,16 @@
 
 * ``p2.init``: per-layer activations and weight gradients of the intoli MLP on the 10,000 MNIST
   test images, for tanh / sigmoid with N(0, σ) and Glorot normal, sigmoid also with Glorot normal
-  times 2, 4 (= 1 / its slope at 0) and 8, ReLU with N(0, σ), Glorot and He normal (:mod:`hw2.init_study`); each
-  case classified by :func:`hw2.init_study.classify`.
+  times 2, 4 (= 1 / its slope at 0) and 8, ReLU with N(0, σ), Glorot and He normal
+  (:mod:`hw2.init_study`); each case classified by :func:`hw2.init_study.classify` (saturates,
+  vanishes, explodes, keeps its scale), activations measured by one scale, their spread.
 * ``p2.dying_relu``: 1000 independent trainings of a depth-10 width-2 network on ``|x|`` with ReLU,
   the same 1000 with Leaky ReLU (same data, weights and batch order) and with ReLU under the
   randomized asymmetric initialization (:mod:`hw2.dying_relu`); collapse and born-dead fractions
   with Wilson intervals, paired comparisons, a Monte-Carlo born-dead probability.
-* ``p2.leaky_long``: the Leaky ReLU networks trained 400 epochs: does the near-constant
-  fraction settle or keep falling?
+* ``p2.dying_relu_long``: the ReLU and Leaky ReLU networks of ``p2.dying_relu`` trained on until
+  their collapse counts stop changing (a stated rule, checkpoints to show when): 2.2's and 2.3's
+  answers.
 * ``p2.dying_relu_depth``: collapse fraction against depth for width 2, a depth x width map, and
   the Monte-Carlo born-dead probability of every cell.
 
@@ -53,7 +55,7 @@ class InitStudyConfig:
         check_int("gradient_batch_size", self.gradient_batch_size, 1, self.n_images)
 
 
-@register("p2.init", version="2", config_cls=InitStudyConfig,
+@register("p2.init", version="3", config_cls=InitStudyConfig,
           description="P2.1: per-layer activation and gradient statistics of the intoli MLP at initialization")
 def compute_init(config: InitStudyConfig) -> dict:
     _, (x_test, y_test) = load_mnist()
@@ -71,16 +73,17 @@ def compute_init(config: InitStudyConfig) -> dict:
     data["labels"] = [init_study.case_label(c) for c in config.cases]
     summary = {}
     for i, case in enumerate(config.cases):
-        act, grad = data["activation_std"][i], data["gradient_std"][i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            summary[case] = {
-                "activation_std": [float(v) for v in act], "gradient_std": [float(v) for v in grad],
-                "activation_ratio_last_first": float(act[-1] / act[0]) if act[0] > 0 else float("nan"),
-                "gradient_ratio_last_first": float(grad[-1] / grad[0]) if grad[0] > 0 else float("nan"),
-                "saturated_or_zero": [float(v) for v in data["activation_saturated"][i]],
-                "loss": float(data["loss"][i]),
-                **init_study.classify(data["activation_signal_std"][i], grad),
-            }
+        # One measure of activation scale, the spread (activation_signal_std), wherever a verdict is made.
+        saturated = data["activation_saturated"][i]
+        activation = init_study.parse_case(case)[0]
+        summary[case] = {
+            "activation_spread": [float(v) for v in data["activation_signal_std"][i]],
+            "gradient_std": [float(v) for v in data["gradient_std"][i]],
+            "saturated_or_zero": [float(v) for v in saturated],
+            "loss": float(data["loss"][i]),
+            **init_study.classify(data["activation_signal_std"][i], data["gradient_std"][i],
+                                  saturated=saturated if init_study.saturation_applies(activation) else None),
+        }
     data["summary"] = summary
     return data
 
@@ -255,19 +258,22 @@ def compute_dying_relu(config: DyingReluConfig) -> dict:
     }
 
 
-# ------------------------------------------------------------------------------ long Leaky ReLU run
+# ------------------------------------------------------------------------ trained to convergence
 @dataclasses.dataclass(frozen=True)
-class LeakyLongConfig:
-    """Leaky ReLU networks of 2.3 trained much longer, to see where their collapse fraction settles.
+class ConvergedConfig:
+    """Problems 2.2 and 2.3 trained until the collapse counts stop changing.
 
-    A ReLU network that died cannot recover (a dead layer passes no gradient back); a Leaky ReLU
-    network in the same state still learns through the slope α, slowly. Fewer simulations than 2.3,
-    checkpoints every ``every`` epochs.
+    The same 1000 simulations as ``p2.dying_relu`` (same seed: same data, initial weights and batch
+    orders; its ReLU and Leaky ReLU arms) trained on, and analysed on the grid after epochs 1, 2, 5,
+    10, 20 and then every ``every`` epochs. *Stopping rule*: training stops at the first checkpoint
+    (at least ``window`` epochs in) at which, in every arm, at most ``max_change`` networks changed
+    their collapsed status (at ``tolerance``) at some checkpoint of the last ``window`` epochs; or at
+    ``max_epochs``, which the result then says. The networks' state after ``snapshot_epoch`` epochs
+    is kept, to compare with the shorter run.
     """
 
-    n_simulations: int = 300
-    epochs: int = 400
-    every: int = 25
+    n_simulations: int = 1000
+    arms: tuple[str, ...] = ("relu", "leaky_relu")
     depth: int = 10
     width: int = 2
     target: str = "abs"
@@ -277,44 +283,134 @@ class LeakyLongConfig:
     negative_slope: float = 0.01
     tolerance: float = 1e-3
     grid_size: int = 1001
+    every: int = 25
+    window: int = 250
+    max_change: int = 2
+    max_epochs: int = 5000
+    snapshot_epoch: int = 50
     seed: int = 0
 
     def __post_init__(self):
         dying_relu.layer_sizes(self.depth, self.width)
         dying_relu.check_target(self.target)
-        check_fields(self, ("n_simulations", "epochs", "every"))
+        for arm in self.arms:
+            dying_relu.Arm.parse(arm)
         dying_relu.check_batch_size(self.batch_size, self.n_points)
+        check_fields(self, ("n_simulations", "every", "window", "max_epochs", "snapshot_epoch"))
+        check_int("max_change", self.max_change, low=0)
+        check_range("tolerance", self.tolerance, low=0)
 
 
-@register("p2.leaky_long", version="1", config_cls=LeakyLongConfig,
-          description="P2.3 follow-up: Leaky ReLU networks trained 400 epochs; does the near-constant fraction settle?")
-def compute_leaky_long(config: LeakyLongConfig) -> dict:
+def converged_marks(every: int, max_epochs: int) -> tuple[int, ...]:
+    """Checkpoint epochs of ``p2.dying_relu_long``: 1, 2, 5, 10, 20, then every ``every`` epochs up to ``max_epochs``.
+
+    Example:
+        >>> converged_marks(25, 100)
+        (1, 2, 5, 10, 20, 25, 50, 75, 100)
+    """
+    every, max_epochs = check_int("every", every, low=1), check_int("max_epochs", max_epochs, low=1)
+    marks = {m for m in (1, 2, 5, 10, 20) if m <= max_epochs} | set(range(every, max_epochs + 1, every))
+    return tuple(sorted(marks | {max_epochs}))
+
+
+def changed_within(last_change, epoch: int, window: int) -> int:
+    """How many networks changed status at a checkpoint later than ``epoch - window`` (``last_change``:
+    each network's last checkpoint epoch with a change, 0 if none).
+
+    Example:
+        >>> changed_within(np.array([0, 30, 120, 250]), epoch=250, window=200)
+        2
+    """
+    return int(np.sum(np.asarray(last_change) > epoch - window))
+
+
+@register("p2.dying_relu_long", version="1", config_cls=ConvergedConfig,
+          description="P2.2-2.3: the 1000 ReLU / Leaky ReLU networks trained until their collapse stops changing")
+def compute_converged(config: ConvergedConfig) -> dict:
     ens = dying_relu.DyingReluEnsemble(
-        config.n_simulations, depth=config.depth, width=config.width, arms=("leaky_relu",), target=config.target,
+        config.n_simulations, depth=config.depth, width=config.width, arms=config.arms, target=config.target,
         n_points=config.n_points, batch_size=config.batch_size, learning_rate=config.learning_rate,
         negative_slope=config.negative_slope, seed=config.seed)
-    initial = ens.analyze(config.grid_size, config.tolerance, training_mse=False)["leaky_relu"]
-    marks = tuple(sorted({*range(config.every, config.epochs + 1, config.every), config.epochs}))
-    history = ens.train(config.epochs, checkpoints=marks, grid_size=config.grid_size, tolerance=config.tolerance)
-    by_epoch = {0: initial, **{e: a["leaky_relu"] for e, a in history["checkpoints"].items()}}
-    epochs_axis = np.array(sorted(by_epoch))
-    collapsed = [_proportion(by_epoch[e]["collapsed"]) for e in epochs_axis]
-    dead = [_proportion(by_epoch[e]["dead"]) for e in epochs_axis]
-    loss = history["loss"][:, 0, :]
+    names = [arm.name for arm in ens.arms]
+    S, tolerances = config.n_simulations, np.array(TOLERANCE_GRID)
+    initial = ens.analyze(config.grid_size, config.tolerance, training_mse=False)
+
+    def counts(analysis):
+        spread = np.stack([analysis[a]["relative_spread"] for a in names])  # (arms, S)
+        with np.errstate(invalid="ignore"):
+            by_tol = (spread[:, :, None] <= tolerances).sum(axis=1)
+        return (np.array([analysis[a]["collapsed"].sum() for a in names]),
+                np.array([analysis[a]["dead"].sum() for a in names]), by_tol)
+
+    marks_done, collapsed_n, dead_n, by_tol_n, changed_n = [0], [], [], [], [np.zeros(len(names), np.int64)]
+    for values, store in zip(counts(initial), (collapsed_n, dead_n, by_tol_n)):
+        store.append(values)
+    flags = np.stack([initial[a]["collapsed"] for a in names])
+    last_change = np.zeros((len(names), S), dtype=np.int64)
+    losses, snapshot, stopped_by = [], None, "cap"
+    bar = progress_bar(config.max_epochs, True, f"training {len(names)} x {S} networks", unit="epoch")
+    for mark in converged_marks(config.every, config.max_epochs):
+        history = ens.train(mark - marks_done[-1], progress=False)
+        bar.update(mark - marks_done[-1])
+        losses.append(history["loss"])
+        analysis = ens.analyze(config.grid_size, config.tolerance, training_mse=False)
+        now = np.stack([analysis[a]["collapsed"] for a in names])
+        changed = now != flags
+        last_change[changed] = mark
+        flags = now
+        marks_done.append(mark)
+        changed_n.append(changed.sum(axis=1))
+        for values, store in zip(counts(analysis), (collapsed_n, dead_n, by_tol_n)):
+            store.append(values)
+        if mark == config.snapshot_epoch:
+            snapshot = {a: analysis[a] for a in names}
+        recent = [changed_within(last_change[i], mark, config.window) for i in range(len(names))]
+        bar.set_postfix(collapsed=collapsed_n[-1].tolist(), changed=recent)
+        if mark >= config.window and mark % config.every == 0 and max(recent) <= config.max_change:
+            stopped_by = "rule"
+            break
+    bar.close()
+    epochs_run = marks_done[-1]
+    final = ens.analyze(config.grid_size, config.tolerance)
+    loss = np.concatenate(losses)  # (epochs, arms, S)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        loss_quantiles = np.nanquantile(np.where(np.isfinite(loss), loss, np.nan), [0.1, 0.5, 0.9], axis=1)
-    final = by_epoch[int(epochs_axis[-1])]
+        loss_quantiles = np.nanquantile(np.where(np.isfinite(loss), loss, np.nan), [0.1, 0.5, 0.9], axis=2)
+
+    summary, per_arm = {}, {}
+    for i, name in enumerate(names):
+        fin, ini = final[name], initial[name]
+        summary[name] = {
+            "collapsed": _proportion(fin["collapsed"]), "dead": _proportion(fin["dead"]),
+            "born_dead": _proportion(ini["dead"]), "constant_at_init": _proportion(ini["collapsed"]),
+            "non_finite": int(fin["non_finite"].sum()),
+            "last_change_epoch": int(last_change[i].max()),
+            "changed_in_last_window": changed_within(last_change[i], epochs_run, config.window),
+            "collapsed_by_tolerance": {f"{t:g}": float(np.mean(fin["relative_spread"] <= t)) for t in TOLERANCE_GRID},
+        }
+        per_arm[name] = {
+            "collapsed": fin["collapsed"], "dead": fin["dead"], "dead_layer": fin["dead_layer"],
+            "relative_spread": fin["relative_spread"].astype(np.float32), "mse": fin["mse"].astype(np.float32),
+            "mean_output": fin["mean_output"].astype(np.float32), "non_finite": fin["non_finite"],
+            "born_dead": ini["dead"], "constant_at_init": ini["collapsed"],
+            "relative_spread_at_init": ini["relative_spread"].astype(np.float32),
+            "last_change": last_change[i],
+        }
+        if snapshot is not None:
+            per_arm[name]["collapsed_at_snapshot"] = snapshot[name]["collapsed"]
+            per_arm[name]["relative_spread_at_snapshot"] = snapshot[name]["relative_spread"].astype(np.float32)
+    if "relu" in names and "leaky_relu" in names:
+        summary["relu_vs_leaky_relu"] = {"collapsed": _paired(per_arm["relu"]["collapsed"],
+                                                              per_arm["leaky_relu"]["collapsed"])}
+    target_values = dying_relu.TARGETS[config.target](dying_relu.grid(config.grid_size))
+    summary.update({"epochs_run": int(epochs_run), "stopped_by": stopped_by,
+                    "target_mean_on_grid": float(target_values.mean()),
+                    "target_variance_on_domain": float(np.var(target_values))})
     return {
-        "checkpoint_epochs": epochs_axis,
-        "collapsed": np.array([c["fraction"] for c in collapsed]),
-        "collapsed_ci95": np.array([c["ci95"] for c in collapsed]),
-        "dead": np.array([d["fraction"] for d in dead]),
-        "loss_quantiles": loss_quantiles.astype(np.float32),
-        "ever_collapsed_recovered": int(np.sum(initial["collapsed"] & ~final["collapsed"])),
-        "summary": {"collapsed_final": collapsed[-1], "negative_regime_final": dead[-1],
-                    "collapsed_by_epoch": {str(int(e)): c["fraction"] for e, c in zip(epochs_axis, collapsed)},
-                    "non_finite_final": int(final["non_finite"].sum())},
+        "arms": names, "per_arm": per_arm, "summary": summary, "checkpoint_epochs": np.array(marks_done),
+        "collapsed_counts": np.array(collapsed_n), "dead_counts": np.array(dead_n),
+        "collapsed_counts_by_tolerance": np.array(by_tol_n), "changed_counts": np.array(changed_n),
+        "tolerance_grid": tolerances, "loss_quantiles": loss_quantiles.astype(np.float32),
     }
 
 
