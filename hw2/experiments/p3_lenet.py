@@ -120,7 +120,7 @@ class LeNetConfig:
     """
 
     seed: int = 0
-    n_seeds: int = 3
+    n_seeds: int = 5
     max_epochs: int = 100
     patience: int = 3
     decay_epochs: int = 30
