@@ -56,6 +56,8 @@ from hw2.experiments import p3_analysis
 result = experiments.run("p3.lenet", fallback=True)
 report.banner(result)
 variants = result.data["variants"]
+compared = {name: variants[name] for name in ("baseline", "bn_hidden")}
+print(p3_analysis.convergence_report(compared, result.data["setup"]))
 print(p3_analysis.probe_text(result.data))
 
 # %%
