@@ -767,7 +767,7 @@ def plot_born_dead_by_width(ax, data: dict):
 def plot_collapse_history(axes, data: dict, labels, dead: bool = False):
     """Two panels of a ``p2.dying_relu_long`` result against epochs (log axes; epoch 0 drawn at 0.5):
     the collapsed share of every arm at each checkpoint (``dead``: also the share with a dead /
-    negative-regime layer, dotted), and the training loss (median, 10–90 % band) with Var(|x|)."""
+    negative-regime layer, dotted), and the training loss (median, 10–90 % band) with ``Var(|x|)``."""
     n = len(next(iter(data["per_arm"].values()))["collapsed"])
     marks = np.maximum(np.asarray(data["checkpoint_epochs"], dtype=float), 0.5)
     for a, label in enumerate(labels):

@@ -68,7 +68,7 @@ plt.show()
 
 # %%
 # Left: the collapsed share of both arms at every checkpoint (log time axis). Right: the training
-# loss over the simulations (median, band from the 10th to the 90th percentile); Var(|x|) is the
+# loss over the simulations (median, band from the 10th to the 90th percentile); ``Var(|x|)`` is the
 # loss of the best constant, where collapsed networks end.
 #
 # The fraction that collapses

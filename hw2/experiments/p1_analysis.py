@@ -484,8 +484,8 @@ def edge_text(data: dict, population: str = "fresh") -> str:
 
 def training_length_table(data: dict, lr: float | None = None) -> str:
     """Hinge at each epochs of the grid (at ``lr``, default every lr at the longest training and the
-    configured lr along the epochs): fresh accuracy, runs at a fixed point, mean |w|, mean training
-    margin and 1/|w| -- what longer training changes, and where it stops changing anything."""
+    configured lr along the epochs): fresh accuracy, runs at a fixed point, mean ``|w|``, mean training
+    margin and ``1/|w|`` -- what longer training changes, and where it stops changing anything."""
     h = data["losses"].index("hinge")
     lr_grid, epochs_grid = list(data["lr_grid"]), list(data["epochs_grid"])
     rows = ([(lr_grid.index(lr), ei) for ei in range(len(epochs_grid))] if lr is not None else
@@ -522,7 +522,7 @@ def angle_reading(data: dict) -> str:
 
 @_wrapped
 def growth_reading(data: dict, lr: float) -> str:
-    """Along the epochs of the grid at ``lr``: do the hinge's mean |w| and mean training margin rise at
+    """Along the epochs of the grid at ``lr``: do the hinge's mean ``|w|`` and mean training margin rise at
     every step, and where do they end (from :func:`training_length_table`'s numbers)."""
     h, ri = data["losses"].index("hinge"), list(data["lr_grid"]).index(lr)
     parts = []

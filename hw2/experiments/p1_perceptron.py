@@ -90,7 +90,7 @@ def _summary(runs: dict, y_test) -> dict:
 
 
 def training_margin(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per run: the smallest signed distance min_i y_i·w·x_i / |w| of its training points to its line
+    """Per run: the smallest signed distance ``min_i y_i·w·x_i / |w|`` of its training points to its line
     (negative when a point is misclassified; 0 for w = 0). Shapes: w (runs, d), x (runs, n, d), y (runs, n).
 
     Example:

@@ -481,7 +481,7 @@ def constant_at_init_text(arm: dict, tolerance: float) -> str:
 
 def constant_text(data: dict, arm: str = "relu") -> str:
     """Where the collapsed networks of ``arm`` end (the target's mean: the best constant), their
-    training MSE against Var(|x|), and what the others learned (:func:`fit_classes`)."""
+    training MSE against ``Var(|x|)``, and what the others learned (:func:`fit_classes`)."""
     a, s = data["per_arm"][arm], data["summary"]
     flat, mse, variance = np.asarray(a["collapsed"], bool), np.asarray(a["mse"], float), s["target_variance_on_domain"]
     fits = fit_classes(mse[~flat], variance)
