@@ -140,6 +140,18 @@ class DyingReluConfig:
         check_range("tolerance", self.tolerance, low=0)
 
 
+def _per_network(fin: dict, ini: dict) -> dict:
+    """The per-network arrays stored for one arm: its analysis after training (``fin``) and at
+    initialization (``ini``), both from :meth:`hw2.dying_relu.DyingReluEnsemble.analyze`."""
+    return {
+        "collapsed": fin["collapsed"], "dead": fin["dead"], "dead_layer": fin["dead_layer"],
+        "relative_spread": fin["relative_spread"].astype(np.float32), "mse": fin["mse"].astype(np.float32),
+        "mean_output": fin["mean_output"].astype(np.float32), "non_finite": fin["non_finite"],
+        "born_dead": ini["dead"], "constant_at_init": ini["collapsed"],
+        "relative_spread_at_init": ini["relative_spread"].astype(np.float32),
+    }
+
+
 def _proportion(flags) -> dict:
     flags = np.asarray(flags, dtype=bool)
     count, n = int(flags.sum()), int(flags.size)
@@ -220,13 +232,7 @@ def compute_dying_relu(config: DyingReluConfig) -> dict:
             "median_mse_not_collapsed": float(np.nanmedian(fin["mse"][~fin["collapsed"] & ~fin["non_finite"]]))
             if np.any(~fin["collapsed"] & ~fin["non_finite"]) else float("nan"),
         }
-        per_arm[name] = {
-            "collapsed": fin["collapsed"], "dead": fin["dead"], "dead_layer": fin["dead_layer"],
-            "relative_spread": fin["relative_spread"].astype(np.float32), "mse": fin["mse"].astype(np.float32),
-            "mean_output": fin["mean_output"].astype(np.float32), "non_finite": fin["non_finite"],
-            "born_dead": ini["dead"], "constant_at_init": ini["collapsed"],
-            "relative_spread_at_init": ini["relative_spread"].astype(np.float32),
-        }
+        per_arm[name] = _per_network(fin, ini)
     if "relu" in names and "leaky_relu" in names:
         relu, leaky = per_arm["relu"], per_arm["leaky_relu"]
         summary["relu_vs_leaky_relu"] = {"collapsed": _paired(relu["collapsed"], leaky["collapsed"]),
@@ -388,14 +394,7 @@ def compute_converged(config: ConvergedConfig) -> dict:
             "changed_in_last_window": changed_within(last_change[i], epochs_run, config.window),
             "collapsed_by_tolerance": {f"{t:g}": float(np.mean(fin["relative_spread"] <= t)) for t in TOLERANCE_GRID},
         }
-        per_arm[name] = {
-            "collapsed": fin["collapsed"], "dead": fin["dead"], "dead_layer": fin["dead_layer"],
-            "relative_spread": fin["relative_spread"].astype(np.float32), "mse": fin["mse"].astype(np.float32),
-            "mean_output": fin["mean_output"].astype(np.float32), "non_finite": fin["non_finite"],
-            "born_dead": ini["dead"], "constant_at_init": ini["collapsed"],
-            "relative_spread_at_init": ini["relative_spread"].astype(np.float32),
-            "last_change": last_change[i],
-        }
+        per_arm[name] = dict(_per_network(fin, ini), last_change=last_change[i])
         if snapshot is not None:
             per_arm[name]["collapsed_at_snapshot"] = snapshot[name]["collapsed"]
             per_arm[name]["relative_spread_at_snapshot"] = snapshot[name]["relative_spread"].astype(np.float32)
